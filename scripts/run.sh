@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up everything pykeepalived needs on Debian 12 (as root), then run one job:
+#   scripts/run.sh demo   the main job
+#   scripts/run.sh test   the whole test suite, with ruff and mypy --strict
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+job="${1:-}"
+case "$job" in demo | test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "run as root: the tests and the demo build network namespaces" >&2
+    exit 2
+fi
+
+# Debian packages: Python, and keepalived as the reference the tests compare against. The keepalived
+# service does not start: Debian's unit requires /etc/keepalived/keepalived.conf, and we never write it.
+packages=(python3 python3-venv python3-pip keepalived iproute2)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+case "$job" in
+demo)
+    # Until the VRRP lab exists: read the bundled example as keepalived would, check it, show the model.
+    .venv/bin/pykeepalivedctl dump-config examples/keepalived.conf --config-id lb1 --no-interface-check
+    exec .venv/bin/pykeepalivedctl config-test examples/keepalived.conf --config-id lb1 --no-interface-check
+    ;;
+test)
+    .venv/bin/ruff check src tests bench
+    .venv/bin/mypy
+    exec .venv/bin/python -m pytest tests -q
+    ;;
+esac

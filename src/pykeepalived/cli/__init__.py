@@ -1,0 +1,1 @@
+"""Command lines: the keepalived-compatible daemon and the admin command."""

@@ -1,0 +1,40 @@
+"""What both commands do with a configuration file: load it, report, exit with keepalived's codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from ..config import LoadResult, load
+from ..core.diagnostics import Severity
+from ..io.files import FileSystem, default_config_id, local_interfaces
+
+DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
+
+# keepalived's --config-test exit codes (KEEPALIVED_CHK_EXIT_*).
+EXIT_OK = 0
+EXIT_CONFIG = 4  # the configuration cannot run
+EXIT_CONFIG_TEST = 5  # it runs, but something was reported
+
+
+def load_file(path: str, config_id: str | None, check_interfaces: bool = True) -> LoadResult:
+    return load(
+        path,
+        FileSystem(),
+        config_id if config_id is not None else default_config_id(),
+        local_interfaces() if check_interfaces else None,
+    )
+
+
+def report(result: LoadResult, out: TextIO = sys.stderr) -> None:
+    for diagnostic in result.diagnostics:
+        print(diagnostic, file=out)
+
+
+def config_test_exit_code(result: LoadResult) -> int:
+    worst = result.worst
+    if result.config is None or worst == Severity.ERROR:
+        return EXIT_CONFIG
+    if worst == Severity.WARNING:
+        return EXIT_CONFIG_TEST
+    return EXIT_OK

@@ -1,0 +1,52 @@
+"""`pykeepalivedctl`: administration commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from ..config.dump import dump_config, to_text
+from .common import config_test_exit_code, load_file, report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pykeepalivedctl", description="pykeepalived administration")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    test = commands.add_parser("config-test", help="check a configuration; exit 0 only if nothing is reported")
+    test.add_argument("file")
+    test.add_argument("-i", "--config-id", help="config id for '@' conditional lines (default: host name)")
+    test.add_argument(
+        "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
+    )
+
+    dump = commands.add_parser("dump-config", help="print the configuration as pykeepalived understood it")
+    dump.add_argument("file")
+    dump.add_argument("-i", "--config-id", help="config id for '@' conditional lines (default: host name)")
+    dump.add_argument("--json", action="store_true", help="JSON instead of an indented listing")
+    dump.add_argument(
+        "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)
+    report(result)
+    if args.command == "config-test":
+        code = config_test_exit_code(result)
+        verdict = {0: "OK", 5: "runs, with warnings"}.get(code, "will not run")
+        print(f"{args.file}: {verdict} ({len(result.diagnostics)} messages)", file=sys.stderr)
+        return code
+    if result.config is None:
+        return 4
+    data = dump_config(result.config)
+    print(json.dumps(data, indent=2) if args.json else "\n".join(to_text(data)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""`pykeepalived`: the daemon, with keepalived 2.2.7's command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import KEEPALIVED_COMPAT_VERSION, __version__
+from ..config.dump import dump_config, to_text
+from .common import DEFAULT_CONFIG, EXIT_CONFIG, config_test_exit_code, load_file, report
+
+# Accepted for compatibility; what they control arrives with a later part of pykeepalived.
+NOT_YET = {
+    "vrrp": "-P/--vrrp",
+    "check": "-C/--check",
+    "no_bfd": "-B/--no_bfd",
+    "all": "--all",
+    "log_detail": "-D/--log-detail",
+    "log_facility": "-S/--log-facility",
+    "no_syslog": "-G/--no-syslog",
+    "umask": "-u/--umask",
+    "release_vips": "-X/--release-vips",
+    "dont_release_vrrp": "-V/--dont-release-vrrp",
+    "dont_release_ipvs": "-I/--dont-release-ipvs",
+    "dont_respawn": "-R/--dont-respawn",
+    "pid": "-p/--pid",
+    "vrrp_pid": "-r/--vrrp_pid",
+    "checkers_pid": "-c/--checkers_pid",
+    "bfd_pid": "-b/--bfd_pid",
+    "address_monitoring": "-a/--address-monitoring",
+    "snmp": "-x/--snmp",
+    "snmp_agent_socket": "-A/--snmp-agent-socket",
+    "namespace": "-s/--namespace",
+    "core_dump": "-m/--core-dump",
+    "core_dump_pattern": "-M/--core-dump-pattern",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pykeepalived",
+        description="keepalived-compatible VRRP and health-checking daemon",
+        add_help=False,
+    )
+    add = parser.add_argument
+    add("-f", "--use-file", metavar="FILE", default=DEFAULT_CONFIG, help="configuration file")
+    add("-P", "--vrrp", action="store_true", help="only run the VRRP subsystem")
+    add("-C", "--check", action="store_true", help="only run the health-checker subsystem")
+    add("-B", "--no_bfd", action="store_true", help="don't run the BFD subsystem")
+    add("--all", action="store_true", help="run all child processes even without configuration")
+    add("-l", "--log-console", action="store_true", help="log to the console")
+    add("-D", "--log-detail", action="store_true", help="detailed log messages")
+    add("-S", "--log-facility", metavar="FACILITY", help="syslog facility: 0-7, local0-7, user or daemon")
+    add("-G", "--no-syslog", action="store_true", help="don't log via syslog")
+    add("-u", "--umask", metavar="MASK", help="umask for file creation")
+    add("-X", "--release-vips", action="store_true", help="drop VIPs on transition from signal")
+    add("-V", "--dont-release-vrrp", action="store_true", help="don't remove VIPs and routes on stop")
+    add("-I", "--dont-release-ipvs", action="store_true", help="don't remove IPVS topology on stop")
+    add("-R", "--dont-respawn", action="store_true", help="don't respawn child processes")
+    add("-n", "--dont-fork", action="store_true", help="stay in the foreground")
+    add("-d", "--dump-conf", action="store_true", help="dump the resolved configuration")
+    add("-p", "--pid", metavar="FILE", help="pidfile of the parent process")
+    add("-r", "--vrrp_pid", metavar="FILE", help="pidfile of the VRRP process")
+    add("-c", "--checkers_pid", metavar="FILE", help="pidfile of the checker process")
+    add("-b", "--bfd_pid", metavar="FILE", help="pidfile of the BFD process")
+    add("-a", "--address-monitoring", action="store_true", help="report all address changes")
+    add("-x", "--snmp", action="store_true", help="enable SNMP")
+    add("-A", "--snmp-agent-socket", metavar="FILE", help="SNMP master agent socket")
+    add("-s", "--namespace", metavar="NAME", help="run in network namespace NAME")
+    add("-m", "--core-dump", action="store_true", help="produce a core dump on abnormal exit")
+    add("-M", "--core-dump-pattern", metavar="PATTERN", nargs="?", const="core", help="core_pattern")
+    add("-e", "--all-config", action="store_true", help="error if any configuration file is missing")
+    add("-i", "--config-id", metavar="ID", help="config id for '@' conditional lines (default: host name)")
+    add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
+    add("-v", "--version", action="store_true", help="print the version")
+    add("-h", "--help", action="help", help="print this help")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.version:
+        print(f"pykeepalived {__version__} (keepalived {KEEPALIVED_COMPAT_VERSION} compatible)")
+        return 0
+    result = load_file(args.use_file, args.config_id)
+    if args.config_test is not None:
+        if args.config_test == "-":
+            report(result)
+        else:
+            with open(args.config_test, "a", encoding="utf-8") as log:
+                report(result, log)
+        return config_test_exit_code(result)
+    report(result)
+    if args.dump_conf and result.config is not None:
+        print("\n".join(to_text(dump_config(result.config))))
+    if not result.runnable:
+        print("pykeepalived: not starting: the configuration has errors (listed above)", file=sys.stderr)
+        return EXIT_CONFIG
+    pending = [flag for name, flag in NOT_YET.items() if getattr(args, name)]
+    if pending:
+        print(f"pykeepalived: accepted, not acted on yet: {', '.join(pending)}", file=sys.stderr)
+    print(
+        "pykeepalived: the configuration is valid, but the VRRP and health-checker services are not part "
+        "of this build yet; nothing was started",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

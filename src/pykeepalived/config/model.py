@@ -1,0 +1,831 @@
+"""The typed, frozen model of a keepalived.conf, with its keyword tables.
+
+Each block is a frozen dataclass. A field declared with `kw(...)` is a keyword: its converter says
+the type and range, `default` is what keepalived uses when the keyword is absent, `deprecated` lists
+old spellings keepalived still accepts. Keywords keepalived accepts but whose meaning belongs to a later
+part of pykeepalived are listed in RAW_KEYWORDS and kept, as written, in `options`.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from ..core.diagnostics import Location
+from . import items
+from .items import GroupMember, Route, Rule, Tracked, UnicastPeer, VirtualAddress
+from .schema import Block as B
+from .schema import (
+    BuildContext,
+    Choice,
+    Custom,
+    CustomValues,
+    Either,
+    Flag,
+    Int,
+    Invalid,
+    IPAddress,
+    Node,
+    RawOption,
+    Seconds,
+    Text,
+    Values,
+    Word,
+    arg,
+    kw,
+    parse_decimal,
+    parse_int,
+    parse_ip,
+)
+
+IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+IFNAMSIZ = 15
+TIMER_MAX_SEC = "4294.967295"
+
+
+class State(enum.Enum):
+    MASTER = "MASTER"
+    BACKUP = "BACKUP"
+
+
+class AuthType(enum.Enum):
+    PASS = "PASS"
+    AH = "AH"
+
+
+class Protocol(enum.Enum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+class Forwarding(enum.Enum):
+    NAT = "NAT"
+    DR = "DR"
+    TUN = "TUN"
+
+
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos")
+LVS_MAX_TIMEOUT = 2**31 // 1000  # seconds, as keepalived bounds persistence_timeout
+IPVS_WEIGHT_LIMIT = 65535
+PRIORITY_OWNER = 255
+PRIORITY_DEFAULT = 100
+
+
+@dataclass(frozen=True)
+class Script:
+    """A notify / check command as written, with the user (and group) to run it as."""
+
+    command: str
+    user: str | None = None
+    group: str | None = None
+
+
+def script(node: Node, ctx: BuildContext) -> Script:
+    words = node.args
+    if not words:
+        raise Invalid(f"{node.keyword} needs a script")
+    if len(words) > 3:
+        raise Invalid(
+            f"too many words for {node.keyword}: quote a command with arguments, e.g. "
+            f'{node.keyword} "{" ".join(words)}"'
+        )
+    return Script(words[0], *words[1:])
+
+
+SCRIPT = Custom(script, '"command [args]" [user [group]]')
+
+
+def weight_with_reverse(low: int, high: int) -> Custom[tuple[int, bool]]:
+    def convert(node: Node, ctx: BuildContext) -> tuple[int, bool]:
+        weight = parse_int(arg(node), low, high)
+        if len(node.args) > 1:
+            if node.args[1:] != ("reverse",):
+                raise Invalid(f"unknown weight option '{' '.join(node.args[1:])}'")
+            return weight, True
+        return weight, False
+
+    return Custom(convert, f"integer {low}..{high} [reverse]")
+
+
+def ip_and_port(node: Node, ctx: BuildContext) -> tuple[IPAddr, int]:
+    address = parse_ip(arg(node))
+    port = parse_int(node.args[1], 0, 65535) if len(node.args) > 1 else 0
+    return address, port
+
+
+IP_PORT = Custom(ip_and_port, "IP address [port]")
+
+
+# ----- global_defs ------------------------------------------------------------------------------
+
+
+def include_check_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
+    # The reader applies include_check while reading (it governs later includes); keep what was written.
+    return node.args
+
+
+@dataclass(frozen=True)
+class GlobalDefs:
+    RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
+        [
+            "process_names",
+            "process_name",
+            "vrrp_process_name",
+            "checker_process_name",
+            "lvs_process_name",
+            "bfd_process_name",
+            "startup_script",
+            "startup_script_timeout",
+            "shutdown_script",
+            "shutdown_script_timeout",
+            "min_auto_priority_delay",
+            "checker_log_all_failures",
+            "no_email_faults",
+            "default_interface",
+            "disable_local_igmp",
+            "lvs_timeouts",
+            "lvs_flush_on_stop",
+            "lvs_flush_onstop",
+            "lvs_sync_daemon",
+            "vrrp_garp_master_refresh_repeat",
+            "vrrp_garp_lower_prio_delay",
+            "vrrp_garp_lower_prio_repeat",
+            "vrrp_down_timer_adverts",
+            "vrrp_min_garp",
+            "vrrp_garp_extra_if",
+            "vrrp_vmac_garp_intvl",
+            "vrrp_iptables",
+            "vrrp_ipsets",
+            "nftables",
+            "nftables_priority",
+            "nftables_ifindex",
+            "nftables_ipvs",
+            "nftables_ipvs_priority",
+            "nftables_ipvs_start_fwmark",
+            "nftables_counters",
+            "vrrp_check_unicast_src",
+            "vrrp_no_swap",
+            "vrrp_rt_priority",
+            "vrrp_cpu_affinity",
+            "vrrp_rlimit_rttime",
+            "vrrp_rlimit_rtime",
+            "vrrp_notify_priority_changes",
+            "fifo_write_vrrp_states_on_reload",
+            "checker_no_swap",
+            "checker_rt_priority",
+            "checker_cpu_affinity",
+            "checker_rlimit_rttime",
+            "checker_rlimit_rtime",
+            "bfd_priority",
+            "bfd_no_swap",
+            "bfd_rt_priority",
+            "bfd_cpu_affinity",
+            "bfd_rlimit_rttime",
+            "bfd_rlimit_rtime",
+            "snmp_socket",
+            "enable_traps",
+            "enable_snmp_vrrp",
+            "enable_snmp_keepalived",
+            "enable_snmp_rfc",
+            "enable_snmp_rfcv2",
+            "enable_snmp_rfcv3",
+            "enable_snmp_checker",
+            "enable_dbus",
+            "dbus_service_name",
+            "vrrp_netlink_cmd_rcv_bufs",
+            "vrrp_netlink_cmd_rcv_bufs_force",
+            "vrrp_netlink_monitor_rcv_bufs",
+            "vrrp_netlink_monitor_rcv_bufs_force",
+            "process_monitor_rcv_bufs",
+            "process_monitor_rcv_bufs_force",
+            "lvs_netlink_cmd_rcv_bufs",
+            "lvs_netlink_cmd_rcv_bufs_force",
+            "lvs_netlink_monitor_rcv_bufs",
+            "lvs_netlink_monitor_rcv_bufs_force",
+            "rs_init_notifies",
+            "no_checker_emails",
+            "vrrp_rx_bufs_policy",
+            "vrrp_rx_bufs_multiplier",
+            "log_unknown_vrids",
+            "vmac_prefix",
+            "vmac_addr_prefix",
+            "umask",
+            "random_seed",
+            "reload_check_config",
+            "reload_time_file",
+            "reload_repeat",
+            "reload_file",
+            "config_save_dir",
+            "tmp_config_directory",
+            "data_use_instance",
+            "linkbeat_use_polling",
+        ]
+    )
+
+    where: Location | None = None
+    router_id: str | None = kw(Word())
+    notification_email: tuple[str, ...] = kw(Values(items.email, "e-mail addresses"), repeat=True)
+    notification_email_from: str | None = kw(Word())
+    smtp_server: tuple[IPAddr, int] | None = kw(IP_PORT)
+    smtp_helo_name: str | None = kw(Word())
+    smtp_connect_timeout: int = kw(Int(1, 2**31 - 1), default=30)
+    smtp_alert: bool = kw(Flag(), default=False)
+    smtp_alert_vrrp: bool = kw(Flag(), default=False)
+    smtp_alert_checker: bool = kw(Flag(), default=False)
+    script_user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
+    enable_script_security: bool = kw(Flag(), default=False)
+    dynamic_interfaces: bool = kw(Flag(), default=False)
+    max_auto_priority: int | None = kw(Int(-1, 99))
+    vrrp_version: int = kw(Int(2, 3), default=2)
+    vrrp_mcast_group4: IPAddr = kw(IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"))
+    vrrp_mcast_group6: IPAddr = kw(IPAddress(), default=ipaddress.IPv6Address("ff02::12"))
+    vrrp_garp_master_delay: int = kw(Int(0, 2**31 - 1), default=5)
+    vrrp_garp_master_repeat: int = kw(Int(0, 2**31 - 1), default=5)
+    vrrp_garp_master_refresh: int = kw(Int(0, 2**31 - 1), default=0)
+    vrrp_garp_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
+    vrrp_gna_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
+    vrrp_lower_prio_no_advert: bool = kw(Flag(), default=False)
+    vrrp_higher_prio_send_advert: bool = kw(Flag(), default=False)
+    vrrp_skip_check_adv_addr: bool = kw(Flag(), default=False)
+    vrrp_strict: bool = kw(Flag(), default=False)
+    vrrp_priority: int | None = kw(Int(-20, 19))
+    checker_priority: int | None = kw(Int(-20, 19))
+    vrrp_startup_delay: float | None = kw(Seconds("0", "1000"))
+    notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
+    notify_fifo_script: Script | None = kw(SCRIPT)
+    vrrp_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
+    vrrp_notify_fifo_script: Script | None = kw(SCRIPT)
+    lvs_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
+    lvs_notify_fifo_script: Script | None = kw(SCRIPT)
+    lvs_flush: bool = kw(Flag(), default=False)
+    include_check: tuple[str, ...] | None = kw(Custom(include_check_value, "read|match|wildcard_match|..."))
+    options: tuple[RawOption, ...] = ()
+
+
+# ----- VRRP ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VrrpScript:
+    where: Location
+    name: str
+    end: Location | None = None
+    script: str | None = kw(Text(), doc="command to run; exit 0 is success")
+    interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC), default=1.0)
+    timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
+    weight: tuple[int, bool] = kw(weight_with_reverse(-253, 253), default=(0, False))
+    rise: int = kw(Int(1, 2**31 - 1), default=1)
+    fall: int = kw(Int(1, 2**31 - 1), default=1)
+    user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
+    init_fail: bool = kw(Flag(), default=False)
+
+
+def name_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
+    if not node.args:
+        raise Invalid(f"{node.keyword} needs a name")
+    return {"name": node.args[0]}
+
+
+@dataclass(frozen=True)
+class TrackProcess:
+    where: Location
+    name: str
+    end: Location | None = None
+    process: str | None = kw(Word())
+    param_match: str | None = kw(Choice({"initial": "initial", "partial": "partial"}))
+    weight: tuple[int, bool] = kw(weight_with_reverse(-254, 254), default=(0, False))
+    quorum: int = kw(Int(1, 2**31 - 1), default=1)
+    quorum_max: int | None = kw(Int(0, 2**31 - 1))
+    delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    terminate_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    fork_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    full_command: bool = kw(Flag(), default=False)
+
+
+def init_file_value(node: Node, ctx: BuildContext) -> tuple[int, bool]:
+    value = parse_int(node.args[0], -(2**31), 2**31 - 1) if node.args and node.args[0] != "overwrite" else 0
+    return value, "overwrite" in node.args
+
+
+@dataclass(frozen=True)
+class TrackFile:
+    where: Location
+    name: str
+    end: Location | None = None
+    file: str | None = kw(Word())
+    weight: tuple[int, bool] = kw(weight_with_reverse(-254, 254), default=(1, False))
+    init_file: tuple[int, bool] | None = kw(Custom(init_file_value, "[value] [overwrite]"))
+
+
+@dataclass(frozen=True)
+class Authentication:
+    where: Location | None = None
+    auth_type: AuthType | None = kw(Choice({"PASS": AuthType.PASS, "AH": AuthType.AH}))
+    auth_pass: str | None = kw(Custom(lambda n, c: _auth_pass(n, c), "password (at most 8 characters)"))
+
+
+def _auth_pass(node: Node, ctx: BuildContext) -> str:
+    password = arg(node)
+    if len(password) > 8:
+        ctx.warn("Truncating auth_pass to 8 characters: only the first 8 are used (as keepalived does)", node.where)
+        return password[:8]
+    return password
+
+
+def state_value(node: Node, ctx: BuildContext) -> State:
+    word = arg(node)
+    if word not in ("MASTER", "BACKUP"):
+        raise Invalid(f"unknown state '{word}' (expected MASTER or BACKUP)")
+    return State(word)
+
+
+def interface_name(node: Node, ctx: BuildContext) -> str:
+    name = arg(node)
+    if len(name) > IFNAMSIZ:
+        raise Invalid(f"Interface name '{name}' too long (at most {IFNAMSIZ} characters)")
+    return name
+
+
+def advert_interval(node: Node, ctx: BuildContext) -> float:
+    value = parse_decimal(arg(node), Decimal("0.01"), Decimal("255"), 2)
+    return float(value)
+
+
+def use_vmac_value(node: Node, ctx: BuildContext) -> str:
+    # An empty name means keepalived's default vrrp.<VRID>.
+    name = node.args[0] if node.args else ""
+    if len(name) > IFNAMSIZ:
+        raise Invalid(f"VMAC interface name '{name}' too long (at most {IFNAMSIZ} characters)")
+    return name
+
+
+def lvs_sync_daemon_interface(node: Node, ctx: BuildContext) -> str:
+    ctx.warn(f"({ctx.block_name}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.", node.where)
+    ctx.warn("        Please use global lvs_sync_daemon", node.where)
+    return arg(node)
+
+
+TRACKED = Values(items.tracked, "NAME [weight N [reverse]] per line")
+
+
+@dataclass(frozen=True)
+class VrrpInstance:
+    RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
+        [
+            "use_vmac_addr",
+            "use_ipvlan",
+            "vrf",
+            "unicast_fault_no_peer",
+            "check_unicast_src",
+            "old_unicast_checksum",
+            "track_src_ip",
+            "track_bfd",
+            "linkbeat_use_polling",
+            "notify_deleted",
+            "notify_master_rx_lower_pri",
+            "notify_priority_changes",
+            "garp_master_refresh_repeat",
+            "garp_lower_prio_delay",
+            "garp_lower_prio_repeat",
+            "down_timer_adverts",
+            "garp_extra_if",
+            "vmac_garp_intvl",
+            "kernel_rx_buf_size",
+        ]
+    )
+
+    where: Location
+    name: str
+    end: Location | None = None
+    # Where each keyword was written, for messages about it.
+    lines: Mapping[str, Location] = field(default_factory=dict, compare=False)
+    state: State | None = kw(Custom(state_value, "MASTER|BACKUP"))
+    interface: str | None = kw(Custom(interface_name, "interface name"))
+    virtual_router_id: int | None = kw(Int(1, 255))
+    priority: int | None = kw(Int(1, PRIORITY_OWNER))
+    advert_int: float = kw(Custom(advert_interval, "seconds 0.01..255"), default=1.0)
+    version: int | None = kw(Int(2, 3))
+    nopreempt: bool = kw(Either("nopreempt"), names=("nopreempt", "preempt"), default=False)
+    preempt_delay: float = kw(Seconds("0", TIMER_MAX_SEC), default=0.0)
+    authentication: Authentication | None = kw(B(Authentication))
+    virtual_ipaddress: tuple[VirtualAddress, ...] = kw(
+        Values(items.virtual_address, "IP[/prefix] [dev X] [label Y] [scope Z] [brd B] per line"), repeat=True
+    )
+    virtual_ipaddress_excluded: tuple[VirtualAddress, ...] = kw(
+        Values(items.virtual_address, "IP[/prefix] [dev X] ... per line"), repeat=True
+    )
+    virtual_routes: tuple[Route, ...] = kw(Values(items.route, "route per line"), repeat=True)
+    virtual_rules: tuple[Rule, ...] = kw(Values(items.rule, "rule per line"), repeat=True)
+    track_interface: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    track_script: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    track_file: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    track_process: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    unicast_peer: tuple[UnicastPeer, ...] = kw(
+        Values(items.unicast_peer, "IP [min_ttl N] [max_ttl N] per line"), repeat=True
+    )
+    unicast_src_ip: IPAddr | None = kw(IPAddress())
+    mcast_src_ip: IPAddr | None = kw(IPAddress())
+    mcast_dst_ip: IPAddr | None = kw(IPAddress())
+    unicast_ttl: int | None = kw(Int(0, 255))
+    use_vmac: str | None = kw(Custom(use_vmac_value, "[interface name]"))
+    vmac_xmit_base: bool = kw(Flag(), default=False)
+    accept: bool | None = kw(Either("accept"), names=("accept", "no_accept"))
+    dont_track_primary: bool = kw(Flag(), default=False)
+    skip_check_adv_addr: bool | None = kw(Flag())
+    strict_mode: bool | None = kw(Flag())
+    native_ipv6: bool = kw(Flag(), default=False)
+    promote_secondaries: bool = kw(Flag(), default=False)
+    garp_master_delay: int | None = kw(Int(0, 2**31 - 1))
+    garp_master_repeat: int | None = kw(Int(0, 2**31 - 1))
+    garp_master_refresh: int | None = kw(Int(0, 2**31 - 1))
+    lower_prio_no_advert: bool | None = kw(Flag())
+    higher_prio_send_advert: bool | None = kw(Flag())
+    notify_master: Script | None = kw(SCRIPT)
+    notify_backup: Script | None = kw(SCRIPT)
+    notify_fault: Script | None = kw(SCRIPT)
+    notify_stop: Script | None = kw(SCRIPT)
+    notify: Script | None = kw(SCRIPT)
+    smtp_alert: bool | None = kw(Flag())
+    debug: int = kw(Int(0, 4), default=0)
+    lvs_sync_daemon_interface: str | None = kw(Custom(lvs_sync_daemon_interface, "interface (deprecated)"))
+    options: tuple[RawOption, ...] = ()
+
+    @property
+    def family(self) -> int:
+        """4 or 6, from the first virtual address (keepalived's rule); 4 when there is none."""
+        return self.virtual_ipaddress[0].family if self.virtual_ipaddress else 4
+
+    def effective_version(self, global_version: int) -> int:
+        return self.version or (3 if self.family == 6 else global_version)
+
+    @property
+    def effective_priority(self) -> int:
+        """keepalived: an unset priority is 255 with state MASTER, else 100."""
+        if self.priority is not None:
+            return self.priority
+        return PRIORITY_OWNER if self.state is State.MASTER else PRIORITY_DEFAULT
+
+    @property
+    def effective_state(self) -> State:
+        """keepalived: an unset state is MASTER for the address owner (priority 255), else BACKUP."""
+        if self.state is not None:
+            return self.state
+        return State.MASTER if self.effective_priority == PRIORITY_OWNER else State.BACKUP
+
+    @property
+    def unicast(self) -> bool:
+        return bool(self.unicast_peer)
+
+
+@dataclass(frozen=True)
+class SyncGroup:
+    where: Location
+    name: str
+    end: Location | None = None
+    group: tuple[tuple[str, ...], ...] = kw(Values(items.names, "instance names"), repeat=True)
+    track_interface: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    track_script: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    track_file: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    track_process: tuple[Tracked, ...] = kw(TRACKED, repeat=True)
+    notify_master: Script | None = kw(SCRIPT)
+    notify_backup: Script | None = kw(SCRIPT)
+    notify_fault: Script | None = kw(SCRIPT)
+    notify_stop: Script | None = kw(SCRIPT)
+    notify: Script | None = kw(SCRIPT)
+    smtp_alert: bool | None = kw(Flag())
+    global_tracking: bool = kw(Flag(), default=False)
+    sync_group_tracking_weight: bool = kw(Flag(), default=False)
+    notify_priority_changes: bool = kw(Flag(), default=False)
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return tuple(name for line in self.group for name in line)
+
+
+# ----- health checkers ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckerCommon:
+    where: Location | None = None
+    connect_ip: IPAddr | None = kw(IPAddress())
+    connect_port: int | None = kw(Int(0, 65535))
+    bindto: IPAddr | None = kw(IPAddress())
+    bind_port: int | None = kw(Int(0, 65535))
+    bind_if: str | None = kw(Custom(interface_name, "interface name"))
+    connect_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
+    fwmark: int | None = kw(Int(0, 2**32 - 1))
+    retry: int | None = kw(Int(0, 2**31 - 1))
+    delay_before_retry: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    warmup: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    delay_loop: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
+    alpha: bool | None = kw(Flag())
+    log_all_failures: bool | None = kw(Flag())
+
+
+@dataclass(frozen=True)
+class TcpCheck(CheckerCommon):
+    pass
+
+
+@dataclass(frozen=True)
+class PingCheck(CheckerCommon):
+    pass
+
+
+def status_codes(node: Node, ctx: BuildContext) -> tuple[tuple[int, int], ...]:
+    ranges: list[tuple[int, int]] = []
+    for word in node.args:
+        low, dash, high = word.partition("-")
+        first = parse_int(low, 100, 999)
+        last = parse_int(high, 100, 999) if dash else first
+        if last < first:
+            raise Invalid(f"status code range '{word}' ends before it starts")
+        ranges.append((first, last))
+    if not ranges:
+        raise Invalid("status_code needs at least one code or range")
+    return tuple(ranges)
+
+
+def digest_value(node: Node, ctx: BuildContext) -> str:
+    digest = arg(node).lower()
+    if len(digest) != 32 or digest.strip("0123456789abcdef"):
+        raise Invalid(f"digest '{arg(node)}' is not an MD5 digest (32 hex digits)")
+    return digest
+
+
+@dataclass(frozen=True)
+class Url:
+    where: Location | None = None
+    path: str | None = kw(Word())
+    digest: str | None = kw(Custom(digest_value, "32 hex digits"))
+    status_code: tuple[tuple[int, int], ...] | None = kw(Custom(status_codes, "codes or ranges, e.g. 200-299"))
+    virtualhost: str | None = kw(Word())
+    regex: str | None = kw(Text())
+    regex_no_match: bool = kw(Flag(), default=False)
+    regex_options: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "regex options"))
+    regex_min_offset: int | None = kw(Int(0, 2**31 - 1))
+    regex_max_offset: int | None = kw(Int(0, 2**31 - 1))
+    regex_stack: int | None = kw(Int(0, 2**31 - 1))
+
+
+@dataclass(frozen=True)
+class HttpCheck(CheckerCommon):
+    retry: int | None = kw(Int(0, 2**31 - 1), deprecated={"nb_get_retry": "retry"})
+    virtualhost: str | None = kw(Word())
+    http_protocol: str | None = kw(Choice({"1.0": "1.0", "1.1": "1.1", "1.0C": "1.0C", "1.0c": "1.0C"}))
+    enable_sni: bool = kw(Flag(), default=False)
+    fast_recovery: bool = kw(Flag(), default=False)
+    url: tuple[Url, ...] = kw(B(Url), repeat=True)
+
+
+@dataclass(frozen=True)
+class SmtpHost(CheckerCommon):
+    pass
+
+
+@dataclass(frozen=True)
+class SmtpCheck(CheckerCommon):
+    helo_name: str | None = kw(Word())
+    host: tuple[SmtpHost, ...] = kw(B(SmtpHost), repeat=True)
+
+
+DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
+
+
+@dataclass(frozen=True)
+class DnsCheck(CheckerCommon):
+    type: str = kw(Choice({t: t for t in DNS_TYPES}, case_insensitive=True), default="SOA")
+    name: str = kw(Word(), default=".")
+
+
+def hex_bytes(node: Node, ctx: BuildContext) -> bytes:
+    text = "".join(node.args)
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise Invalid(f"'{text}' is not a string of hex digits") from None
+
+
+@dataclass(frozen=True)
+class UdpCheck(CheckerCommon):
+    payload: bytes | None = kw(Custom(hex_bytes, "hex digits"))
+    require_reply: bytes | None = kw(Custom(lambda n, c: hex_bytes(n, c) if n.args else b"", "[hex digits]"))
+    min_reply_length: int | None = kw(Int(0, 65535))
+    max_reply_length: int | None = kw(Int(0, 65535))
+
+
+@dataclass(frozen=True)
+class MiscCheck(CheckerCommon):
+    misc_path: str | None = kw(Text())
+    misc_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
+    misc_dynamic: bool = kw(Flag(), default=False)
+    user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    where: Location | None = None
+    track_file: str | None = kw(Word())
+    weight: tuple[int, bool] | None = kw(weight_with_reverse(-254, 254))
+
+
+# ----- virtual servers ----------------------------------------------------------------------------
+
+
+def forwarding_value(node: Node, ctx: BuildContext) -> Forwarding:
+    word = arg(node).upper()
+    if word not in Forwarding.__members__:
+        raise Invalid(f"'{arg(node)}' is not one of NAT, DR, TUN")
+    return Forwarding[word]
+
+
+FORWARDING = Custom(forwarding_value, "NAT|DR|TUN")
+
+
+def weight_value(node: Node, ctx: BuildContext) -> int:
+    text = arg(node)
+    try:
+        return parse_int(text, 0, IPVS_WEIGHT_LIMIT)
+    except Invalid:
+        raise Invalid(f"Real server weight {text} is outside range 0-{IPVS_WEIGHT_LIMIT}") from None
+
+
+@dataclass(frozen=True)
+class RealServer:
+    where: Location
+    address: IPAddr
+    port: int
+    end: Location | None = None
+    weight: int = kw(Custom(weight_value, f"integer 0..{IPVS_WEIGHT_LIMIT}"), default=1)
+    lvs_method: Forwarding | None = kw(FORWARDING)
+    uthreshold: int | None = kw(Int(0, 2**31 - 1))
+    lthreshold: int | None = kw(Int(0, 2**31 - 1))
+    inhibit_on_failure: bool | None = kw(Flag())
+    notify_up: Script | None = kw(SCRIPT)
+    notify_down: Script | None = kw(SCRIPT)
+    alpha: bool | None = kw(Flag())
+    retry: int | None = kw(Int(0, 2**31 - 1))
+    delay_before_retry: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    warmup: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    connect_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
+    delay_loop: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
+    smtp_alert: bool | None = kw(Flag())
+    virtualhost: str | None = kw(Word())
+    tcp_checks: tuple[TcpCheck, ...] = kw(B(TcpCheck), names=("TCP_CHECK",), repeat=True)
+    http_checks: tuple[HttpCheck, ...] = kw(B(HttpCheck), names=("HTTP_GET",), repeat=True)
+    ssl_checks: tuple[HttpCheck, ...] = kw(B(HttpCheck), names=("SSL_GET",), repeat=True)
+    smtp_checks: tuple[SmtpCheck, ...] = kw(B(SmtpCheck), names=("SMTP_CHECK",), repeat=True)
+    dns_checks: tuple[DnsCheck, ...] = kw(B(DnsCheck), names=("DNS_CHECK",), repeat=True)
+    ping_checks: tuple[PingCheck, ...] = kw(B(PingCheck), names=("PING_CHECK",), repeat=True)
+    udp_checks: tuple[UdpCheck, ...] = kw(B(UdpCheck), names=("UDP_CHECK",), repeat=True)
+    misc_checks: tuple[MiscCheck, ...] = kw(B(MiscCheck), names=("MISC_CHECK",), repeat=True)
+    file_checks: tuple[FileCheck, ...] = kw(B(FileCheck), names=("FILE_CHECK",), repeat=True)
+    options: tuple[RawOption, ...] = ()
+    RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset({"snmp_name"})
+
+
+def address_port_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
+    """`ADDRESS PORT`; the port may be left out where it means nothing (fwmark services)."""
+    if not node.args:
+        raise Invalid(f"{node.keyword} needs an address and a port")
+    port = parse_int(node.args[1], 0, 65535) if len(node.args) > 1 else 0
+    return {"address": parse_ip(node.args[0]), "port": port}
+
+
+def virtual_server_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
+    args = node.args
+    if len(args) >= 2 and args[0] == "fwmark":
+        return {"fwmark": parse_int(args[1], 1, 2**32 - 1)}
+    if len(args) >= 2 and args[0] == "group":
+        return {"group": args[1]}
+    if len(args) < 2:
+        raise Invalid("virtual_server needs ADDRESS PORT, fwmark N or group NAME")
+    return address_port_header(node, ctx)
+
+
+@dataclass(frozen=True)
+class VirtualServer:
+    RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
+        ["hashed", "ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback", "snmp_name"]
+    )
+
+    where: Location
+    end: Location | None = None
+    address: IPAddr | None = None
+    port: int | None = None
+    fwmark: int | None = None
+    group: str | None = None
+    ip_family: str | None = kw(Choice({"inet": "inet", "inet6": "inet6"}))
+    delay_loop: float = kw(Seconds("0.000001", TIMER_MAX_SEC), default=60.0)
+    lb_algo: str = kw(Choice({s: s for s in SCHEDULERS}), names=("lb_algo", "lvs_sched"), default="wlc")
+    lb_kind: Forwarding = kw(FORWARDING, names=("lb_kind", "lvs_method"), default=Forwarding.NAT)
+    persistence_timeout: int | None = kw(Int(1, LVS_MAX_TIMEOUT))
+    persistence_granularity: str | None = kw(Word())
+    persistence_engine: str | None = kw(Word())
+    protocol: Protocol | None = kw(Choice({p.value: p for p in Protocol}, case_insensitive=True))
+    ha_suspend: bool = kw(Flag(), default=False)
+    virtualhost: str | None = kw(Word())
+    alpha: bool = kw(Flag(), default=False)
+    omega: bool = kw(Flag(), default=False)
+    quorum: int = kw(Int(1, 2**32 - 1), default=1)
+    hysteresis: int = kw(Int(0, 2**32 - 1), default=0)
+    quorum_up: Script | None = kw(SCRIPT)
+    quorum_down: Script | None = kw(SCRIPT)
+    weight: int | None = kw(Int(1, IPVS_WEIGHT_LIMIT))
+    sorry_server: tuple[IPAddr, int] | None = kw(IP_PORT)
+    sorry_server_inhibit: bool = kw(Flag(), default=False)
+    sorry_server_lvs_method: Forwarding | None = kw(FORWARDING)
+    inhibit_on_failure: bool = kw(Flag(), default=False)
+    retry: int | None = kw(Int(0, 2**31 - 1))
+    delay_before_retry: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    warmup: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    connect_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
+    smtp_alert: bool | None = kw(Flag())
+    real_server: tuple[RealServer, ...] = kw(B(RealServer, address_port_header), repeat=True)
+    options: tuple[RawOption, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The virtual server as keepalived names it in messages."""
+        if self.fwmark is not None:
+            return f"FWM {self.fwmark}"
+        if self.group is not None:
+            return f"GROUP {self.group}"
+        host = f"[{self.address}]" if self.address and self.address.version == 6 else str(self.address)
+        return f"{host}:{self.effective_protocol.value.lower()}:{self.port}"
+
+    @property
+    def effective_protocol(self) -> Protocol:
+        return self.protocol or Protocol.TCP
+
+
+def virtual_server_group(node: Node, ctx: BuildContext) -> VirtualServerGroup:
+    name = name_header(node, ctx)["name"]
+    members = Values(items.group_member, "").convert(node, ctx)
+    return VirtualServerGroup(node.where, name, members)
+
+
+@dataclass(frozen=True)
+class VirtualServerGroup:
+    where: Location
+    name: str
+    members: tuple[GroupMember, ...] = ()
+
+
+@dataclass(frozen=True)
+class SslDefs:
+    where: Location | None = None
+    password: str | None = kw(Word())
+    ca: str | None = kw(Word())
+    certificate: str | None = kw(Word())
+    key: str | None = kw(Word())
+
+
+# ----- the whole configuration --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
+        [
+            "track_group",
+            "garp_group",
+            "linkbeat_interfaces",
+            "interface_up_down_delays",
+            "linkbeat_use_polling",
+            "net_namespace",
+            "net_namespace_ipvs",
+            "namespace_with_ipsets",
+            "use_pid_dir",
+            "instance",
+            "child_wait_time",
+            "bfd_instance",
+        ]
+    )
+
+    global_defs: GlobalDefs = kw(B(GlobalDefs), default=GlobalDefs())
+    static_ipaddress: tuple[VirtualAddress, ...] = kw(
+        Values(items.virtual_address, "IP[/prefix] [dev X] ... per line"), repeat=True
+    )
+    static_routes: tuple[Route, ...] = kw(Values(items.route, "route per line"), repeat=True)
+    static_rules: tuple[Rule, ...] = kw(Values(items.rule, "rule per line"), repeat=True)
+    vrrp_script: tuple[VrrpScript, ...] = kw(B(VrrpScript, name_header), repeat=True)
+    vrrp_track_process: tuple[TrackProcess, ...] = kw(B(TrackProcess, name_header), repeat=True)
+    track_file: tuple[TrackFile, ...] = kw(
+        B(TrackFile, name_header), repeat=True, deprecated={"vrrp_track_file": "track_file"}
+    )
+    vrrp_sync_group: tuple[SyncGroup, ...] = kw(B(SyncGroup, name_header), repeat=True)
+    vrrp_instance: tuple[VrrpInstance, ...] = kw(B(VrrpInstance, name_header), repeat=True)
+    virtual_server_group: tuple[VirtualServerGroup, ...] = kw(
+        CustomValues(virtual_server_group, "NAME { IP[-range] PORT | fwmark N ... }"), repeat=True
+    )
+    virtual_server: tuple[VirtualServer, ...] = kw(B(VirtualServer, virtual_server_header), repeat=True)
+    SSL: SslDefs | None = kw(B(SslDefs))
+    options: tuple[RawOption, ...] = ()
+    files: tuple[str, ...] = ()

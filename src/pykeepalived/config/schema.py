@@ -1,0 +1,557 @@
+"""Declarative keyword tables and the machinery that turns lines into typed, frozen model objects.
+
+A block of the configuration is a frozen dataclass; each of its keywords is a field declared with
+`kw(...)`, which names the keyword (and its deprecated aliases), its value type with range, and its
+default. That one declaration drives three things: the block structure the parser expects (plain
+keyword, sub-block, or block of values), the conversion of the written value, and the model's default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ..core.diagnostics import DiagnosticSink, Location, Severity
+from .reader import Line
+
+T = TypeVar("T")
+
+LEAF = "leaf"
+BLOCK = "block"
+VALUES = "values"
+
+
+class Invalid(Exception):
+    """A value that cannot be used as written."""
+
+    def __init__(self, message: str, severity: Severity = Severity.ERROR) -> None:
+        super().__init__(message)
+        self.message = message
+        self.severity = severity
+
+
+@dataclass(frozen=True)
+class Node:
+    """A keyword line with what belongs to it: sub-keywords (a block) or value lines (a value block)."""
+
+    keyword: str
+    args: tuple[str, ...]
+    where: Location
+    text: str
+    children: tuple[Node, ...] = ()
+    items: tuple[Line, ...] = ()
+    # Where the block was closed (keepalived reports some problems there).
+    end: Location | None = None
+
+
+@dataclass(frozen=True)
+class RawOption:
+    """A keyword keepalived knows that the model keeps as written (its value is not interpreted yet)."""
+
+    keyword: str
+    args: tuple[str, ...]
+    where: Location
+    items: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass
+class BuildContext:
+    sink: DiagnosticSink
+    # keepalived numbers rules without a preference downwards from 16384.
+    next_rule_preference: int = 16384
+    # Set for the block being built, so messages can name it as keepalived does: "(VI_1) ...".
+    block_name: str = ""
+
+    def warn(self, message: str, where: Location) -> None:
+        self.sink.warning(message, where)
+
+
+class Conv(Generic[T]):
+    """Converts what a keyword line carries into a typed value."""
+
+    kind: ClassVar[str] = LEAF
+
+    def convert(self, node: Node, ctx: BuildContext) -> T:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return type(self).__name__.lower()
+
+
+def arg(node: Node, index: int = 1) -> str:
+    """The index-th word of the keyword line (the keyword itself is word 0)."""
+    words = (node.keyword, *node.args)
+    if index >= len(words):
+        raise Invalid(f"{node.keyword} needs a value")
+    return words[index]
+
+
+def parse_int(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise Invalid(f"invalid number '{text}'") from None
+    if not low <= value <= high:
+        raise Invalid(f"number '{text}' outside range [{low}, {high}]")
+    return value
+
+
+def format_fixed(value: Decimal, digits: int) -> str:
+    return f"{value:.{digits}f}"
+
+
+def parse_decimal(text: str, low: Decimal, high: Decimal, digits: int) -> Decimal:
+    """A non-negative decimal with at most `digits` decimal places, as keepalived's read_decimal."""
+    if text.startswith("-"):
+        raise Invalid(f"negative number '{text}'")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise Invalid(f"invalid number '{text}'") from None
+    if not value.is_finite():
+        raise Invalid(f"invalid number '{text}'")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > digits:
+        raise Invalid(f"number '{text}' has too many decimal places (at most {digits})")
+    if not low <= value <= high:
+        raise Invalid(f"number '{text}' outside range [{format_fixed(low, digits)}, {format_fixed(high, digits)}]")
+    return value
+
+
+@dataclass(frozen=True)
+class Int(Conv[int]):
+    low: int
+    high: int
+
+    def convert(self, node: Node, ctx: BuildContext) -> int:
+        return parse_int(arg(node), self.low, self.high)
+
+    def describe(self) -> str:
+        return f"integer {self.low}..{self.high}"
+
+
+@dataclass(frozen=True)
+class Seconds(Conv[float]):
+    """A time in seconds with up to microsecond resolution (keepalived's TIMER)."""
+
+    low: str = "0"
+    high: str = "4294.967295"
+    # 0 is outside the range but is also what keepalived uses by default: a warning, not an error.
+    zero_is_default: bool = False
+
+    def convert(self, node: Node, ctx: BuildContext) -> float:
+        try:
+            return float(parse_decimal(arg(node), Decimal(self.low), Decimal(self.high), 6))
+        except Invalid as problem:
+            if self.zero_is_default and arg(node).strip("0.") == "":
+                raise Invalid(f"{problem.message} (0 is the default, so nothing changes)", Severity.WARNING) from None
+            raise
+
+    def describe(self) -> str:
+        return f"seconds {self.low}..{self.high}"
+
+
+TRUE_WORDS = ("true", "on", "yes")
+FALSE_WORDS = ("false", "off", "no")
+
+
+def parse_bool(text: str) -> bool:
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise Invalid(f"'{text}' is not one of on|off|true|false|yes|no")
+
+
+@dataclass(frozen=True)
+class Flag(Conv[bool]):
+    """A keyword that switches something on, optionally followed by a boolean."""
+
+    def convert(self, node: Node, ctx: BuildContext) -> bool:
+        return parse_bool(node.args[0]) if node.args else True
+
+    def describe(self) -> str:
+        return "flag [on|off]"
+
+
+@dataclass(frozen=True)
+class Either(Conv[bool]):
+    """Two opposite keywords on one field (nopreempt / preempt): True where `yes` was written."""
+
+    yes: str
+
+    def convert(self, node: Node, ctx: BuildContext) -> bool:
+        return node.keyword == self.yes
+
+    def describe(self) -> str:
+        return "flag"
+
+
+@dataclass(frozen=True)
+class Word(Conv[str]):
+    max_length: int | None = None
+
+    def convert(self, node: Node, ctx: BuildContext) -> str:
+        value = arg(node)
+        if self.max_length is not None and len(value) > self.max_length:
+            raise Invalid(f"'{value}' is longer than {self.max_length} characters")
+        return value
+
+    def describe(self) -> str:
+        return "string"
+
+
+@dataclass(frozen=True)
+class Text(Conv[str]):
+    """The rest of the line, words joined by one space (a command line, a mail subject)."""
+
+    def convert(self, node: Node, ctx: BuildContext) -> str:
+        if not node.args:
+            raise Invalid(f"{node.keyword} needs a value")
+        return " ".join(node.args)
+
+    def describe(self) -> str:
+        return "text"
+
+
+@dataclass(frozen=True)
+class Choice(Conv[T]):
+    choices: Mapping[str, T]
+    case_insensitive: bool = False
+
+    def convert(self, node: Node, ctx: BuildContext) -> T:
+        word = arg(node)
+        key = word.upper() if self.case_insensitive else word
+        for name, value in self.choices.items():
+            if (name.upper() if self.case_insensitive else name) == key:
+                return value
+        raise Invalid(f"'{word}' is not one of {', '.join(self.choices)}")
+
+    def describe(self) -> str:
+        return "one of " + "|".join(self.choices)
+
+
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise Invalid(f"'{text}' is not an IP address") from None
+
+
+def parse_interface(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
+    try:
+        return ipaddress.ip_interface(text)
+    except ValueError:
+        raise Invalid(f"'{text}' is not an IP address[/prefix]") from None
+
+
+@dataclass(frozen=True)
+class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
+    def convert(self, node: Node, ctx: BuildContext) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        return parse_ip(arg(node))
+
+    def describe(self) -> str:
+        return "IP address"
+
+
+@dataclass(frozen=True)
+class Custom(Conv[T]):
+    """A conversion written as a function of (node, context), for keywords with a grammar of their own."""
+
+    function: Callable[[Node, BuildContext], T]
+    description: str
+
+    def convert(self, node: Node, ctx: BuildContext) -> T:
+        return self.function(node, ctx)
+
+    def describe(self) -> str:
+        return self.description
+
+
+@dataclass(frozen=True)
+class CustomValues(Custom[T]):
+    """Like Custom, for a keyword followed by a `{ ... }` block of value lines (in `node.items`)."""
+
+    kind: ClassVar[str] = VALUES
+
+
+@dataclass(frozen=True)
+class Values(Conv[tuple[T, ...]]):
+    """A `{ ... }` block of value lines, each converted by `item` (a bad line is reported and dropped)."""
+
+    item: Callable[[Line, BuildContext], T | None]
+    description: str
+    kind: ClassVar[str] = VALUES
+
+    def convert(self, node: Node, ctx: BuildContext) -> tuple[T, ...]:
+        converted: list[T] = []
+        for line in node.items:
+            try:
+                value = self.item(line, ctx)
+            except Invalid as problem:
+                ctx.sink.report(problem.severity, problem.message, line.where)
+                continue
+            if value is not None:
+                converted.append(value)
+        return tuple(converted)
+
+    def describe(self) -> str:
+        return self.description
+
+
+@dataclass(frozen=True)
+class Block(Conv[T]):
+    """A `{ ... }` block of keywords, built into the dataclass `model`."""
+
+    model: type[T]
+    header: Callable[[Node, BuildContext], dict[str, Any]] | None = None
+    kind: ClassVar[str] = BLOCK
+
+    def convert(self, node: Node, ctx: BuildContext) -> T:
+        return build(self.model, node, ctx, self.header)
+
+    def describe(self) -> str:
+        return f"block {self.model.__name__}"
+
+
+@dataclass(frozen=True)
+class KeywordMeta:
+    conv: Conv[Any]
+    names: tuple[str, ...]
+    repeat: bool
+    deprecated: Mapping[str, str]
+    doc: str
+
+
+def kw(
+    conv: Conv[Any],
+    *,
+    default: Any = dataclasses.MISSING,
+    names: tuple[str, ...] = (),
+    repeat: bool = False,
+    deprecated: Mapping[str, str] | None = None,
+    doc: str = "",
+) -> Any:
+    """Declare a model field as a keyword.
+
+    `names`: the keywords that set it (default: the field's name). `repeat`: every occurrence is kept,
+    in order, as a tuple. `deprecated`: alias -> the keyword to use instead (accepted with a warning).
+    """
+    meta = KeywordMeta(conv, names, repeat, deprecated or {}, doc)
+    if repeat:
+        return field(default=(), metadata={"kw": meta})
+    if default is dataclasses.MISSING:
+        default = None
+    return field(default=default, metadata={"kw": meta})
+
+
+@dataclass(frozen=True)
+class KeywordSpec:
+    field_name: str
+    meta: KeywordMeta
+
+    @property
+    def kind(self) -> str:
+        return self.meta.conv.kind
+
+    def sub_spec(self) -> BlockSpec | None:
+        conv = self.meta.conv
+        return spec_of(conv.model) if isinstance(conv, Block) else None
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    model: type[Any]
+    keywords: Mapping[str, KeywordSpec]
+    # Keywords keepalived accepts here that the model keeps as RawOption (field `options`).
+    raw_keywords: frozenset[str]
+    field_names: frozenset[str]
+
+    def kind_of(self, keyword: str) -> str | None:
+        if keyword in self.keywords:
+            return self.keywords[keyword].kind
+        if keyword in self.raw_keywords:
+            return LEAF
+        return None
+
+
+_specs: dict[type[Any], BlockSpec] = {}
+
+
+def spec_of(model: type[Any]) -> BlockSpec:
+    """The keyword table of a block model, read from its field declarations."""
+    spec = _specs.get(model)
+    if spec is not None:
+        return spec
+    keywords: dict[str, KeywordSpec] = {}
+    for f in dataclasses.fields(model):
+        meta = f.metadata.get("kw")
+        if meta is None:
+            continue
+        entry = KeywordSpec(f.name, meta)
+        for name in (*(meta.names or (f.name,)), *meta.deprecated):
+            keywords[name] = entry
+    raw: frozenset[str] = getattr(model, "RAW_KEYWORDS", frozenset())
+    spec = BlockSpec(model, keywords, raw, frozenset(f.name for f in dataclasses.fields(model)))
+    _specs[model] = spec
+    return spec
+
+
+def build(
+    model: type[T],
+    node: Node,
+    ctx: BuildContext,
+    header: Callable[[Node, BuildContext], dict[str, Any]] | None = None,
+) -> T:
+    """Build a block model from a parsed node: convert each keyword, report bad values, keep defaults."""
+    spec = spec_of(model)
+    outer_name = ctx.block_name
+    values: dict[str, Any] = {}
+    if header is not None:
+        values.update(header(node, ctx))
+    field_names = spec.field_names
+    if "name" in values:
+        ctx.block_name = str(values["name"])
+    repeated: dict[str, list[Any]] = {}
+    lines: dict[str, Location] = {}
+    options: list[RawOption] = []
+    for child in node.children:
+        entry = spec.keywords.get(child.keyword)
+        if entry is None:
+            options.append(RawOption(child.keyword, child.args, child.where, tuple(i.words for i in child.items)))
+            continue
+        replacement = entry.meta.deprecated.get(child.keyword)
+        if replacement is not None:
+            ctx.warn(f"'{child.keyword}' is deprecated - please use '{replacement}'", child.where)
+        try:
+            value = entry.meta.conv.convert(child, ctx)
+        except Invalid as problem:
+            ctx.sink.report(
+                problem.severity, f"{child.keyword} '{' '.join(child.args)}' is invalid: {problem.message}", child.where
+            )
+            continue
+        lines.setdefault(entry.field_name, child.where)
+        if entry.meta.repeat:
+            bucket = repeated.setdefault(entry.field_name, [])
+            if isinstance(entry.meta.conv, Values):
+                bucket.extend(value)
+            else:
+                bucket.append(value)
+        else:
+            values[entry.field_name] = value
+    for name, bucket in repeated.items():
+        values[name] = tuple(bucket)
+    if "options" in field_names:
+        values["options"] = tuple(options)
+    if "lines" in field_names:
+        values["lines"] = lines
+    if "where" in field_names:
+        values["where"] = node.where
+    if "end" in field_names:
+        values["end"] = node.end or node.where
+    ctx.block_name = outer_name
+    return model(**values)
+
+
+class Lookahead:
+    """An iterator of lines that can look at the next line without taking it."""
+
+    def __init__(self, lines: Iterator[Line]) -> None:
+        self._lines = lines
+        self._peeked: Line | None = None
+
+    def peek(self) -> Line | None:
+        if self._peeked is None:
+            self._peeked = next(self._lines, None)
+        return self._peeked
+
+    def take(self) -> Line | None:
+        line = self.peek()
+        self._peeked = None
+        return line
+
+
+def _is(line: Line | None, brace: str) -> bool:
+    return line is not None and line.words == (brace,)
+
+
+def parse_block(
+    lines: Lookahead, spec: BlockSpec, sink: DiagnosticSink, nested: bool
+) -> tuple[tuple[Node, ...], Location | None]:
+    """Read keyword lines until the closing `}` (or end of input at top level), as process_stream."""
+    nodes: list[Node] = []
+    while True:
+        line = lines.take()
+        if line is None:
+            return tuple(nodes), None
+        keyword = line.words[0]
+        if keyword == "}":
+            if nested:
+                return tuple(nodes), line.where
+            continue  # the reader has reported the extra '}'
+        if keyword == "{":
+            sink.warning("Unexpected '{' - ignoring", line.where)
+            _skip_block(lines, opened=True)
+            continue
+        kind = spec.kind_of(keyword)
+        if kind is None:
+            if _is(lines.peek(), "{"):
+                sink.warning(f"Unknown keyword '{keyword}' - skipping its block", line.where)
+                _skip_block(lines, opened=False)
+            else:
+                sink.warning(f"Unknown keyword '{keyword}'", line.where)
+            continue
+        children: tuple[Node, ...] = ()
+        items: tuple[Line, ...] = ()
+        end: Location | None = None
+        if kind == LEAF:
+            if _is(lines.peek(), "{") and keyword in spec.raw_keywords:
+                lines.take()
+                items, end = _read_values(lines)
+            elif _is(lines.peek(), "{"):
+                sink.warning(f"'{keyword}' does not take a block - ignoring the block", line.where)
+                _skip_block(lines, opened=False)
+        else:
+            if _is(lines.peek(), "{"):
+                lines.take()
+            else:
+                sink.warning(f"Missing '{{' at beginning of configuration block '{keyword}'", line.where)
+            if kind == VALUES:
+                items, end = _read_values(lines)
+            else:
+                sub = spec.keywords[keyword].sub_spec()
+                assert sub is not None
+                children, end = parse_block(lines, sub, sink, nested=True)
+            if end is None:
+                sink.error(f"'{keyword}' block opened here is never closed: missing '}}'", line.where)
+        node = Node(keyword, line.words[1:], line.where, line.text, children, items, end)
+        nodes.append(node)
+
+
+def _read_values(lines: Lookahead) -> tuple[tuple[Line, ...], Location | None]:
+    items: list[Line] = []
+    depth = 0
+    while (line := lines.take()) is not None:
+        if line.words == ("}",):
+            if depth == 0:
+                return tuple(items), line.where
+            depth -= 1
+        elif line.words == ("{",):
+            depth += 1
+        items.append(line)
+    return tuple(items), None
+
+
+def _skip_block(lines: Lookahead, opened: bool) -> None:
+    depth = 1 if opened else 0
+    while (line := lines.take()) is not None:
+        if line.words == ("{",):
+            depth += 1
+        elif line.words == ("}",):
+            depth -= 1
+            if depth <= 0:
+                return

@@ -1,0 +1,1 @@
+"""Adapters to the operating system: files, sockets, netlink, processes."""

@@ -1,0 +1,61 @@
+"""Debian's keepalived 2.2.7 as the oracle for --config-test on every file of the shared corpus.
+
+For each file: the verdict (exit code zero or not) is the same, and every message keepalived prints
+appears in ours at the same line, in keepalived's words.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.cli.common import config_test_exit_code, load_file
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+CORPUS_FILES = sorted(p for p in CORPUS.glob("*/*") if p.is_file())
+KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
+LINE_PREFIX = re.compile(r"^\((?:(?P<file>.+?): )?Line (?P<line>\d+)\) (?P<text>.*)$")
+
+
+@dataclass(frozen=True)
+class OracleMessage:
+    line: int | None
+    text: str
+
+
+def keepalived_config_test(path: Path) -> tuple[int, set[OracleMessage]]:
+    # -t only parses and checks; it never starts the daemon.
+    run = subprocess.run([KEEPALIVED, "-t", "-l", "-f", str(path)], capture_output=True, text=True, timeout=60)
+    found: set[OracleMessage] = set()
+    for raw in (run.stdout + run.stderr).splitlines():
+        match = LINE_PREFIX.match(raw)
+        if match:
+            found.add(OracleMessage(int(match["line"]), match["text"].strip()))
+        elif raw.strip():
+            found.add(OracleMessage(None, raw.strip()))
+    return run.returncode, found
+
+
+def test_corpus_is_present() -> None:
+    assert len(CORPUS_FILES) >= 20, f"expected the shared corpus at {CORPUS}"
+    assert Path(KEEPALIVED).exists(), "Debian's keepalived must be installed (the README's test command does it)"
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_same_verdict_and_lines_as_keepalived(path: Path) -> None:
+    oracle_code, oracle_messages = keepalived_config_test(path)
+    result = load_file(str(path), None)
+    ours = [(d.where.line if d.where else None, d.message) for d in result.diagnostics]
+    assert (config_test_exit_code(result) == 0) == (oracle_code == 0), (oracle_code, oracle_messages, ours)
+    for expected in oracle_messages:
+        if expected.line is None:
+            hit = any(expected.text in text for _, text in ours)
+        else:
+            hit = any(line == expected.line and expected.text in text for line, text in ours)
+        assert hit, f"keepalived said {expected} and we did not (we said {ours})"

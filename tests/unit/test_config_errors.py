@@ -1,0 +1,183 @@
+"""Bad input: every error class gives file:line, says what was expected, and stops the daemon."""
+
+from __future__ import annotations
+
+from memfs import config_from, messages
+
+from pykeepalived.core.diagnostics import Severity
+
+GOOD_INSTANCE = (
+    "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id {vrid}\n priority {prio}\n"
+    " virtual_ipaddress {{\n  {vip}\n }}\n}}\n"
+)
+
+
+def instance(vrid: str = "51", prio: str = "100", vip: str = "10.99.1.1") -> str:
+    return GOOD_INSTANCE.format(vrid=vrid, prio=prio, vip=vip)
+
+
+def only_error(result) -> str:  # type: ignore[no-untyped-def]
+    errors = [str(d) for d in result.diagnostics if d.severity == Severity.ERROR]
+    assert len(errors) == 1, messages(result)
+    assert not result.runnable
+    return errors[0]
+
+
+def test_good_config_has_no_messages() -> None:
+    result = config_from(instance())
+    assert result.diagnostics == ()
+    assert result.runnable
+
+
+def test_unclosed_block_names_the_line_it_was_opened() -> None:
+    result = config_from("global_defs {\n router_id x\n}\n" + instance()[:-2])
+    assert only_error(result) == (
+        "/etc/keepalived/keepalived.conf:4: error: 'vrrp_instance' block opened here is never closed: missing '}'"
+    )
+
+
+def test_unclosed_value_block() -> None:
+    result = config_from(
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.99.1.1\n"
+    )
+    errors = [m for m in messages(result) if "never closed" in m]
+    assert errors == [
+        "/etc/keepalived/keepalived.conf:4: error: 'virtual_ipaddress' block opened here is never closed: missing '}'",
+        "/etc/keepalived/keepalived.conf:1: error: 'vrrp_instance' block opened here is never closed: missing '}'",
+    ]
+
+
+def test_extra_closing_brace() -> None:
+    result = config_from(instance() + "}\n")
+    assert only_error(result) == "/etc/keepalived/keepalived.conf:9: error: Extra '}' found (no block is open here)"
+
+
+def test_bad_address() -> None:
+    result = config_from(instance(vip="10.99.1.300"))
+    error = only_error(result)
+    assert error.startswith("/etc/keepalived/keepalived.conf:6: error: VRRP parsed invalid IP 10.99.1.300.")
+
+
+def test_priority_out_of_range_is_an_error_with_the_range() -> None:
+    # keepalived logs this and runs with priority 100; pykeepalived will not run a config other than written.
+    result = config_from(instance(prio="300"))
+    assert only_error(result) == (
+        "/etc/keepalived/keepalived.conf:4: error: priority '300' is invalid: number '300' outside range [1, 255]"
+    )
+
+
+def test_out_of_range_seconds() -> None:
+    result = config_from(instance().replace(" priority", " advert_int 0.001\n priority"))
+    error = only_error(result)
+    assert "advert_int '0.001' is invalid" in error and ":4:" in error
+
+
+def test_not_a_number() -> None:
+    result = config_from(instance(vrid="fifty"))
+    assert messages(result) == [
+        "/etc/keepalived/keepalived.conf:3: error: virtual_router_id 'fifty' is invalid: invalid number 'fifty'",
+        "/etc/keepalived/keepalived.conf:1: error: (VI_1) the virtual router id must be set",
+    ]
+
+
+def test_unknown_scheduler() -> None:
+    result = config_from("virtual_server 10.99.1.1 80 {\n lb_algo roundrobin\n}\n")
+    error = only_error(result)
+    assert error.startswith(
+        "/etc/keepalived/keepalived.conf:2: error: lb_algo 'roundrobin' is invalid: 'roundrobin' "
+        "is not one of rr, wrr, lc, wlc"
+    )
+
+
+def test_missing_include_with_include_check() -> None:
+    result = config_from("global_defs {\n include_check\n}\ninclude /etc/keepalived/missing.conf\n")
+    assert only_error(result) == (
+        "/etc/keepalived/keepalived.conf:4: error: Config files missing '/etc/keepalived/missing.conf'."
+    )
+
+
+def test_unmatched_wildcard_with_include_check_wildcard_match() -> None:
+    result = config_from("global_defs {\n include_check wildcard_match\n}\ninclude /etc/keepalived/d/*.conf\n")
+    assert "No config files matched '/etc/keepalived/d/*.conf'." in only_error(result)
+
+
+def test_reference_to_undefined_vrrp_script() -> None:
+    result = config_from(instance().replace(" priority", " track_script {\n  chk_nginx\n }\n priority"))
+    assert only_error(result) == (
+        "/etc/keepalived/keepalived.conf:5: error: (VI_1) track script chk_nginx not found, ignoring..."
+    )
+
+
+def test_vrrp_script_without_script() -> None:
+    result = config_from("vrrp_script chk {\n interval 2\n}\n")
+    error = only_error(result)
+    assert error.startswith("/etc/keepalived/keepalived.conf:3: error: No script set for vrrp_script chk - removing")
+
+
+def test_duplicate_vrid_on_one_interface() -> None:
+    result = config_from(instance() + instance().replace("VI_1", "VI_2").replace("10.99.1.1", "10.99.1.2"))
+    assert only_error(result) == (
+        "/etc/keepalived/keepalived.conf:9: error: (VI_2) virtual_router_id 51 is already used on interface eth0 "
+        "by vrrp_instance VI_1 (at /etc/keepalived/keepalived.conf:1)"
+    )
+
+
+def test_same_vrid_on_other_interface_or_family_is_fine() -> None:
+    other = instance().replace("VI_1", "VI_2").replace("eth0", "eth1")
+    ipv6 = instance(vip="fe80::1").replace("VI_1", "VI_3")
+    assert config_from(instance() + other + ipv6).diagnostics == ()
+
+
+def test_missing_virtual_router_id() -> None:
+    result = config_from(instance().replace(" virtual_router_id 51\n", ""))
+    assert only_error(result) == "/etc/keepalived/keepalived.conf:1: error: (VI_1) the virtual router id must be set"
+
+
+def test_sync_group_with_undefined_instance() -> None:
+    result = config_from(instance() + "vrrp_sync_group G {\n group {\n  VI_1\n  VI_9\n }\n}\n")
+    assert "vrrp_sync_group G: vrrp_instance VI_9 is not defined" in only_error(result)
+
+
+def test_missing_interface_on_this_machine() -> None:
+    result = config_from(instance(), interfaces=frozenset({"lo", "eth1"}))
+    assert messages(result) == [
+        "/etc/keepalived/keepalived.conf:2: error: WARNING - interface eth0 for vrrp_instance VI_1 doesn't exist",
+        "error: Non-existent interface specified in configuration",
+    ]
+
+
+def test_strict_mode_with_authentication_refuses_to_run() -> None:
+    text = "global_defs {\n vrrp_strict\n}\n" + instance().replace(
+        " priority", " authentication {\n  auth_type PASS\n  auth_pass secret\n }\n priority"
+    )
+    assert "(VI_1) Strict mode does not support authentication. Ignoring." in only_error(config_from(text))
+
+
+def test_long_auth_pass_is_truncated_with_a_warning() -> None:
+    text = instance().replace(" priority", " authentication {\n  auth_type PASS\n  auth_pass 0123456789\n }\n priority")
+    result = config_from(text)
+    assert result.worst == Severity.WARNING
+    assert result.config.vrrp_instance[0].authentication.auth_pass == "01234567"
+
+
+def test_keyword_without_value() -> None:
+    result = config_from(instance().replace(" priority 100", " priority"))
+    assert "priority '' is invalid: priority needs a value" in only_error(result)
+
+
+def test_leaf_keyword_given_a_block_is_reported() -> None:
+    result = config_from("global_defs {\n router_id {\n  x\n }\n}\n")
+    assert any("'router_id' does not take a block" in m for m in messages(result))
+
+
+def test_unknown_block_is_skipped_whole() -> None:
+    result = config_from("bogus_block {\n a 1\n b {\n  c\n }\n}\n" + instance())
+    assert messages(result) == [
+        "/etc/keepalived/keepalived.conf:1: warning: Unknown keyword 'bogus_block' - skipping its block"
+    ]
+    assert result.config.vrrp_instance[0].name == "VI_1"
+
+
+def test_self_referencing_definition_does_not_hang() -> None:
+    result = config_from("$A=x$A\n$A\n")
+    assert any("does not terminate" in m for m in messages(result))

@@ -1,0 +1,46 @@
+"""The pure packages never touch the kernel, the clock or processes (DESIGN.md: dependencies point one way)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pykeepalived
+
+PACKAGE = Path(pykeepalived.__file__).parent
+PURE = ("core", "config", "vrrp", "check", "lb")
+FORBIDDEN = {"asyncio", "socket", "os", "time", "subprocess", "select", "signal", "threading", "pyroute2"}
+OUTER = {"io", "daemon", "cli"}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                names.add("pykeepalived." + ".".join(path.relative_to(PACKAGE).parts[: -node.level] + (base,)))
+            else:
+                names.add(base)
+    return names
+
+
+def pure_modules() -> list[Path]:
+    return [p for name in PURE if (PACKAGE / name).is_dir() for p in (PACKAGE / name).rglob("*.py")]
+
+
+def test_there_are_pure_modules() -> None:
+    assert len(pure_modules()) >= 5
+
+
+def test_pure_packages_import_no_os_clock_or_process_modules() -> None:
+    for path in pure_modules():
+        for name in imports_of(path):
+            top = name.split(".")[0]
+            assert top not in FORBIDDEN, f"{path.relative_to(PACKAGE)} imports {name}"
+            parts = name.split(".")
+            if top == "pykeepalived" and len(parts) > 1:
+                assert parts[1] not in OUTER, f"{path.relative_to(PACKAGE)} imports {name} (an outer layer)"
