@@ -54,7 +54,9 @@ def time_ours(path: Path) -> list[float]:
 
 
 def time_keepalived(path: Path) -> list[float] | None:
-    keepalived = shutil.which("keepalived") or ("/usr/sbin/keepalived" if Path("/usr/sbin/keepalived").exists() else None)
+    keepalived = shutil.which("keepalived") or (
+        "/usr/sbin/keepalived" if Path("/usr/sbin/keepalived").exists() else None
+    )
     if keepalived is None:
         return None
     times = []
@@ -77,7 +79,9 @@ def main() -> int:
         if theirs is None:
             print("keepalived -t: not installed")
         else:
-            print(f"keepalived -t:     best {min(theirs) * 1000:.0f} ms, median {statistics.median(theirs) * 1000:.0f} ms")
+            print(
+                f"keepalived -t:     best {min(theirs) * 1000:.0f} ms, median {statistics.median(theirs) * 1000:.0f} ms"
+            )
     return 0
 
 

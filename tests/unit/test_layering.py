@@ -22,7 +22,7 @@ def imports_of(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                names.add("pykeepalived." + ".".join(path.relative_to(PACKAGE).parts[: -node.level] + (base,)))
+                names.add("pykeepalived." + ".".join((*path.relative_to(PACKAGE).parts[: -node.level], base)))
             else:
                 names.add(base)
     return names
