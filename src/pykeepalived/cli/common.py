@@ -26,9 +26,9 @@ def load_file(path: str, config_id: str | None, check_interfaces: bool = True) -
     )
 
 
-def report(result: LoadResult, out: TextIO = sys.stderr) -> None:
+def report(result: LoadResult, out: TextIO | None = None) -> None:
     for diagnostic in result.diagnostics:
-        print(diagnostic, file=out)
+        print(diagnostic, file=out or sys.stderr)
 
 
 def config_test_exit_code(result: LoadResult) -> int:

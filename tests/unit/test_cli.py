@@ -1,0 +1,73 @@
+"""The command lines: keepalived's flags and exit codes, and the admin command's output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pykeepalived.cli import ctl, daemon
+
+GOOD = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 5\n virtual_ipaddress {\n  10.99.1.1\n }\n}\n"
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "keepalived.conf"
+    path.write_text(text)
+    return str(path)
+
+
+def test_config_test_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert daemon.main(["-t", "-f", write(tmp_path, GOOD)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_config_test_warning_exits_5(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "bogus 1\n" + GOOD)
+    assert daemon.main(["--config-test", "--use-file", path]) == 5
+    assert capsys.readouterr().err == f"{path}:1: warning: Unknown keyword 'bogus'\n"
+
+
+def test_config_test_error_exits_4_and_daemon_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD.replace("virtual_router_id 5", "virtual_router_id 256"))
+    assert daemon.main(["-t", "-f", path]) == 4
+    assert "virtual_router_id '256' is invalid: number '256' outside range [1, 255]" in capsys.readouterr().err
+    assert daemon.main(["-n", "-l", "-f", path]) == 4
+    assert "not starting" in capsys.readouterr().err
+
+
+def test_config_test_to_a_log_file(tmp_path: Path) -> None:
+    log = tmp_path / "test.log"
+    assert daemon.main([f"--config-test={log}", "-f", write(tmp_path, "bogus 1\n" + GOOD)]) == 5
+    assert "Unknown keyword 'bogus'" in log.read_text()
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert daemon.main(["-t", "-f", str(tmp_path / "none.conf")]) == 4
+    assert "Unable to find configuration file" in capsys.readouterr().err
+
+
+def test_config_id_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "@a bogus 1\n" + GOOD)
+    assert daemon.main(["-t", "-i", "b", "-f", path]) == 0
+    assert daemon.main(["-t", "--config-id", "a", "-f", path]) == 5
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert daemon.main(["-v"]) == 0
+    assert "keepalived 2.2.7 compatible" in capsys.readouterr().out
+
+
+def test_dump_config_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ctl.main(["dump-config", write(tmp_path, GOOD), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    instance = data["vrrp_instance"][0]
+    assert instance["name"] == "VI_1"
+    assert instance["virtual_ipaddress"][0]["address"] == "10.99.1.1/32"
+    assert instance["resolved"] == {"state": "BACKUP", "priority": 100, "version": 2, "family": "inet", "preempt": True}
+
+
+def test_ctl_config_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ctl.main(["config-test", write(tmp_path, GOOD.replace("lo", "nosuchif0"))]) == 4
+    assert ctl.main(["config-test", write(tmp_path, GOOD.replace("lo", "nosuchif0")), "--no-interface-check"]) == 0
