@@ -1,0 +1,1 @@
+"""VRRP: packets, validation, the instance state machine (pure)."""

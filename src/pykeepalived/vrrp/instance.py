@@ -1,0 +1,484 @@
+"""The VRRP instance state machine, sans I/O, with keepalived 2.2.7's behaviour.
+
+An Instance is driven by events that carry the current time (Start, AdvertIn, Timer, Stop, LinkChange)
+and answers with actions (SendAdvert, AddAddresses, ...) for an adapter to carry out. Which handler runs
+is decided by one table of (state, event type) -> handler; every pair is in it.
+
+Timing follows keepalived: Master_Down_Interval = 3 x Master_Adver_Interval + Skew_Time, where
+Skew_Time = (256 - priority) / 256 s in VRRPv2 and (256 - priority) x Master_Adver_Interval / 256 in
+VRRPv3, all in integer microseconds as keepalived computes them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .packet import AUTH_NONE, Advert, IPAddr
+from .validate import Drop, DropReason, Expectations, Received, check
+
+PRIORITY_OWNER = 255
+PRIORITY_STOP = 0
+US = 1_000_000
+
+
+class State(enum.Enum):
+    INIT = "INIT"
+    BACKUP = "BACKUP"
+    MASTER = "MASTER"
+    FAULT = "FAULT"
+    STOP = "STOP"
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the state machine needs to know about its instance (derived from the configuration)."""
+
+    name: str
+    vrid: int
+    version: int
+    priority: int
+    advert_int_cs: int
+    addresses: tuple[IPAddr, ...]
+    # Our address in adverts: it breaks ties between equal priorities.
+    primary: IPAddr
+    want_master: bool = False
+    preempt: bool = True
+    preempt_delay: float = 0.0
+    auth_type: int = AUTH_NONE
+    auth_data: bytes = bytes(8)
+    unicast: bool = False
+    unicast_peers: tuple[IPAddr, ...] = ()
+    skip_check_adv_addr: bool = False
+    garp_delay: float = 5.0
+    garp_repeat: int = 5
+    garp_refresh: float = 0.0
+    garp_refresh_repeat: int = 1
+    lower_prio_no_advert: bool = False
+    higher_prio_send_advert: bool = False
+    down_timer_adverts: int = 3
+
+
+# ----- events ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    now: float
+    link_up: bool = True
+
+
+@dataclass(frozen=True)
+class AdvertIn:
+    received: Received
+    now: float
+
+
+@dataclass(frozen=True)
+class Timer:
+    now: float
+
+
+@dataclass(frozen=True)
+class Stop:
+    now: float
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    up: bool
+    now: float
+
+
+Event = Start | AdvertIn | Timer | Stop | LinkChange
+
+
+# ----- actions --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendAdvert:
+    advert: Advert
+
+
+@dataclass(frozen=True)
+class AddAddresses:
+    pass
+
+
+@dataclass(frozen=True)
+class RemoveAddresses:
+    pass
+
+
+@dataclass(frozen=True)
+class SendGratuitous:
+    """Gratuitous ARP / unsolicited NA for every address, `repeat` rounds."""
+
+    repeat: int
+
+
+@dataclass(frozen=True)
+class Log:
+    message: str
+    # Only logged with -D/--log-detail, as in keepalived.
+    detail: bool = False
+
+
+@dataclass(frozen=True)
+class StateChange:
+    old: State
+    new: State
+    priority: int
+
+
+Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange
+
+
+@dataclass
+class Instance:
+    params: Params
+    state: State = State.INIT
+    link_up: bool = True
+    effective_priority: int = 0
+    master_adver_int_cs: int = 0
+    ms_down_timer_us: int = 0
+    # The instance's one protocol timer: the down timer in BACKUP, the advert timer in MASTER.
+    sands: float | None = None
+    garp_at: float | None = None
+    garp_refresh_at: float | None = None
+    preempt_until: float | None = None
+    vips_set: bool = False
+    master_source: IPAddr | None = None
+    counters: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.effective_priority = self.params.priority
+        self.master_adver_int_cs = self.params.advert_int_cs
+        self._actions: list[Action] = []
+
+    # ----- public interface ---------------------------------------------------------------------
+
+    def handle(self, event: Event) -> list[Action]:
+        """Feed one event; return what to do, in order."""
+        self._actions = []
+        handler = TRANSITIONS[(self.state, type(event))]
+        handler(self, event)
+        return self._actions
+
+    @property
+    def next_deadline(self) -> float | None:
+        deadlines = [d for d in (self.sands, self.garp_at, self.garp_refresh_at) if d is not None]
+        return min(deadlines) if deadlines else None
+
+    @property
+    def expectations(self) -> Expectations:
+        p = self.params
+        return Expectations(
+            p.name, p.version, p.auth_type, p.auth_data, p.advert_int_cs, p.addresses, p.unicast, p.unicast_peers
+        )
+
+    # ----- timing -------------------------------------------------------------------------------
+
+    def skew_us(self, priority: int | None = None) -> int:
+        value = 256 - (self.effective_priority if priority is None else priority)
+        if self.params.version == 3:
+            return value * self.master_adver_int_cs * 625 // 16
+        return value * US // 256
+
+    def master_down_us(self) -> int:
+        return self.params.down_timer_adverts * self.master_adver_int_cs * 10_000 + self.skew_us()
+
+    def _arm_down_timer(self, now: float) -> None:
+        self.sands = now + self.ms_down_timer_us / US
+
+    def _arm_advert_timer(self, now: float) -> None:
+        self.sands = now + self.params.advert_int_cs / 100
+
+    # ----- helpers ------------------------------------------------------------------------------
+
+    def _do(self, *actions: Action) -> None:
+        self._actions.extend(actions)
+
+    def _log(self, message: str, detail: bool = False) -> None:
+        self._do(Log(f"({self.params.name}) {message}", detail))
+
+    def _advert(self, priority: int) -> Advert:
+        p = self.params
+        auth_data = p.auth_data if p.version == 2 else bytes(8)
+        return Advert(p.version, p.vrid, priority, p.addresses, p.advert_int_cs, p.auth_type, auth_data)
+
+    def _send(self, priority: int) -> None:
+        self.counters["adverts_sent"] += 1
+        if priority == PRIORITY_STOP:
+            self.counters["priority_zero_sent"] += 1
+        self._do(SendAdvert(self._advert(priority)))
+
+    def _set_state(self, new: State) -> None:
+        old, self.state = self.state, new
+        if old != new:
+            self._do(StateChange(old, new, self.effective_priority))
+
+    def _verdict(self, received: Received, check_addresses: bool = True) -> Drop | None:
+        if received.advert.vrid != self.params.vrid:
+            self.counters["drop_vrid"] += 1
+            return Drop(DropReason.VRID, f"({self.params.name}) advert for VRID {received.advert.vrid} is not ours")
+        drop = check(received, self.expectations, check_addresses)
+        if drop is not None:
+            self.counters[f"drop_{drop.reason.value}"] += 1
+            self._log(drop.log.removeprefix(f"({self.params.name}) "))
+        else:
+            self.counters["adverts_received"] += 1
+            if received.advert.priority == PRIORITY_STOP:
+                self.counters["priority_zero_received"] += 1
+        return drop
+
+    def _update_master_adver_int(self, advert: Advert) -> None:
+        if self.params.version == 3 and advert.interval_cs != self.master_adver_int_cs:
+            self._log(
+                f"advertisement interval updated from {self.master_adver_int_cs * 10}ms to "
+                f"{advert.interval_cs * 10}ms by master",
+                detail=True,
+            )
+            self.master_adver_int_cs = advert.interval_cs
+
+    # ----- handlers -----------------------------------------------------------------------------
+
+    def _on_start(self, event: Start) -> None:
+        self.link_up = event.link_up
+        # Addresses of ours left behind by an earlier run (a crash) must go before anything else.
+        self._do(RemoveAddresses())
+        if not self.link_up:
+            self._log("Entering FAULT STATE (init)")
+            self._set_state(State.FAULT)
+            self.sands = None
+            return
+        if self.params.want_master and self.params.priority == PRIORITY_OWNER:
+            # keepalived: the address owner times out of BACKUP almost at once.
+            self.state = State.BACKUP
+            self.ms_down_timer_us = 1
+        else:
+            self.ms_down_timer_us = self.master_down_us()
+            self._log("Entering BACKUP STATE (init)")
+            self._set_state(State.BACKUP)
+        self._arm_down_timer(event.now)
+
+    def _ignore(self, event: Event) -> None:
+        if isinstance(event, AdvertIn):
+            self.counters["ignored_not_running"] += 1
+
+    def _record_link(self, event: LinkChange) -> None:
+        self.link_up = event.up
+
+    def _backup_advert(self, event: AdvertIn) -> None:
+        received, now = event.received, event.now
+        advert = received.advert
+        check_addresses = (
+            not self.params.skip_check_adv_addr or self.master_source is None or received.source != self.master_source
+        )
+        if self._verdict(received, check_addresses) is not None:
+            return
+        delaying = self.params.preempt_delay > 0 and (self.preempt_until is None or self.preempt_until > now)
+        if advert.priority == PRIORITY_STOP:
+            self._log("Backup received priority 0 advertisement", detail=True)
+            self.ms_down_timer_us = self.skew_us()
+        elif not self.params.preempt or advert.priority >= self.effective_priority or delaying:
+            self._update_master_adver_int(advert)
+            self.ms_down_timer_us = self.master_down_us()
+            self.master_source = received.source
+            if self.params.preempt_delay > 0:
+                if advert.priority >= self.effective_priority:
+                    self.preempt_until = None
+                elif self.preempt_until is None:
+                    self._log(f"start preempt delay ({self.params.preempt_delay:.6f})", detail=True)
+                    self.preempt_until = now + self.params.preempt_delay
+        else:
+            self._log(f"received lower priority ({advert.priority}) advert from {received.source} - discarding")
+            self.master_source = received.source
+            return
+        self._arm_down_timer(now)
+
+    def _backup_timer(self, event: Timer) -> None:
+        if self.sands is None or event.now < self.sands:
+            return
+        self._log("Receive advertisement timeout", detail=True)
+        self._become_master(event.now)
+
+    def _become_master(self, now: float) -> None:
+        self.preempt_until = None
+        self._arm_advert_timer(now)
+        # The advert goes first, so the old master drops the addresses before our gratuitous ARPs.
+        self._send(self.effective_priority)
+        self._log("Entering MASTER STATE")
+        self.counters["became_master"] += 1
+        self.master_adver_int_cs = self.params.advert_int_cs
+        self._do(AddAddresses())
+        self.vips_set = True
+        self._do(SendGratuitous(self.params.garp_repeat))
+        self._set_state(State.MASTER)
+        self.garp_at = now + self.params.garp_delay if self.params.garp_delay > 0 else None
+        self.garp_refresh_at = now + self.params.garp_refresh if self.params.garp_refresh > 0 else None
+
+    def _master_timer(self, event: Timer) -> None:
+        now = event.now
+        if self.garp_at is not None and now >= self.garp_at:
+            self.garp_at = None
+            self._do(SendGratuitous(self.params.garp_repeat))
+        if self.sands is not None and now >= self.sands:
+            self._send(self.effective_priority)
+            if self.garp_refresh_at is not None and now >= self.garp_refresh_at:
+                self._do(SendGratuitous(self.params.garp_refresh_repeat))
+                self.garp_refresh_at = now + self.params.garp_refresh
+            self._arm_advert_timer(now)
+
+    def _master_advert(self, event: AdvertIn) -> None:
+        received, now = event.received, event.now
+        advert = received.advert
+        # keepalived re-arms the advert timer after every packet it processes, even one it rejects.
+        self._arm_advert_timer(now)
+        if self._verdict(received) is not None:
+            return
+        ours = self.effective_priority
+        theirs = advert.priority
+        address_order = _compare(received.source, self.params.primary)
+        if theirs == PRIORITY_STOP or (
+            self.params.higher_prio_send_advert and (theirs > ours or (theirs == ours and address_order > 0))
+        ):
+            self._send(ours)
+            if theirs == PRIORITY_STOP:
+                self._log("Master received priority 0 message", detail=True)
+                return
+        if theirs == ours:
+            if address_order == 0:
+                self._log("WARNING - equal priority advert received from remote host with our IP address.")
+            elif ours == PRIORITY_OWNER:
+                self._log(
+                    "CONFIGURATION ERROR: local instance and a remote instance are both configured as address "
+                    "owner, please fix - reducing local priority"
+                )
+                self.effective_priority = ours = PRIORITY_OWNER - 1
+        if theirs < ours or (theirs == ours and address_order < 0):
+            self.counters["split_brain_lower"] += 1
+            suffix = "" if self.params.lower_prio_no_advert else ", forcing new election"
+            self._log(f"Received advert from {received.source} with lower priority {theirs}, ours {ours}{suffix}")
+            if not self.params.lower_prio_no_advert:
+                self._send(ours)
+            return
+        if theirs > ours:
+            self._log(f"Master received advert from {received.source} with higher priority {theirs}, ours {ours}")
+        else:
+            self._log(
+                f"Master received advert from {received.source} with same priority {theirs} but higher IP address "
+                "than ours"
+            )
+        self._update_master_adver_int(advert)
+        self.master_source = received.source
+        self._leave_master(now, State.BACKUP)
+
+    def _leave_master(self, now: float, new: State) -> None:
+        if new is State.BACKUP:
+            self._log("Entering BACKUP STATE")
+        else:
+            self._log("Entering FAULT STATE")
+            self._send(PRIORITY_STOP)
+        self._release()
+        self._set_state(new)
+        self.ms_down_timer_us = self.master_down_us()
+        if new is State.BACKUP:
+            self._arm_down_timer(now)
+        else:
+            self.sands = None
+
+    def _release(self) -> None:
+        if self.vips_set:
+            self._log("removing VIPs.", detail=True)
+            self._do(RemoveAddresses())
+            self.vips_set = False
+        self.garp_at = None
+        self.garp_refresh_at = None
+
+    def _link_change(self, event: LinkChange) -> None:
+        self.link_up = event.up
+        if event.up:
+            return
+        if self.state is State.MASTER:
+            self._leave_master(event.now, State.FAULT)
+            return
+        self._log("Entering FAULT STATE")
+        self._set_state(State.FAULT)
+        self.sands = None
+
+    def _fault_link_change(self, event: LinkChange) -> None:
+        self.link_up = event.up
+        if not event.up:
+            return
+        self.master_adver_int_cs = self.params.advert_int_cs
+        self.ms_down_timer_us = self.master_down_us()
+        self._log("Entering BACKUP STATE")
+        self._set_state(State.BACKUP)
+        self._arm_down_timer(event.now)
+
+    def _stop(self, event: Stop) -> None:
+        if self.state is State.MASTER:
+            self._send(PRIORITY_STOP)
+            self._log("sent 0 priority", detail=True)
+        self._release()
+        self.sands = None
+        self._set_state(State.STOP)
+
+
+def _compare(a: IPAddr, b: IPAddr) -> int:
+    """Order two addresses as keepalived's memcmp of the address bytes does."""
+    if a.version != b.version:
+        return 0
+    return (a.packed > b.packed) - (a.packed < b.packed)
+
+
+Handler = Callable[[Instance, Event], None]
+
+
+def _table() -> dict[tuple[State, type], Handler]:
+    """Every (state, event type) pair and the handler that runs for it."""
+    rows: dict[State, dict[type, Callable[..., None]]] = {
+        State.INIT: {
+            Start: Instance._on_start,
+            AdvertIn: Instance._ignore,
+            Timer: Instance._ignore,
+            Stop: Instance._stop,
+            LinkChange: Instance._record_link,
+        },
+        State.BACKUP: {
+            Start: Instance._ignore,
+            AdvertIn: Instance._backup_advert,
+            Timer: Instance._backup_timer,
+            Stop: Instance._stop,
+            LinkChange: Instance._link_change,
+        },
+        State.MASTER: {
+            Start: Instance._ignore,
+            AdvertIn: Instance._master_advert,
+            Timer: Instance._master_timer,
+            Stop: Instance._stop,
+            LinkChange: Instance._link_change,
+        },
+        State.FAULT: {
+            Start: Instance._ignore,
+            AdvertIn: Instance._ignore,
+            Timer: Instance._ignore,
+            Stop: Instance._stop,
+            LinkChange: Instance._fault_link_change,
+        },
+        State.STOP: {
+            Start: Instance._ignore,
+            AdvertIn: Instance._ignore,
+            Timer: Instance._ignore,
+            Stop: Instance._ignore,
+            LinkChange: Instance._record_link,
+        },
+    }
+    return {(state, event_type): handler for state, row in rows.items() for event_type, handler in row.items()}
+
+
+TRANSITIONS = _table()

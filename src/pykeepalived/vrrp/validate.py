@@ -1,0 +1,147 @@
+"""Verdicts on received adverts: accept, or drop with a reason (counted) and keepalived's log line."""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from dataclasses import dataclass
+
+from .packet import (
+    ADVERTISEMENT,
+    AUTH_AH,
+    AUTH_NONE,
+    AUTH_PASS,
+    IPPROTO_VRRP,
+    VRRP_TTL,
+    Advert,
+    DecodeError,
+    IPAddr,
+    checksum_ok,
+    decode,
+    decode_ipv4,
+)
+
+
+class DropReason(enum.Enum):
+    TTL = "ttl"
+    CHECKSUM = "checksum"
+    VERSION = "version"
+    LENGTH = "length"
+    VRID = "vrid"
+    AUTH = "auth"
+    INTERVAL = "interval"
+    TYPE = "type"
+    ADDRESSES = "addresses"
+    CAST = "cast"
+    PROTOCOL = "protocol"
+
+
+@dataclass(frozen=True)
+class Received:
+    """An advert with what the IP layer told us about it."""
+
+    advert: Advert
+    source: IPAddr
+    destination: IPAddr
+    # IPv4 TTL / IPv6 hop limit, None when the socket did not report it.
+    ttl: int | None
+    checksum_ok: bool
+    # The IPv4 total length matches the bytes received.
+    length_ok: bool = True
+
+    @property
+    def multicast(self) -> bool:
+        return self.destination.is_multicast
+
+
+def parse_ipv4(packet: bytes) -> Received:
+    """A raw IPv4 packet from a protocol-112 socket. Raises DecodeError."""
+    header, payload = decode_ipv4(packet)
+    if header.protocol != IPPROTO_VRRP:
+        raise DecodeError(f"IP protocol {header.protocol} is not VRRP", "protocol")
+    advert = decode(payload, 4)
+    return Received(
+        advert,
+        header.source,
+        header.destination,
+        header.ttl,
+        checksum_ok(payload, advert.version, header.source, header.destination),
+        header.total_length == len(packet),
+    )
+
+
+def parse_ipv6(payload: bytes, source: IPAddr, destination: IPAddr, hop_limit: int | None) -> Received:
+    """A VRRP payload from an IPv6 raw socket (the kernel strips the IPv6 header). Raises DecodeError."""
+    advert = decode(payload, 6)
+    return Received(advert, source, destination, hop_limit, checksum_ok(payload, 3, source, destination))
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What an instance requires of adverts for its VRID."""
+
+    name: str
+    version: int
+    auth_type: int
+    auth_data: bytes
+    interval_cs: int
+    addresses: tuple[IPAddr, ...]
+    unicast: bool
+    unicast_peers: tuple[IPAddr, ...] = ()
+    check_unicast_src: bool = False
+
+
+@dataclass(frozen=True)
+class Drop:
+    reason: DropReason
+    log: str
+
+
+def check(received: Received, expect: Expectations, check_addresses: bool = True) -> Drop | None:
+    """keepalived's vrrp_check_packet(), in its order: None to accept, else why not."""
+    advert = received.advert
+    name = expect.name
+    if not expect.unicast and received.ttl is not None and received.ttl != VRRP_TTL:
+        return Drop(DropReason.TTL, f"({name}) invalid TTL/HL. Received {received.ttl} and expect {VRRP_TTL}")
+    if advert.version != expect.version:
+        return Drop(
+            DropReason.VERSION, f"({name}) wrong version. Received {advert.version} and expect {expect.version}"
+        )
+    if advert.version == 2:
+        if advert.auth_type not in (AUTH_NONE, AUTH_PASS, AUTH_AH):
+            return Drop(DropReason.AUTH, f"({name}) Invalid auth type: {advert.auth_type}")
+        if advert.auth_type != expect.auth_type:
+            return Drop(DropReason.AUTH, f"({name}) received a {advert.auth_type} auth, expecting {expect.auth_type}!")
+        if expect.auth_type == AUTH_PASS and not hmac.compare_digest(advert.auth_data, expect.auth_data):
+            return Drop(DropReason.AUTH, f"({name}) received an invalid passwd!")
+        if advert.interval_cs != expect.interval_cs:
+            return Drop(
+                DropReason.INTERVAL,
+                f"({name}) advertisement interval mismatch mine={expect.interval_cs // 100} sec "
+                f"rcv'd={advert.interval_cs // 100} sec",
+            )
+    if advert.packet_type != ADVERTISEMENT:
+        return Drop(DropReason.TYPE, f"({name}) Invalid packet type. {advert.packet_type} and expect {ADVERTISEMENT}")
+    if check_addresses and len(advert.addresses) != len(expect.addresses):
+        return Drop(
+            DropReason.ADDRESSES,
+            f"({name}) received an unexpected ip number count {len(advert.addresses)}, "
+            f"expected {len(expect.addresses)}!",
+        )
+    if not received.length_ok:
+        return Drop(DropReason.LENGTH, f"({name}) ip_tot_len mismatch against received length")
+    if not received.checksum_ok:
+        return Drop(DropReason.CHECKSUM, f"({name}) Invalid VRRPv{advert.version} checksum")
+    if received.multicast == expect.unicast:
+        expected, got = ("un", "mult") if expect.unicast else ("mult", "un")
+        return Drop(DropReason.CAST, f"({name}) Expected {expected}icast packet but received {got}icast packet")
+    if check_addresses:
+        for address in expect.addresses:
+            if address not in advert.addresses:
+                return Drop(
+                    DropReason.ADDRESSES,
+                    f"({name}) ip address associated with VRID {advert.vrid} not present in MASTER advert: {address}",
+                )
+        if expect.unicast and expect.check_unicast_src and received.source not in expect.unicast_peers:
+            return Drop(DropReason.ADDRESSES, f"({name}) unicast source address {received.source} not a unicast peer")
+    return None
