@@ -96,7 +96,7 @@ def test_start_enters_backup_and_waits_the_master_down_interval() -> None:
 
 
 def test_state_master_still_starts_in_backup() -> None:
-    instance, actions = started(params(want_master=True, priority=200))
+    instance, _ = started(params(want_master=True, priority=200))
     assert instance.state is State.BACKUP
     assert instance.next_deadline == pytest.approx(3.21875)
 
