@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..config.dump import dump_config, to_text
+from ..config.model import Config
+from ..daemon import logs
+from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from .common import DEFAULT_CONFIG, EXIT_CONFIG, config_test_exit_code, load_file, report
 
 # Accepted for compatibility; what they control arrives with a later part of pykeepalived.
 NOT_YET = {
-    "vrrp": "-P/--vrrp",
-    "check": "-C/--check",
     "no_bfd": "-B/--no_bfd",
     "all": "--all",
-    "log_detail": "-D/--log-detail",
-    "log_facility": "-S/--log-facility",
-    "no_syslog": "-G/--no-syslog",
     "umask": "-u/--umask",
     "release_vips": "-X/--release-vips",
     "dont_release_vrrp": "-V/--dont-release-vrrp",
     "dont_release_ipvs": "-I/--dont-release-ipvs",
-    "dont_respawn": "-R/--dont-respawn",
-    "pid": "-p/--pid",
-    "vrrp_pid": "-r/--vrrp_pid",
     "checkers_pid": "-c/--checkers_pid",
     "bfd_pid": "-b/--bfd_pid",
     "address_monitoring": "-a/--address-monitoring",
@@ -35,6 +33,8 @@ NOT_YET = {
     "core_dump": "-m/--core-dump",
     "core_dump_pattern": "-M/--core-dump-pattern",
 }
+DEFAULT_PIDFILE = "/run/pykeepalived.pid"
+DEFAULT_VRRP_PIDFILE = "/run/pykeepalived_vrrp.pid"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,18 +94,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     report(result)
     if args.dump_conf and result.config is not None:
         print("\n".join(to_text(dump_config(result.config))))
-    if not result.runnable:
+    if not result.runnable or result.config is None:
         print("pykeepalived: not starting: the configuration has errors (listed above)", file=sys.stderr)
         return EXIT_CONFIG
     pending = [flag for name, flag in NOT_YET.items() if getattr(args, name)]
     if pending:
         print(f"pykeepalived: accepted, not acted on yet: {', '.join(pending)}", file=sys.stderr)
-    print(
-        "pykeepalived: the configuration is valid, but the VRRP and health-checker services are not part "
-        "of this build yet; nothing was started",
-        file=sys.stderr,
-    )
-    return 2
+    return run_daemon(args, result.config)
+
+
+def vrrp_child_arguments(args: argparse.Namespace) -> list[str]:
+    arguments = ["--config", args.use_file, "--pidfile", args.vrrp_pid or DEFAULT_VRRP_PIDFILE]
+    if args.config_id:
+        arguments += ["--config-id", args.config_id]
+    if args.log_console:
+        arguments.append("--log-console")
+    if args.log_detail:
+        arguments.append("--log-detail")
+    if args.no_syslog:
+        arguments.append("--no-syslog")
+    if args.log_facility:
+        arguments += ["--log-facility", args.log_facility]
+    return arguments
+
+
+def run_daemon(args: argparse.Namespace, config: Config) -> int:
+    children: list[ChildSpec] = []
+    if config.vrrp_instance and not args.check:
+        command = child_command("pykeepalived.daemon.vrrp_service", vrrp_child_arguments(args))
+        children.append(ChildSpec("VRRP", command))
+    if (config.virtual_server and not args.vrrp) or args.check:
+        print(
+            "pykeepalived: the health checker is not part of this build yet; virtual servers are not checked",
+            file=sys.stderr,
+        )
+    if not children:
+        print("pykeepalived: nothing to run (no vrrp_instance in the configuration)", file=sys.stderr)
+        return 0
+    if not args.dont_fork:
+        daemonize()
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived")
+    banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
+    pidfile = args.pid or DEFAULT_PIDFILE
+    with open(pidfile, "w", encoding="ascii") as handle:
+        handle.write(f"{os.getpid()}\n")
+    try:
+        return asyncio.run(Supervisor(children, logger, respawn=not args.dont_respawn).run())
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(pidfile)
 
 
 if __name__ == "__main__":

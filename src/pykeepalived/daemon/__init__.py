@@ -1,0 +1,1 @@
+"""The running daemon: supervisor, VRRP service, logging."""

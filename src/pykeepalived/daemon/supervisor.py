@@ -1,0 +1,115 @@
+"""The parent process: starts the VRRP (and, later, checker) processes and restarts them if they die.
+
+As in keepalived, the parent does no protocol work, so a crash in a child never takes the others down,
+and SIGTERM to the parent stops every child cleanly (priority-0 adverts, addresses removed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+
+from .. import KEEPALIVED_COMPAT_VERSION, __version__
+
+RESPAWN_BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30)
+CHILD_STOP_SECONDS = 5.0
+
+
+@dataclass
+class ChildSpec:
+    name: str
+    argv: list[str]
+
+
+class Supervisor:
+    def __init__(self, children: list[ChildSpec], logger: logging.Logger, respawn: bool) -> None:
+        self.children = children
+        self.logger = logger
+        self.respawn = respawn
+        self.processes: dict[str, asyncio.subprocess.Process] = {}
+        self.stopping = asyncio.Event()
+
+    async def _spawn(self, child: ChildSpec) -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(*child.argv, stdin=asyncio.subprocess.DEVNULL)
+        self.processes[child.name] = process
+        self.logger.info(f"Starting {child.name} child process, pid={process.pid}")
+        return process
+
+    async def _keep_alive(self, child: ChildSpec) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            process = await self._spawn(child)
+            code = await process.wait()
+            if self.stopping.is_set():
+                return
+            if code == 4:
+                self.logger.info(f"{child.name} child process exited: the configuration cannot run - not restarting")
+                self.stopping.set()
+                return
+            if not self.respawn:
+                self.logger.info(f"{child.name} child process (pid {process.pid}) exited with {code} - not respawning")
+                self.stopping.set()
+                return
+            delay = RESPAWN_BACKOFF_SECONDS[min(failures, len(RESPAWN_BACKOFF_SECONDS) - 1)]
+            failures += 1
+            self.logger.info(
+                f"{child.name} child process (pid {process.pid}) exited with {code} - respawning in {delay} s"
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), delay)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self._forward_hup)
+        keepers = [loop.create_task(self._keep_alive(child)) for child in self.children]
+        self.logger.info("Startup complete")
+        await self.stopping.wait()
+        self.logger.info("Stopping")
+        for process in self.processes.values():
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                await asyncio.wait_for(process.wait(), CHILD_STOP_SECONDS)
+            except TimeoutError:
+                process.kill()
+        for keeper in keepers:
+            keeper.cancel()
+        self.logger.info("Stopped")
+        self.logger.info(f"Stopped pykeepalived {__version__}")
+        return 0
+
+    def _forward_hup(self) -> None:
+        for process in self.processes.values():
+            if process.returncode is None:
+                process.send_signal(signal.SIGHUP)
+
+
+def child_command(module: str, arguments: list[str]) -> list[str]:
+    return [sys.executable, "-m", module, *arguments]
+
+
+def daemonize() -> None:
+    """Detach from the terminal (keepalived's default without -n)."""
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+
+def banner(logger: logging.Logger, argv: list[str], config: str) -> None:
+    logger.info(f"Starting pykeepalived {__version__} (keepalived {KEEPALIVED_COMPAT_VERSION} compatible)")
+    logger.info(f"Command line: {' '.join(argv)}")
+    logger.info(f"Configuration file {config}")

@@ -1,0 +1,262 @@
+"""The VRRP process: runs the instance state machines on real sockets, timers and netlink.
+
+One asyncio loop. Each instance has one timer (loop.call_at at the engine's next deadline) and an
+ordered queue of side effects, so an advert is never delayed behind a netlink call of another instance
+and an instance's own actions keep their order (advert, then addresses, then gratuitous ARPs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..config import load
+from ..io.addresses import AddressManager, PlacedAddress
+from ..io.files import FileSystem, default_config_id, local_interfaces
+from ..io.links import LinkMonitor
+from ..io.netdev import interface, is_up
+from ..io.vrrp_socket import ArpSocket, VrrpSocketV4
+from ..vrrp.gratuitous import garp_frame
+from ..vrrp.instance import (
+    Action,
+    AddAddresses,
+    AdvertIn,
+    Event,
+    Instance,
+    LinkChange,
+    Log,
+    RemoveAddresses,
+    SendAdvert,
+    SendGratuitous,
+    Start,
+    Stop,
+    Timer,
+)
+from ..vrrp.packet import DecodeError, encode, encode_ipv4
+from ..vrrp.validate import parse_ipv4
+from . import logs
+from .vrrp_setup import InstanceSpec, SetupError, instance_spec
+
+PR_SET_PDEATHSIG = 1
+STOP_GRACE_SECONDS = 3.0
+
+
+@dataclass
+class Running:
+    spec: InstanceSpec
+    engine: Instance
+    timer: asyncio.TimerHandle | None = None
+    pending: collections.deque[Action] = field(default_factory=collections.deque)
+    worker: asyncio.Task[None] | None = None
+    link_up: bool = True
+
+
+class VrrpService:
+    def __init__(self, specs: Sequence[InstanceSpec], logger: logging.Logger, log_detail: bool) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.logger = logger
+        self.log_detail = log_detail
+        self.running = [Running(spec, Instance(spec.params)) for spec in specs]
+        self.sockets: dict[str, VrrpSocketV4] = {}
+        self.arp_sockets: dict[str, ArpSocket] = {}
+        self.by_vrid: dict[tuple[str, int], Running] = {}
+        self.addresses = AddressManager()
+        self.links: LinkMonitor | None = None
+        self.ip_ident = 0
+        self.dropped: collections.Counter[str] = collections.Counter()
+        self.stopped = asyncio.Event()
+
+    # ----- lifecycle ------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        for running in self.running:
+            spec = running.spec
+            name = spec.interface.name
+            if name not in self.sockets:
+                multicast = any(not r.spec.params.unicast and r.spec.interface.name == name for r in self.running)
+                sock = VrrpSocketV4(name, spec.interface.index, multicast)
+                self.sockets[name] = sock
+                self.loop.add_reader(sock.fileno(), self._on_readable, name)
+            for target, _ in spec.garp_targets:
+                if target.name not in self.arp_sockets:
+                    self.arp_sockets[target.name] = ArpSocket(target.name)
+            self.by_vrid[(name, spec.params.vrid)] = running
+        self.links = LinkMonitor()
+        self.loop.add_reader(self.links.fileno(), self._on_link_change)
+
+    def start(self) -> None:
+        now = self.loop.time()
+        for running in self.running:
+            running.link_up = is_up(running.spec.interface.name)
+            self._feed(running, Start(now, link_up=running.link_up))
+
+    async def stop(self) -> None:
+        now = self.loop.time()
+        for running in self.running:
+            if running.timer is not None:
+                running.timer.cancel()
+            self._feed(running, Stop(now))
+        workers = [r.worker for r in self.running if r.worker is not None and not r.worker.done()]
+        if workers:
+            await asyncio.wait(workers, timeout=STOP_GRACE_SECONDS)
+        for sock in self.sockets.values():
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
+        for arp in self.arp_sockets.values():
+            arp.close()
+        if self.links is not None:
+            self.loop.remove_reader(self.links.fileno())
+            self.links.close()
+        self.addresses.close()
+
+    # ----- input ----------------------------------------------------------------------------------
+
+    def _on_readable(self, ifname: str) -> None:
+        for packet in self.sockets[ifname].receive_all():
+            now = self.loop.time()
+            try:
+                received = parse_ipv4(packet)
+            except DecodeError as problem:
+                self.dropped[problem.reason] += 1
+                continue
+            running = self.by_vrid.get((ifname, received.advert.vrid))
+            if running is None:
+                self.dropped["vrid"] += 1
+                continue
+            self._feed(running, AdvertIn(received, now))
+
+    def _on_link_change(self) -> None:
+        assert self.links is not None
+        now = self.loop.time()
+        for index, up in self.links.read():
+            for running in self.running:
+                if running.spec.interface.index == index and running.link_up != up:
+                    running.link_up = up
+                    self._feed(running, LinkChange(up, now))
+
+    def _on_timer(self, running: Running) -> None:
+        running.timer = None
+        self._feed(running, Timer(self.loop.time()))
+
+    def _feed(self, running: Running, event: Event) -> None:
+        actions = running.engine.handle(event)
+        self._execute(running, actions)
+        if running.timer is not None:
+            running.timer.cancel()
+            running.timer = None
+        deadline = running.engine.next_deadline
+        if deadline is not None:
+            running.timer = self.loop.call_at(deadline, self._on_timer, running)
+
+    # ----- output ---------------------------------------------------------------------------------
+
+    def _execute(self, running: Running, actions: Sequence[Action]) -> None:
+        for action in actions:
+            if not running.pending and not isinstance(action, AddAddresses | RemoveAddresses):
+                self._do_now(running, action)
+            else:
+                running.pending.append(action)
+        if running.pending and (running.worker is None or running.worker.done()):
+            running.worker = self.loop.create_task(self._drain(running))
+
+    async def _drain(self, running: Running) -> None:
+        while running.pending:
+            action = running.pending.popleft()
+            try:
+                if isinstance(action, AddAddresses):
+                    for vip, where in running.spec.addresses:
+                        await self.addresses.add(PlacedAddress(vip, where.index))
+                elif isinstance(action, RemoveAddresses):
+                    for vip, where in running.spec.addresses:
+                        await self.addresses.remove(PlacedAddress(vip, where.index))
+                else:
+                    self._do_now(running, action)
+            except OSError as error:
+                self.logger.info(f"({running.spec.params.name}) {type(action).__name__} failed: {error}")
+
+    def _do_now(self, running: Running, action: Action) -> None:
+        spec = running.spec
+        if isinstance(action, SendAdvert):
+            sock = self.sockets[spec.interface.name]
+            for destination in spec.destinations:
+                self.ip_ident = (self.ip_ident + 1) & 0xFFFF
+                payload = encode(action.advert, spec.source, destination)
+                try:
+                    sock.send(encode_ipv4(payload, spec.source, destination, self.ip_ident), destination)
+                except OSError as error:
+                    self.logger.info(f"({spec.params.name}) sending advert to {destination} failed: {error}")
+        elif isinstance(action, SendGratuitous):
+            for _ in range(action.repeat):
+                for target, address in spec.garp_targets:
+                    self.arp_sockets[target.name].send(garp_frame(target.mac, address))
+        elif isinstance(action, Log) and (self.log_detail or not action.detail):
+            self.logger.info(action.message)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pykeepalived-vrrp")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--config-id")
+    parser.add_argument("--pidfile")
+    parser.add_argument("--log-console", action="store_true")
+    parser.add_argument("--log-detail", action="store_true")
+    parser.add_argument("--no-syslog", action="store_true")
+    parser.add_argument("--log-facility")
+    return parser.parse_args(argv)
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGTERM us if the supervisor dies, so no VRRP process outlives it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
+    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
+    if not result.runnable or result.config is None:
+        for diagnostic in result.diagnostics:
+            logger.info(str(diagnostic))
+        return 4
+    try:
+        specs = [instance_spec(result.config, i, interface) for i in result.config.vrrp_instance]
+    except (SetupError, OSError) as problem:
+        logger.info(f"VRRP: cannot start: {problem}")
+        return 4
+    service = VrrpService(specs, logger, args.log_detail)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, service.stopped.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
+    service.open()
+    service.start()
+    await service.stopped.wait()
+    await service.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    die_with_parent()
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_vrrp")
+    if args.pidfile:
+        with open(args.pidfile, "w", encoding="ascii") as pidfile:
+            pidfile.write(f"{os.getpid()}\n")
+    try:
+        return asyncio.run(serve(args, logger))
+    finally:
+        if args.pidfile:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(args.pidfile)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

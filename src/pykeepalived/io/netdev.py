@@ -1,0 +1,49 @@
+"""Facts about network interfaces, read from the kernel with ioctls (cheap, no netlink round trip)."""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import socket
+import struct
+from dataclasses import dataclass
+
+SIOCGIFFLAGS = 0x8913
+SIOCGIFADDR = 0x8915
+SIOCGIFHWADDR = 0x8927
+IFF_UP = 0x1
+IFF_RUNNING = 0x40
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    index: int
+    mac: bytes
+    address: ipaddress.IPv4Address | None
+
+    @property
+    def mac_text(self) -> str:
+        return ":".join(f"{b:02x}" for b in self.mac)
+
+
+def _ioctl(name: str, request: int) -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        return fcntl.ioctl(probe.fileno(), request, struct.pack("256s", name.encode()[:15]))
+
+
+def interface(name: str) -> Interface:
+    """The interface's index, MAC address and first IPv4 address. Raises OSError if it does not exist."""
+    index = socket.if_nametoindex(name)
+    mac = _ioctl(name, SIOCGIFHWADDR)[18:24]
+    try:
+        address: ipaddress.IPv4Address | None = ipaddress.IPv4Address(_ioctl(name, SIOCGIFADDR)[20:24])
+    except OSError:
+        address = None
+    return Interface(name, index, mac, address)
+
+
+def is_up(name: str) -> bool:
+    """Administratively up and with carrier (keepalived's IF_ISUP)."""
+    flags = struct.unpack_from("H", _ioctl(name, SIOCGIFFLAGS), 16)[0]
+    return bool(flags & IFF_UP and flags & IFF_RUNNING)
