@@ -33,9 +33,7 @@ fi
 
 case "$job" in
 demo)
-    # Until the VRRP lab exists: read the bundled example as keepalived would, check it, show the model.
-    .venv/bin/pykeepalivedctl dump-config examples/keepalived.conf --config-id lb1 --no-interface-check
-    exec .venv/bin/pykeepalivedctl config-test examples/keepalived.conf --config-id lb1 --no-interface-check
+    exec .venv/bin/pykeepalivedctl lab demo
     ;;
 test)
     .venv/bin/ruff check src tests bench

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ..config.dump import dump_config, to_text
 from .common import config_test_exit_code, load_file, report
+from .demo import demo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,11 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
     )
+    lab = commands.add_parser("lab", help="network-namespace labs on this machine (root)")
+    lab_commands = lab.add_subparsers(dest="lab_command", required=True)
+    lab_commands.add_parser("demo", help="two routers and a client: a real failover, measured by the client")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "lab":
+        return demo()
     result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)
     report(result)
     if args.command == "config-test":

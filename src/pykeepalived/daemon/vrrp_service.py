@@ -24,6 +24,7 @@ from ..io.addresses import AddressManager, PlacedAddress
 from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
+from ..io.timers import PreciseTimers, TimerHandle
 from ..io.vrrp_socket import ArpSocket, VrrpSocketV4
 from ..vrrp.gratuitous import garp_frame
 from ..vrrp.instance import (
@@ -54,7 +55,7 @@ STOP_GRACE_SECONDS = 3.0
 class Running:
     spec: InstanceSpec
     engine: Instance
-    timer: asyncio.TimerHandle | None = None
+    timer: TimerHandle | None = None
     pending: collections.deque[Action] = field(default_factory=collections.deque)
     worker: asyncio.Task[None] | None = None
     link_up: bool = True
@@ -74,6 +75,7 @@ class VrrpService:
         self.ip_ident = 0
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
+        self.timers = PreciseTimers(self.loop)
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class VrrpService:
             self.loop.remove_reader(self.links.fileno())
             self.links.close()
         self.addresses.close()
+        self.timers.close()
 
     # ----- input ----------------------------------------------------------------------------------
 
@@ -155,7 +158,7 @@ class VrrpService:
             running.timer = None
         deadline = running.engine.next_deadline
         if deadline is not None:
-            running.timer = self.loop.call_at(deadline, self._on_timer, running)
+            running.timer = self.timers.call_at(deadline, lambda: self._on_timer(running))
 
     # ----- output ---------------------------------------------------------------------------------
 
