@@ -78,7 +78,9 @@ def test_nopreempt_keeps_the_current_master() -> None:
 
 def test_partition_gives_two_masters_and_healing_gives_one() -> None:
     lan = Lan()
-    a, b, c = lan.add(200), lan.add(150), lan.add(100)
+    a = lan.add(200)
+    lan.add(150)
+    lan.add(100)
     lan.start_all()
     lan.run_until(10)
     lan.cut = {frozenset(("r1", "r2")), frozenset(("r1", "r3"))}

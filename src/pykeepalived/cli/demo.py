@@ -29,7 +29,7 @@ def demo(prefix: str = "pkdemo") -> int:
             lab.start_router(router, vrrp_config(router, priority, VIP, version=3, advert_int=ADVERT_INT))
             say(f"r{router.index} ({router.address}, {router.mac}): pykeepalived, VRRPv3, priority {priority}, "
                 f"advert_int {ADVERT_INT} s, VIP {VIP}")  # fmt: skip
-        holder = lab.wait_for_holder(VIP, timeout=10)
+        holder = lab.wait_for_holder(VIP, timeout=10, expected=first)
         if holder is not first:
             say(f"FAILED: expected r1 to become master, VIP holders: {[r.index for r in lab.holders(VIP)]}")
             return 1

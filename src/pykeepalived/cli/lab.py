@@ -203,14 +203,16 @@ class Lab:
                 found.append(router)
         return found
 
-    def wait_for_holder(self, vip: str, timeout: float) -> Router | None:
+    def wait_for_holder(self, vip: str, timeout: float, expected: Router | None = None) -> Router | None:
+        """Wait until one router alone holds `vip` (`expected`, if given); return it, or None on timeout."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             holders = self.holders(vip)
-            if len(holders) == 1:
+            if len(holders) == 1 and expected in (None, holders[0]):
                 return holders[0]
+            if time.monotonic() >= deadline:
+                return None
             time.sleep(0.02)
-        return None
 
     def start_prober(self, vip: str, duration: float) -> Prober:
         process = subprocess.Popen(

@@ -153,9 +153,7 @@ class GlobalDefs:
             "lvs_flush_onstop",
             "lvs_sync_daemon",
             "vrrp_garp_master_refresh_repeat",
-            "vrrp_garp_lower_prio_delay",
-            "vrrp_garp_lower_prio_repeat",
-            "vrrp_down_timer_adverts",
+                                    "vrrp_down_timer_adverts",
             "vrrp_min_garp",
             "vrrp_garp_extra_if",
             "vrrp_vmac_garp_intvl",
@@ -247,6 +245,9 @@ class GlobalDefs:
     vrrp_garp_master_delay: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_repeat: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_refresh: int = kw(Int(0, 2**31 - 1), default=0)
+    # Unset: the same as vrrp_garp_master_delay / vrrp_garp_master_repeat (keepalived's rule).
+    vrrp_garp_lower_prio_delay: int | None = kw(Int(0, 2**31 - 1))
+    vrrp_garp_lower_prio_repeat: int | None = kw(Int(0, 2**31 - 1))
     vrrp_garp_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
     vrrp_gna_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
     vrrp_lower_prio_no_advert: bool = kw(Flag(), default=False)
@@ -390,9 +391,7 @@ class VrrpInstance:
             "notify_master_rx_lower_pri",
             "notify_priority_changes",
             "garp_master_refresh_repeat",
-            "garp_lower_prio_delay",
-            "garp_lower_prio_repeat",
-            "down_timer_adverts",
+                                    "down_timer_adverts",
             "garp_extra_if",
             "vmac_garp_intvl",
             "kernel_rx_buf_size",
@@ -443,6 +442,8 @@ class VrrpInstance:
     garp_master_delay: int | None = kw(Int(0, 2**31 - 1))
     garp_master_repeat: int | None = kw(Int(0, 2**31 - 1))
     garp_master_refresh: int | None = kw(Int(0, 2**31 - 1))
+    garp_lower_prio_delay: int | None = kw(Int(0, 2**31 - 1))
+    garp_lower_prio_repeat: int | None = kw(Int(0, 2**31 - 1))
     lower_prio_no_advert: bool | None = kw(Flag())
     higher_prio_send_advert: bool | None = kw(Flag())
     notify_master: Script | None = kw(SCRIPT)

@@ -72,6 +72,16 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     garp_targets = tuple(
         (where, vip.address.ip) for vip, where in placed if isinstance(vip.address.ip, ipaddress.IPv4Address)
     )
+    strict = _instance_or_global(instance.strict_mode, global_defs.vrrp_strict)
+    garp_delay = _instance_or_global(instance.garp_master_delay, global_defs.vrrp_garp_master_delay)
+    garp_repeat = _instance_or_global(instance.garp_master_repeat, global_defs.vrrp_garp_master_repeat)
+    # keepalived: unset lower-priority GARP settings follow the master ones; strict mode sends none.
+    lower_repeat = _instance_or_global(
+        instance.garp_lower_prio_repeat, _instance_or_global(global_defs.vrrp_garp_lower_prio_repeat, garp_repeat)
+    )
+    lower_delay = _instance_or_global(
+        instance.garp_lower_prio_delay, _instance_or_global(global_defs.vrrp_garp_lower_prio_delay, garp_delay)
+    )
     params = Params(
         name=name,
         vrid=instance.virtual_router_id or 0,
@@ -88,10 +98,13 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         unicast=bool(peers),
         unicast_peers=peers,
         skip_check_adv_addr=_instance_or_global(instance.skip_check_adv_addr, global_defs.vrrp_skip_check_adv_addr),
-        garp_delay=_instance_or_global(instance.garp_master_delay, global_defs.vrrp_garp_master_delay),
-        garp_repeat=_instance_or_global(instance.garp_master_repeat, global_defs.vrrp_garp_master_repeat),
+        garp_delay=garp_delay,
+        garp_repeat=garp_repeat,
         garp_refresh=_instance_or_global(instance.garp_master_refresh, global_defs.vrrp_garp_master_refresh),
-        lower_prio_no_advert=_instance_or_global(instance.lower_prio_no_advert, global_defs.vrrp_lower_prio_no_advert),
+        garp_lower_prio_repeat=0 if strict else lower_repeat,
+        garp_lower_prio_delay=0 if strict else lower_delay,
+        lower_prio_no_advert=strict
+        or _instance_or_global(instance.lower_prio_no_advert, global_defs.vrrp_lower_prio_no_advert),
         higher_prio_send_advert=_instance_or_global(
             instance.higher_prio_send_advert, global_defs.vrrp_higher_prio_send_advert
         ),

@@ -56,6 +56,9 @@ class Params:
     garp_repeat: int = 5
     garp_refresh: float = 0.0
     garp_refresh_repeat: int = 1
+    # When MASTER hears a lower priority: gratuitous ARPs at once, and again after a delay.
+    garp_lower_prio_repeat: int = 5
+    garp_lower_prio_delay: float = 5.0
     lower_prio_no_advert: bool = False
     higher_prio_send_advert: bool = False
     down_timer_adverts: int = 3
@@ -148,6 +151,7 @@ class Instance:
     # The instance's one protocol timer: the down timer in BACKUP, the advert timer in MASTER.
     sands: float | None = None
     garp_at: float | None = None
+    garp_at_repeat: int = 0
     garp_refresh_at: float | None = None
     preempt_until: float | None = None
     vips_set: bool = False
@@ -318,20 +322,26 @@ class Instance:
         self.vips_set = True
         self._do(SendGratuitous(self.params.garp_repeat))
         self._set_state(State.MASTER)
-        self.garp_at = now + self.params.garp_delay if self.params.garp_delay > 0 else None
+        self._schedule_garp(now, self.params.garp_delay, self.params.garp_repeat)
         self.garp_refresh_at = now + self.params.garp_refresh if self.params.garp_refresh > 0 else None
 
     def _master_timer(self, event: Timer) -> None:
         now = event.now
         if self.garp_at is not None and now >= self.garp_at:
             self.garp_at = None
-            self._do(SendGratuitous(self.params.garp_repeat))
+            self._do(SendGratuitous(self.garp_at_repeat))
         if self.sands is not None and now >= self.sands:
             self._send(self.effective_priority)
             if self.garp_refresh_at is not None and now >= self.garp_refresh_at:
                 self._do(SendGratuitous(self.params.garp_refresh_repeat))
                 self.garp_refresh_at = now + self.params.garp_refresh
             self._arm_advert_timer(now)
+
+    def _schedule_garp(self, now: float, delay: float, repeat: int) -> None:
+        if delay > 0 and repeat > 0:
+            self.garp_at, self.garp_at_repeat = now + delay, repeat
+        else:
+            self.garp_at = None
 
     def _master_advert(self, event: AdvertIn) -> None:
         received, now = event.received, event.now
@@ -365,6 +375,10 @@ class Instance:
             self._log(f"Received advert from {received.source} with lower priority {theirs}, ours {ours}{suffix}")
             if not self.params.lower_prio_no_advert:
                 self._send(ours)
+            # The other router may have been master and have pointed the LAN's ARP caches at itself.
+            if self.params.garp_lower_prio_repeat:
+                self._do(SendGratuitous(self.params.garp_lower_prio_repeat))
+                self._schedule_garp(now, self.params.garp_lower_prio_delay, self.params.garp_lower_prio_repeat)
             return
         if theirs > ours:
             self._log(f"Master received advert from {received.source} with higher priority {theirs}, ours {ours}")
