@@ -158,12 +158,13 @@ class Lab:
 
     # ----- running things -------------------------------------------------------------------------
 
-    def start_router(self, router: Router, config: str, *extra: str) -> None:
+    def start_router(self, router: Router, config: str, *extra: str, daemon: list[str] | None = None) -> None:
+        """Run pykeepalived (or `daemon`, e.g. keepalived: it takes the same options) in the router."""
         conf = self.workdir / f"r{router.index}.conf"
         conf.write_text(config, encoding="utf-8")
         router.log_path = self.workdir / f"r{router.index}.log"
         command = [
-            *pykeepalived_command(), "-n", "-l", "-G", "-P", "-f", str(conf),
+            *(daemon or pykeepalived_command()), "-n", "-l", "-G", "-P", "-f", str(conf),
             "-p", str(self.workdir / f"r{router.index}.pid"),
             "-r", str(self.workdir / f"r{router.index}.vrrp.pid"), *extra,
         ]  # fmt: skip

@@ -59,6 +59,8 @@ class Running:
     pending: collections.deque[Action] = field(default_factory=collections.deque)
     worker: asyncio.Task[None] | None = None
     link_up: bool = True
+    # Encoded VRRP payloads by (priority, destination): all an instance's adverts differ only in these.
+    payloads: dict[tuple[int, str], bytes] = field(default_factory=dict)
 
 
 class VrrpService:
@@ -192,9 +194,12 @@ class VrrpService:
             sock = self.sockets[spec.interface.name]
             for destination in spec.destinations:
                 self.ip_ident = (self.ip_ident + 1) & 0xFFFF
-                payload = encode(action.advert, spec.source, destination)
+                key = (action.advert.priority, str(destination))
+                payload = running.payloads.get(key)
+                if payload is None:
+                    payload = running.payloads[key] = encode(action.advert, spec.source, destination)
                 try:
-                    sock.send(encode_ipv4(payload, spec.source, destination, self.ip_ident), destination)
+                    sock.send(encode_ipv4(payload, spec.source, destination, self.ip_ident), key[1])
                 except OSError as error:
                     self.logger.info(f"({spec.params.name}) sending advert to {destination} failed: {error}")
         elif isinstance(action, SendGratuitous):

@@ -58,6 +58,9 @@ class PreciseTimers:
         self._heap: list[tuple[float, int, TimerHandle]] = []
         self._order = itertools.count()
         self._armed_for: float | None = None
+        # One reusable argument for timerfd_settime: this runs for every advert of every instance.
+        self._spec = _Itimerspec()
+        self._spec_ref = ctypes.byref(self._spec)
         loop.add_reader(self.fd, self._fire)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
@@ -70,8 +73,10 @@ class PreciseTimers:
     def _arm(self, when: float) -> None:
         self._armed_for = when
         seconds = max(when, 1e-6)
-        spec = _Itimerspec(_Timespec(0, 0), _Timespec(int(seconds), round((seconds % 1) * 1e9) or 1))
-        if _libc.timerfd_settime(self.fd, TFD_TIMER_ABSTIME, ctypes.byref(spec), None) != 0:
+        value = self._spec.it_value
+        value.tv_sec = int(seconds)
+        value.tv_nsec = round((seconds % 1) * 1e9) or 1
+        if _libc.timerfd_settime(self.fd, TFD_TIMER_ABSTIME, self._spec_ref, None) != 0:
             raise OSError(ctypes.get_errno(), "timerfd_settime failed")
 
     def _fire(self) -> None:

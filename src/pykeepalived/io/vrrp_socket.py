@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 import struct
 
@@ -56,8 +55,8 @@ class VrrpSocketV4:
             except (BlockingIOError, InterruptedError):
                 return packets
 
-    def send(self, packet: bytes, destination: ipaddress.IPv4Address) -> None:
-        self.sender.sendto(packet, (str(destination), 0))
+    def send(self, packet: bytes, destination: str) -> None:
+        self.sender.sendto(packet, (destination, 0))
 
     def close(self) -> None:
         self.receiver.close()

@@ -162,6 +162,7 @@ class Instance:
         self.effective_priority = self.params.priority
         self.master_adver_int_cs = self.params.advert_int_cs
         self._actions: list[Action] = []
+        self._adverts: dict[int, Advert] = {}
 
     # ----- public interface ---------------------------------------------------------------------
 
@@ -210,9 +211,13 @@ class Instance:
         self._do(Log(f"({self.params.name}) {message}", detail))
 
     def _advert(self, priority: int) -> Advert:
-        p = self.params
-        auth_data = p.auth_data if p.version == 2 else bytes(8)
-        return Advert(p.version, p.vrid, priority, p.addresses, p.advert_int_cs, p.auth_type, auth_data)
+        advert = self._adverts.get(priority)
+        if advert is None:
+            p = self.params
+            auth_data = p.auth_data if p.version == 2 else bytes(8)
+            advert = Advert(p.version, p.vrid, priority, p.addresses, p.advert_int_cs, p.auth_type, auth_data)
+            self._adverts[priority] = advert
+        return advert
 
     def _send(self, priority: int) -> None:
         self.counters["adverts_sent"] += 1
