@@ -18,7 +18,8 @@ from pathlib import Path
 LAB_TOOL = Path(__file__).resolve().parents[2] / "shared" / "tools" / "vrrp_lab.py"
 DAEMONS = {
     "keepalived": "keepalived -n -l -G -P -f {conf} -p {pidfile} -r {vrrp_pidfile}",
-    "pykeepalived": f"{sys.executable} -m pykeepalived.cli.daemon -n -l -G -P -f {{conf}} -p {{pidfile}} -r {{vrrp_pidfile}}",
+    "pykeepalived": f"{sys.executable} -m pykeepalived.cli.daemon "
+    "-n -l -G -P -f {conf} -p {pidfile} -r {vrrp_pidfile}",
 }
 SETTINGS = {"v2/1s": ("2", "1"), "v3/0.1s": ("3", "0.1"), "v3/0.05s": ("3", "0.05")}
 

@@ -21,7 +21,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as directory:
             out = Path(directory) / "footprint.json"
             command = [sys.executable, str(LAB_TOOL), "footprint", "--prefix", "pb", "--version", "3",
-                       "--advert-int", "0.1", "--instances", "255", "--daemon", template, "--out", str(out)]  # fmt: skip
+                       "--advert-int", "0.1", "--instances", "255", "--daemon", template,
+                       "--out", str(out)]  # fmt: skip
             subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
             data = json.loads(out.read_text())
         master = data["routers"]["r1"]

@@ -8,6 +8,7 @@ in turn, same setup. Prints p50 / p99 / max of |interval - advert_int|. Not a pa
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import socket
 import statistics
@@ -60,7 +61,7 @@ def measure(daemon: str, seconds: float, load: bool) -> list[float]:
             for burner in burners:
                 burner.wait(timeout=seconds + 10)
     times = json.loads(out)
-    return [abs(b - a - ADVERT_INT) for a, b in zip(times, times[1:], strict=False)]
+    return [abs(b - a - ADVERT_INT) for a, b in itertools.pairwise(times)]
 
 
 def main() -> int:
@@ -76,7 +77,8 @@ def main() -> int:
         for daemon in DAEMONS:
             errors = sorted(measure(daemon, args.seconds, load))
             p99 = errors[min(len(errors) - 1, int(len(errors) * 0.99))]
-            print(f"{daemon:13} {'2 CPU' if load else 'idle':5} {len(errors):7d} {statistics.median(errors) * 1000:7.2f} "
+            median = statistics.median(errors) * 1000
+            print(f"{daemon:13} {'2 CPU' if load else 'idle':5} {len(errors):7d} {median:7.2f} "
                   f"{p99 * 1000:7.2f} {max(errors) * 1000:7.2f}", flush=True)  # fmt: skip
     return 0
 

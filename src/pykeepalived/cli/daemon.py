@@ -14,6 +14,8 @@ from ..config.dump import dump_config, to_text
 from ..config.model import Config
 from ..daemon import logs
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
+from ..daemon.vrrp_setup import SetupError, instance_spec
+from ..io.netdev import interface
 from .common import DEFAULT_CONFIG, EXIT_CONFIG, config_test_exit_code, load_file, report
 
 # Accepted for compatibility; what they control arrives with a later part of pykeepalived.
@@ -120,6 +122,12 @@ def vrrp_child_arguments(args: argparse.Namespace) -> list[str]:
 
 def run_daemon(args: argparse.Namespace, config: Config) -> int:
     children: list[ChildSpec] = []
+    try:
+        for instance in config.vrrp_instance:
+            instance_spec(config, instance, interface)
+    except (SetupError, OSError) as problem:
+        print(f"pykeepalived: not starting: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     if config.vrrp_instance and not args.check:
         command = child_command("pykeepalived.daemon.vrrp_service", vrrp_child_arguments(args))
         children.append(ChildSpec("VRRP", command))

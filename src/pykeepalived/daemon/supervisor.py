@@ -33,6 +33,7 @@ class Supervisor:
         self.respawn = respawn
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self.stopping = asyncio.Event()
+        self.failed = False
 
     async def _spawn(self, child: ChildSpec) -> asyncio.subprocess.Process:
         process = await asyncio.create_subprocess_exec(*child.argv, stdin=asyncio.subprocess.DEVNULL)
@@ -49,10 +50,12 @@ class Supervisor:
                 return
             if code == 4:
                 self.logger.info(f"{child.name} child process exited: the configuration cannot run - not restarting")
+                self.failed = True
                 self.stopping.set()
                 return
             if not self.respawn:
                 self.logger.info(f"{child.name} child process (pid {process.pid}) exited with {code} - not respawning")
+                self.failed = code != 0
                 self.stopping.set()
                 return
             delay = RESPAWN_BACKOFF_SECONDS[min(failures, len(RESPAWN_BACKOFF_SECONDS) - 1)]
@@ -85,7 +88,7 @@ class Supervisor:
             keeper.cancel()
         self.logger.info("Stopped")
         self.logger.info(f"Stopped pykeepalived {__version__}")
-        return 0
+        return 1 if self.failed else 0
 
     def _forward_hup(self) -> None:
         for process in self.processes.values():

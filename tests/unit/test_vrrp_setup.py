@@ -1,0 +1,78 @@
+"""From keepalived.conf to the VRRP engine's parameters: keepalived's defaults and what is refused."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from memfs import config_from
+
+from pykeepalived.daemon.vrrp_setup import SetupError, instance_spec
+from pykeepalived.io.netdev import Interface
+from pykeepalived.vrrp.packet import AUTH_PASS, MCAST_GROUP4
+
+ETH0 = Interface("eth0", 2, bytes.fromhex("029900000001"), ipaddress.IPv4Address("10.99.0.11"))
+ETH1 = Interface("eth1", 3, bytes.fromhex("029900000002"), ipaddress.IPv4Address("10.98.0.11"))
+
+
+def lookup(name: str) -> Interface:
+    return {"eth0": ETH0, "eth1": ETH1}[name]
+
+
+def spec(body: str, global_defs: str = ""):  # type: ignore[no-untyped-def]
+    text = (
+        f"global_defs {{\n{global_defs}\n}}\nvrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 7\n{body}\n}}\n"
+    )
+    result = config_from(text)
+    assert result.runnable, [str(d) for d in result.diagnostics]
+    return instance_spec(result.config, result.config.vrrp_instance[0], lookup)
+
+
+def test_defaults_follow_keepalived() -> None:
+    s = spec(" virtual_ipaddress {\n  10.99.1.1/24\n  10.99.1.2 dev eth1 label eth1:v\n }")
+    p = s.params
+    assert (p.version, p.priority, p.advert_int_cs, p.preempt) == (2, 100, 100, True)
+    assert (p.garp_delay, p.garp_repeat, p.garp_lower_prio_delay, p.garp_lower_prio_repeat) == (5, 5, 5, 5)
+    assert p.primary == ETH0.address and s.destinations == (MCAST_GROUP4,)
+    assert p.addresses == (ipaddress.IPv4Address("10.99.1.1"), ipaddress.IPv4Address("10.99.1.2"))
+    assert [where.name for _, where in s.addresses] == ["eth0", "eth1"]
+
+
+def test_unicast_and_password() -> None:
+    s = spec(
+        " unicast_src_ip 10.99.0.11\n unicast_peer {\n  10.99.0.12\n }\n"
+        " authentication {\n  auth_type PASS\n  auth_pass pw\n }\n virtual_ipaddress {\n  10.99.1.1\n }"
+    )
+    assert s.params.unicast and s.destinations == (ipaddress.IPv4Address("10.99.0.12"),)
+    assert (s.params.auth_type, s.params.auth_data) == (AUTH_PASS, b"pw\0\0\0\0\0\0")
+
+
+def test_global_settings_apply_unless_the_instance_overrides() -> None:
+    s = spec(" garp_master_repeat 2\n virtual_ipaddress {\n 10.99.1.1\n }",
+             " vrrp_garp_master_delay 9\n vrrp_garp_master_repeat 3\n vrrp_version 3")  # fmt: skip
+    p = s.params
+    assert (p.version, p.garp_delay, p.garp_repeat, p.garp_lower_prio_delay, p.garp_lower_prio_repeat) == (
+        3,
+        9,
+        2,
+        9,
+        2,
+    )
+
+
+def test_strict_mode_sends_no_lower_priority_garps_or_adverts() -> None:
+    s = spec(" virtual_ipaddress {\n 10.99.1.1\n }", " vrrp_strict")
+    assert s.params.garp_lower_prio_repeat == 0 and s.params.lower_prio_no_advert
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (" version 3\n virtual_ipaddress {\n  2001:db8::1\n }", "IPv6 instances are not supported"),
+        (" use_vmac\n virtual_ipaddress {\n  10.99.1.1\n }", "use_vmac is not supported"),
+        (" authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress {\n  10.99.1.1\n }", "AH"),
+    ],
+)
+def test_what_this_build_cannot_do_is_refused(body: str, message: str) -> None:
+    with pytest.raises(SetupError, match=message):
+        spec(body)
