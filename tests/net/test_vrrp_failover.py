@@ -152,3 +152,18 @@ def test_wrong_password_is_logged_and_both_become_master(lab: Lab) -> None:
     time.sleep(master_down(100, 2, 1) + 1.5)
     assert sorted(r.index for r in lab.holders(VIP)) == [1, 2]
     assert "(VI_1) received an invalid passwd!" in "\n".join(lab.log_lines(second))
+
+
+@pytest.mark.parametrize("advert_int", [0.1, 1.0])
+def test_no_orphaned_vip_after_the_whole_daemon_is_killed(lab: Lab, advert_int: float) -> None:
+    start_pair(lab, version=3, advert_int=advert_int)
+    first, second = settled_master(lab, version=3, advert_int=advert_int)
+    killed_at = time.monotonic()
+    lab.signal_router(first, signal.SIGKILL)
+    bound = max(3 * advert_int, 1.0) + 0.3
+    while first in lab.holders(VIP) and time.monotonic() - killed_at < bound + 2:
+        time.sleep(0.01)
+    gone_after = time.monotonic() - killed_at
+    assert first not in lab.holders(VIP), "the killed master still holds the VIP"
+    assert gone_after <= bound, f"the VIP stayed {gone_after:.3f} s on the killed master (bound {bound} s)"
+    expect_holder(lab, second, within=master_down(100, 3, advert_int) + 1)

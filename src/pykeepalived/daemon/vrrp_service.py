@@ -51,6 +51,17 @@ PR_SET_PDEATHSIG = 1
 STOP_GRACE_SECONDS = 3.0
 
 
+def address_lifetime(advert_int: float) -> int:
+    """Whole seconds a virtual address lives unless refreshed.
+
+    keepalived leaves the addresses of a killed daemon in place, so two hosts answer for them until it
+    is restarted. With a finite lifetime the kernel removes them by itself once we stop refreshing: at
+    most the lifetime plus the kernel's 0.25 s timer slack after the daemon dies, which this keeps
+    within max(3 advert intervals, 1 s) + 0.3 s.
+    """
+    return max(1, int(3 * advert_int - 0.3))
+
+
 @dataclass
 class Running:
     spec: InstanceSpec
@@ -61,6 +72,8 @@ class Running:
     link_up: bool = True
     # Encoded VRRP payloads by (priority, destination): all an instance's adverts differ only in these.
     payloads: dict[tuple[int, str], bytes] = field(default_factory=dict)
+    lifetime: int = 1
+    refreshed_at: float = 0.0
 
 
 class VrrpService:
@@ -68,7 +81,10 @@ class VrrpService:
         self.loop = asyncio.get_running_loop()
         self.logger = logger
         self.log_detail = log_detail
-        self.running = [Running(spec, Instance(spec.params)) for spec in specs]
+        self.running = [
+            Running(spec, Instance(spec.params), lifetime=address_lifetime(spec.params.advert_int_cs / 100))
+            for spec in specs
+        ]
         self.sockets: dict[str, VrrpSocketV4] = {}
         self.arp_sockets: dict[str, ArpSocket] = {}
         self.by_vrid: dict[tuple[str, int], Running] = {}
@@ -155,6 +171,11 @@ class VrrpService:
     def _feed(self, running: Running, event: Event) -> None:
         actions = running.engine.handle(event)
         self._execute(running, actions)
+        # While MASTER, renew the addresses' lifetime so that it never falls below half of it, even if
+        # the next event is one advert interval away.
+        advert_int = running.spec.params.advert_int_cs / 100
+        if running.engine.vips_set and self.loop.time() + advert_int - running.refreshed_at >= running.lifetime / 2:
+            self._execute(running, [AddAddresses()])
         if running.timer is not None:
             running.timer.cancel()
             running.timer = None
@@ -166,6 +187,8 @@ class VrrpService:
 
     def _execute(self, running: Running, actions: Sequence[Action]) -> None:
         for action in actions:
+            if isinstance(action, AddAddresses):
+                running.refreshed_at = self.loop.time()
             if not running.pending and not isinstance(action, AddAddresses | RemoveAddresses):
                 self._do_now(running, action)
             else:
@@ -179,7 +202,7 @@ class VrrpService:
             try:
                 if isinstance(action, AddAddresses):
                     for vip, where in running.spec.addresses:
-                        await self.addresses.add(PlacedAddress(vip, where.index))
+                        await self.addresses.add(PlacedAddress(vip, where.index), running.lifetime)
                 elif isinstance(action, RemoveAddresses):
                     for vip, where in running.spec.addresses:
                         await self.addresses.remove(PlacedAddress(vip, where.index))
@@ -202,6 +225,7 @@ class VrrpService:
                     sock.send(encode_ipv4(payload, spec.source, destination, self.ip_ident), key[1])
                 except OSError as error:
                     self.logger.info(f"({spec.params.name}) sending advert to {destination} failed: {error}")
+
         elif isinstance(action, SendGratuitous):
             for _ in range(action.repeat):
                 for target, address in spec.garp_targets:

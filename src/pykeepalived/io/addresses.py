@@ -51,13 +51,13 @@ class AddressManager:
             arguments["flags"] = 0x02  # IFA_F_NODAD
         return arguments
 
-    async def add(self, placed: PlacedAddress) -> None:
+    async def add(self, placed: PlacedAddress, lifetime: int | None = None) -> None:
+        """Add (or refresh) the address; with `lifetime` the kernel deletes it unless refreshed in time."""
         ipr = await self._netlink()
-        try:
-            await ipr.addr("add", **self._arguments(placed))
-        except NetlinkError as error:
-            if error.code != errno.EEXIST:
-                raise
+        arguments = self._arguments(placed)
+        if lifetime is not None:
+            arguments["IFA_CACHEINFO"] = {"ifa_preferred": lifetime, "ifa_valid": lifetime}
+        await ipr.addr("replace", **arguments)
 
     async def remove(self, placed: PlacedAddress) -> None:
         ipr = await self._netlink()
