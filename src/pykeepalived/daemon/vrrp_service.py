@@ -1,8 +1,8 @@
 """The VRRP process: runs the instance state machines on real sockets, timers and netlink.
 
-One asyncio loop. Each instance has one timer (loop.call_at at the engine's next deadline) and an
-ordered queue of side effects, so an advert is never delayed behind a netlink call of another instance
-and an instance's own actions keep their order (advert, then addresses, then gratuitous ARPs).
+One asyncio loop. Each instance has one precise timer at the engine's next deadline. Every side effect
+is a non-blocking send (adverts, gratuitous ARPs, netlink address messages), carried out in the order
+the engine asked for it, so nothing an instance does can hold up another's advert.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config import load
-from ..io.addresses import AddressManager, PlacedAddress
+from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
@@ -48,7 +48,6 @@ from . import logs
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec
 
 PR_SET_PDEATHSIG = 1
-STOP_GRACE_SECONDS = 3.0
 
 
 def address_lifetime(advert_int: float) -> int:
@@ -67,13 +66,21 @@ class Running:
     spec: InstanceSpec
     engine: Instance
     timer: TimerHandle | None = None
-    pending: collections.deque[Action] = field(default_factory=collections.deque)
-    worker: asyncio.Task[None] | None = None
     link_up: bool = True
     # Encoded VRRP payloads by (priority, destination): all an instance's adverts differ only in these.
     payloads: dict[tuple[int, str], bytes] = field(default_factory=dict)
     lifetime: int = 1
     refreshed_at: float = 0.0
+    # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
+    add_messages: list[tuple[bytes, str]] = field(default_factory=list)
+    remove_messages: list[tuple[bytes, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for vip, where in self.spec.addresses:
+            placed = PlacedAddress(vip, where.index)
+            text = f"({self.spec.params.name}) address {vip.address} on {where.name}"
+            self.add_messages.append((address_message(placed, True, self.lifetime), f"adding {text}"))
+            self.remove_messages.append((address_message(placed, False, None), f"removing {text}"))
 
 
 class VrrpService:
@@ -88,7 +95,7 @@ class VrrpService:
         self.sockets: dict[str, VrrpSocketV4] = {}
         self.arp_sockets: dict[str, ArpSocket] = {}
         self.by_vrid: dict[tuple[str, int], Running] = {}
-        self.addresses = AddressManager()
+        self.addresses = AddressManager(logger)
         self.links: LinkMonitor | None = None
         self.ip_ident = 0
         self.dropped: collections.Counter[str] = collections.Counter()
@@ -112,6 +119,7 @@ class VrrpService:
             self.by_vrid[(name, spec.params.vrid)] = running
         self.links = LinkMonitor()
         self.loop.add_reader(self.links.fileno(), self._on_link_change)
+        self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
 
     def start(self) -> None:
         now = self.loop.time()
@@ -119,15 +127,14 @@ class VrrpService:
             running.link_up = is_up(running.spec.interface.name)
             self._feed(running, Start(now, link_up=running.link_up))
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
         now = self.loop.time()
         for running in self.running:
             if running.timer is not None:
                 running.timer.cancel()
             self._feed(running, Stop(now))
-        workers = [r.worker for r in self.running if r.worker is not None and not r.worker.done()]
-        if workers:
-            await asyncio.wait(workers, timeout=STOP_GRACE_SECONDS)
+        self.addresses.read_answers()
+        self.loop.remove_reader(self.addresses.fileno())
         for sock in self.sockets.values():
             self.loop.remove_reader(sock.fileno())
             sock.close()
@@ -169,13 +176,13 @@ class VrrpService:
         self._feed(running, Timer(self.loop.time()))
 
     def _feed(self, running: Running, event: Event) -> None:
-        actions = running.engine.handle(event)
-        self._execute(running, actions)
+        for action in running.engine.handle(event):
+            self._do(running, action)
         # While MASTER, renew the addresses' lifetime so that it never falls below half of it, even if
         # the next event is one advert interval away.
         advert_int = running.spec.params.advert_int_cs / 100
         if running.engine.vips_set and self.loop.time() + advert_int - running.refreshed_at >= running.lifetime / 2:
-            self._execute(running, [AddAddresses()])
+            self._do(running, AddAddresses())
         if running.timer is not None:
             running.timer.cancel()
             running.timer = None
@@ -185,35 +192,14 @@ class VrrpService:
 
     # ----- output ---------------------------------------------------------------------------------
 
-    def _execute(self, running: Running, actions: Sequence[Action]) -> None:
-        for action in actions:
-            if isinstance(action, AddAddresses):
-                running.refreshed_at = self.loop.time()
-            if not running.pending and not isinstance(action, AddAddresses | RemoveAddresses):
-                self._do_now(running, action)
-            else:
-                running.pending.append(action)
-        if running.pending and (running.worker is None or running.worker.done()):
-            running.worker = self.loop.create_task(self._drain(running))
-
-    async def _drain(self, running: Running) -> None:
-        while running.pending:
-            action = running.pending.popleft()
-            try:
-                if isinstance(action, AddAddresses):
-                    for vip, where in running.spec.addresses:
-                        await self.addresses.add(PlacedAddress(vip, where.index), running.lifetime)
-                elif isinstance(action, RemoveAddresses):
-                    for vip, where in running.spec.addresses:
-                        await self.addresses.remove(PlacedAddress(vip, where.index))
-                else:
-                    self._do_now(running, action)
-            except OSError as error:
-                self.logger.info(f"({running.spec.params.name}) {type(action).__name__} failed: {error}")
-
-    def _do_now(self, running: Running, action: Action) -> None:
+    def _do(self, running: Running, action: Action) -> None:
         spec = running.spec
-        if isinstance(action, SendAdvert):
+        if isinstance(action, AddAddresses):
+            running.refreshed_at = self.loop.time()
+            self.addresses.send(running.add_messages)
+        elif isinstance(action, RemoveAddresses):
+            self.addresses.send(running.remove_messages)
+        elif isinstance(action, SendAdvert):
             sock = self.sockets[spec.interface.name]
             for destination in spec.destinations:
                 self.ip_ident = (self.ip_ident + 1) & 0xFFFF
@@ -225,7 +211,6 @@ class VrrpService:
                     sock.send(encode_ipv4(payload, spec.source, destination, self.ip_ident), key[1])
                 except OSError as error:
                     self.logger.info(f"({spec.params.name}) sending advert to {destination} failed: {error}")
-
         elif isinstance(action, SendGratuitous):
             for _ in range(action.repeat):
                 for target, address in spec.garp_targets:
@@ -271,7 +256,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
     service.open()
     service.start()
     await service.stopped.wait()
-    await service.stop()
+    service.stop()
     return 0
 
 
