@@ -12,6 +12,7 @@ import itertools
 import json
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -22,29 +23,39 @@ from pykeepalived.cli.lab import Lab, vrrp_config
 ADVERT_INT = 0.1
 VIP = "10.99.1.1"
 DAEMONS = {"keepalived": ["keepalived"], "pykeepalived": None}
+SO_TIMESTAMPNS = 35
 BURNER = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass\n"
 
 
 def sniff(seconds: float) -> None:
-    """In the client namespace: print the arrival times of VRRP packets as a JSON list."""
+    """In the client namespace: print the kernel's arrival times of VRRP adverts as a JSON list.
+
+    Kernel receive timestamps (SO_TIMESTAMPNS), so that the load does not delay the measurement itself.
+    """
     sniffer = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    sniffer.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     sniffer.settimeout(0.5)
     times: list[float] = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
-            frame = sniffer.recv(2048)
+            frame, ancillary, _, _ = sniffer.recvmsg(2048, socket.CMSG_SPACE(16))
         except TimeoutError:
             continue
-        if frame[14 + 9] == 112 and frame[14 + 20 + 2] != 0:
-            times.append(time.monotonic())
+        if frame[14 + 9] != 112 or frame[14 + 20 + 2] == 0:
+            continue
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = struct.unpack("qq", data[:16])
+                times.append(sec + nsec / 1e9)
     print(json.dumps(times))
 
 
-def measure(daemon: str, seconds: float, load: bool) -> list[float]:
+def measure(daemon: str, seconds: float, load: bool, global_extra: str) -> list[float]:
     with Lab("pj", routers=1) as lab:
         router = lab.routers[0]
-        lab.start_router(router, vrrp_config(router, 200, VIP, 3, ADVERT_INT), daemon=DAEMONS[daemon])
+        config = vrrp_config(router, 200, VIP, 3, ADVERT_INT).replace("global_defs {", "global_defs {\n" + global_extra)
+        lab.start_router(router, config, daemon=DAEMONS[daemon])
         if lab.wait_for_holder(VIP, 10, router) is None:
             raise RuntimeError(f"{daemon} did not become master")
         time.sleep(1)
@@ -67,6 +78,7 @@ def measure(daemon: str, seconds: float, load: bool) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--global", dest="global_extra", default="", help="extra global_defs line, both daemons")
     parser.add_argument("--sniff", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sniff is not None:
@@ -75,7 +87,7 @@ def main() -> int:
     print(f"{'daemon':13} {'load':5} {'adverts':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
     for load in (False, True):
         for daemon in DAEMONS:
-            errors = sorted(measure(daemon, args.seconds, load))
+            errors = sorted(measure(daemon, args.seconds, load, args.global_extra))
             p99 = errors[min(len(errors) - 1, int(len(errors) * 0.99))]
             median = statistics.median(errors) * 1000
             print(f"{daemon:13} {'2 CPU' if load else 'idle':5} {len(errors):7d} {median:7.2f} "

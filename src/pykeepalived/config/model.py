@@ -168,9 +168,7 @@ class GlobalDefs:
             "nftables_counters",
             "vrrp_check_unicast_src",
             "vrrp_no_swap",
-            "vrrp_rt_priority",
             "vrrp_cpu_affinity",
-            "vrrp_rlimit_rttime",
             "vrrp_rlimit_rtime",
             "vrrp_notify_priority_changes",
             "fifo_write_vrrp_states_on_reload",
@@ -255,6 +253,8 @@ class GlobalDefs:
     vrrp_skip_check_adv_addr: bool = kw(Flag(), default=False)
     vrrp_strict: bool = kw(Flag(), default=False)
     vrrp_priority: int | None = kw(Int(-20, 19))
+    vrrp_rt_priority: int | None = kw(Int(1, 99))
+    vrrp_rlimit_rttime: int | None = kw(Int(1, 2**31 - 1))
     checker_priority: int | None = kw(Int(-20, 19))
     vrrp_startup_delay: float | None = kw(Seconds("0", "1000"))
     notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))

@@ -14,12 +14,14 @@ import contextlib
 import ctypes
 import logging
 import os
+import resource
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config import load
+from ..config.model import GlobalDefs
 from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
@@ -48,6 +50,8 @@ from . import logs
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec
 
 PR_SET_PDEATHSIG = 1
+# keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
+DEFAULT_RLIMIT_RTTIME_US = 10_000
 
 
 def address_lifetime(advert_int: float) -> int:
@@ -231,6 +235,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
+    """keepalived's vrrp_priority (nice) and vrrp_rt_priority (SCHED_RR, bounded by vrrp_rlimit_rttime)."""
+    try:
+        if global_defs.vrrp_rt_priority is not None:
+            # A realtime process that never blocks would starve the machine: cap its CPU time per burst.
+            rttime = global_defs.vrrp_rlimit_rttime or DEFAULT_RLIMIT_RTTIME_US
+            resource.setrlimit(resource.RLIMIT_RTTIME, (rttime, rttime + 1000))
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(global_defs.vrrp_rt_priority))
+        elif global_defs.vrrp_priority is not None:
+            os.setpriority(os.PRIO_PROCESS, 0, global_defs.vrrp_priority)
+    except OSError as error:
+        logger.info(f"VRRP: cannot set the scheduling priority: {error}")
+
+
 def die_with_parent() -> None:
     """Ask the kernel to SIGTERM us if the supervisor dies, so no VRRP process outlives it."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -248,6 +266,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
     except (SetupError, OSError) as problem:
         logger.info(f"VRRP: cannot start: {problem}")
         return 4
+    apply_scheduling(result.config.global_defs, logger)
     service = VrrpService(specs, logger, args.log_detail)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
