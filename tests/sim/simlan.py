@@ -8,7 +8,17 @@ import itertools
 import random
 from dataclasses import dataclass, field
 
-from pykeepalived.vrrp.instance import AdvertIn, Instance, Params, SendAdvert, Start, State, Stop, Timer
+from pykeepalived.vrrp.instance import (
+    AdvertIn,
+    Instance,
+    Params,
+    PriorityChange,
+    SendAdvert,
+    Start,
+    State,
+    Stop,
+    Timer,
+)
 from pykeepalived.vrrp.packet import MCAST_GROUP4, encode, encode_ipv4
 from pykeepalived.vrrp.validate import parse_ipv4
 
@@ -89,6 +99,9 @@ class Lan:
     def start_all(self) -> None:
         for node in self.nodes:
             self.start(node)
+
+    def set_priority(self, node: Node, priority: int) -> None:
+        self._feed(node, PriorityChange(priority, self.now))
 
     def crash(self, node: Node) -> None:
         node.alive = False

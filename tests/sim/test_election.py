@@ -108,3 +108,17 @@ def test_after_healing_exactly_one_master_the_highest(priorities, version, loss,
     lan.run_until(30)
     best = max(nodes, key=lambda n: n.instance.params.priority)
     assert lan.masters() == [best]
+
+
+@pytest.mark.parametrize(("weight", "fails_over"), [(-30, False), (-60, True)])
+def test_tracked_weight_moves_the_master_only_past_the_priority_gap(weight: int, fails_over: bool) -> None:
+    lan = Lan()
+    master, backup = lan.add(200), lan.add(150)
+    lan.start_all()
+    lan.run_until(10)
+    lan.set_priority(master, 200 + weight)
+    lan.run_until(20)
+    assert lan.masters() == [backup if fails_over else master]
+    lan.set_priority(master, 200)
+    lan.run_until(30)
+    assert lan.masters() == [master]

@@ -13,7 +13,8 @@ from pykeepalived.vrrp.instance import (
     AddAddresses,
     AdvertIn,
     Instance,
-    LinkChange,
+    Fault,
+    PriorityChange,
     Log,
     Params,
     RemoveAddresses,
@@ -83,7 +84,7 @@ def run_until_master(instance: Instance) -> float:
 
 def test_every_state_and_event_pair_has_a_handler() -> None:
     for state in State:
-        for event in (Start, AdvertIn, Timer, Stop, LinkChange):
+        for event in (Start, AdvertIn, Timer, Stop, Fault, PriorityChange):
             assert (state, event) in TRANSITIONS
 
 
@@ -265,11 +266,11 @@ def test_stop_as_backup_sends_nothing() -> None:
 def test_link_down_master_goes_to_fault_and_back() -> None:
     instance, _ = started(params())
     t = run_until_master(instance)
-    actions = instance.handle(LinkChange(False, t + 0.1))
+    actions = instance.handle(Fault(True, t + 0.1))
     assert logs(actions) == ["(VI_1) Entering FAULT STATE"]
     assert SendAdvert(Advert(2, 1, 0, (VIP,), 100)) in actions
     assert instance.next_deadline is None
-    actions = instance.handle(LinkChange(True, t + 1))
+    actions = instance.handle(Fault(False, t + 1))
     assert logs(actions) == ["(VI_1) Entering BACKUP STATE"]
     assert instance.next_deadline == pytest.approx(t + 1 + 3.609375)
 
@@ -318,7 +319,7 @@ def event_sequences(draw: st.DrawFn) -> list[tuple[str, float, int, ipaddress.IP
     t = 0.0
     for _ in range(draw(st.integers(1, 40))):
         t += draw(st.floats(0.0, 5.0))
-        kind = draw(st.sampled_from(["advert", "timer", "link", "stop", "start"]))
+        kind = draw(st.sampled_from(["advert", "timer", "link", "priority", "stop", "start"]))
         events.append((kind, t, draw(priorities), draw(sources), draw(st.booleans())))
     return events
 
@@ -330,13 +331,15 @@ def test_any_event_sequence_keeps_invariants(events, priority, version, preempt,
     instance = Instance(p)
     for kind, t, prio, source, flag in events:
         if kind == "start":
-            event: object = Start(t, link_up=flag)
+            event: object = Start(t, fault=not flag)
         elif kind == "advert":
             event = AdvertIn(advert_from(source, prio, p), t)
         elif kind == "timer":
             event = Timer(instance.next_deadline if instance.next_deadline is not None else t)
         elif kind == "link":
-            event = LinkChange(flag, t)
+            event = Fault(flag, t)
+        elif kind == "priority":
+            event = PriorityChange(prio or 1, t)
         else:
             event = Stop(t)
         for action in instance.handle(event):  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The VRRP instance state machine, sans I/O, with keepalived 2.2.7's behaviour.
 
-An Instance is driven by events that carry the current time (Start, AdvertIn, Timer, Stop, LinkChange)
+An Instance is driven by events that carry the current time (Start, AdvertIn, Timer, Stop, Fault, PriorityChange)
 and answers with actions (SendAdvert, AddAddresses, ...) for an adapter to carry out. Which handler runs
 is decided by one table of (state, event type) -> handler; every pair is in it.
 
@@ -70,7 +70,8 @@ class Params:
 @dataclass(frozen=True)
 class Start:
     now: float
-    link_up: bool = True
+    # The instance starts unusable: its interface is down or a tracked object says so.
+    fault: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,22 @@ class Stop:
 
 
 @dataclass(frozen=True)
-class LinkChange:
-    up: bool
+class Fault:
+    """The instance became unusable (interface down, a tracked object failed) or usable again."""
+
+    active: bool
     now: float
 
 
-Event = Start | AdvertIn | Timer | Stop | LinkChange
+@dataclass(frozen=True)
+class PriorityChange:
+    """Tracked objects moved the priority: base priority plus their weights, within [1, 254]."""
+
+    priority: int
+    now: float
+
+
+Event = Start | AdvertIn | Timer | Stop | Fault | PriorityChange
 
 
 # ----- actions --------------------------------------------------------------------------------------
@@ -144,7 +155,7 @@ Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | St
 class Instance:
     params: Params
     state: State = State.INIT
-    link_up: bool = True
+    faulted: bool = False
     effective_priority: int = 0
     master_adver_int_cs: int = 0
     ms_down_timer_us: int = 0
@@ -256,10 +267,10 @@ class Instance:
     # ----- handlers -----------------------------------------------------------------------------
 
     def _on_start(self, event: Start) -> None:
-        self.link_up = event.link_up
+        self.faulted = event.fault
         # Addresses of ours left behind by an earlier run (a crash) must go before anything else.
         self._do(RemoveAddresses())
-        if not self.link_up:
+        if self.faulted:
             self._log("Entering FAULT STATE (init)")
             self._set_state(State.FAULT)
             self.sands = None
@@ -278,8 +289,14 @@ class Instance:
         if isinstance(event, AdvertIn):
             self.counters["ignored_not_running"] += 1
 
-    def _record_link(self, event: LinkChange) -> None:
-        self.link_up = event.up
+    def _record_fault(self, event: Fault) -> None:
+        self.faulted = event.active
+
+    def _priority_change(self, event: PriorityChange) -> None:
+        if self.params.priority == PRIORITY_OWNER or event.priority == self.effective_priority:
+            return
+        self._log(f"Changing effective priority from {self.effective_priority} to {event.priority}", detail=True)
+        self.effective_priority = event.priority
 
     def _backup_advert(self, event: AdvertIn) -> None:
         received, now = event.received, event.now
@@ -418,9 +435,9 @@ class Instance:
         self.garp_at = None
         self.garp_refresh_at = None
 
-    def _link_change(self, event: LinkChange) -> None:
-        self.link_up = event.up
-        if event.up:
+    def _fault(self, event: Fault) -> None:
+        self.faulted = event.active
+        if not event.active:
             return
         if self.state is State.MASTER:
             self._leave_master(event.now, State.FAULT)
@@ -429,9 +446,9 @@ class Instance:
         self._set_state(State.FAULT)
         self.sands = None
 
-    def _fault_link_change(self, event: LinkChange) -> None:
-        self.link_up = event.up
-        if not event.up:
+    def _leave_fault(self, event: Fault) -> None:
+        self.faulted = event.active
+        if event.active:
             return
         self.master_adver_int_cs = self.params.advert_int_cs
         self.ms_down_timer_us = self.master_down_us()
@@ -466,35 +483,40 @@ def _table() -> dict[tuple[State, type], Handler]:
             AdvertIn: Instance._ignore,
             Timer: Instance._ignore,
             Stop: Instance._stop,
-            LinkChange: Instance._record_link,
+            Fault: Instance._record_fault,
+            PriorityChange: Instance._priority_change,
         },
         State.BACKUP: {
             Start: Instance._ignore,
             AdvertIn: Instance._backup_advert,
             Timer: Instance._backup_timer,
             Stop: Instance._stop,
-            LinkChange: Instance._link_change,
+            Fault: Instance._fault,
+            PriorityChange: Instance._priority_change,
         },
         State.MASTER: {
             Start: Instance._ignore,
             AdvertIn: Instance._master_advert,
             Timer: Instance._master_timer,
             Stop: Instance._stop,
-            LinkChange: Instance._link_change,
+            Fault: Instance._fault,
+            PriorityChange: Instance._priority_change,
         },
         State.FAULT: {
             Start: Instance._ignore,
             AdvertIn: Instance._ignore,
             Timer: Instance._ignore,
             Stop: Instance._stop,
-            LinkChange: Instance._fault_link_change,
+            Fault: Instance._leave_fault,
+            PriorityChange: Instance._priority_change,
         },
         State.STOP: {
             Start: Instance._ignore,
             AdvertIn: Instance._ignore,
             Timer: Instance._ignore,
             Stop: Instance._ignore,
-            LinkChange: Instance._record_link,
+            Fault: Instance._record_fault,
+            PriorityChange: Instance._priority_change,
         },
     }
     return {(state, event_type): handler for state, row in rows.items() for event_type, handler in row.items()}
