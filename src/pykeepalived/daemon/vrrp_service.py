@@ -16,12 +16,13 @@ import logging
 import os
 import resource
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config import load
-from ..config.model import GlobalDefs
+from ..config.model import Config, GlobalDefs, Script
 from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
@@ -34,24 +35,40 @@ from ..vrrp.instance import (
     AddAddresses,
     AdvertIn,
     Event,
+    Fault,
     Instance,
-    LinkChange,
     Log,
+    PriorityChange,
     RemoveAddresses,
     SendAdvert,
     SendGratuitous,
     Start,
+    State,
+    StateChange,
     Stop,
     Timer,
 )
 from ..vrrp.packet import DecodeError, encode, encode_ipv4
+from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import parse_ipv4
 from . import logs
+from .tracking import (
+    NotifyFifo,
+    PollWatcher,
+    RunAs,
+    ScriptWatcher,
+    initialise_track_file,
+    insecure_path,
+    notify_fifo_line,
+    run_command,
+    script_user,
+)
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec
 
 PR_SET_PDEATHSIG = 1
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
 DEFAULT_RLIMIT_RTTIME_US = 10_000
+NOTIFY_STOP_WAIT_SECONDS = 1.0
 
 
 def address_lifetime(advert_int: float) -> int:
@@ -88,7 +105,10 @@ class Running:
 
 
 class VrrpService:
-    def __init__(self, specs: Sequence[InstanceSpec], logger: logging.Logger, log_detail: bool) -> None:
+    def __init__(
+        self, config: Config, specs: Sequence[InstanceSpec], logger: logging.Logger, log_detail: bool
+    ) -> None:
+        self.config = config
         self.loop = asyncio.get_running_loop()
         self.logger = logger
         self.log_detail = log_detail
@@ -105,6 +125,15 @@ class VrrpService:
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
         self.timers = PreciseTimers(self.loop)
+        # Tracked objects: their status, and the instances that track each.
+        self.status: dict[tuple[Kind, str], bool | int] = {}
+        self.dependents: dict[tuple[Kind, str], list[Running]] = collections.defaultdict(list)
+        self.tracked_interfaces: dict[int, str] = {}
+        self.watchers: list[ScriptWatcher] = []
+        self.poller: PollWatcher | None = None
+        self.fifos: list[NotifyFifo] = []
+        self.scripts_disabled: set[str] = set()
+        self.background: set[asyncio.Task[bool]] = set()
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -124,15 +153,101 @@ class VrrpService:
         self.links = LinkMonitor()
         self.loop.add_reader(self.links.fileno(), self._on_link_change)
         self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
+        self._open_tracking()
+        global_defs = self.config.global_defs
+        # keepalived writes each line to both FIFOs when both are configured.
+        for fifo, fifo_script in (
+            (global_defs.notify_fifo, global_defs.notify_fifo_script),
+            (global_defs.vrrp_notify_fifo, global_defs.vrrp_notify_fifo_script),
+        ):
+            if fifo:
+                self.fifos.append(NotifyFifo(fifo[0], self.logger))
+                if fifo_script is not None:
+                    self._run_in_background(fifo_script.command, self._run_as(fifo_script), (fifo[0],))
+
+    def _run_as(self, script: Script) -> RunAs:
+        written = (script.user, script.group) if script.user else None
+        return script_user(tuple(w for w in written if w) if written else None, self.config.global_defs)
+
+    def _script_allowed(self, command: str, run_as: RunAs, name: str) -> bool:
+        """keepalived's script security: a root script others can change is refused if security is on."""
+        problem = insecure_path(command, run_as)
+        if problem is None:
+            return True
+        if self.config.global_defs.enable_script_security:
+            self.logger.info(f"Unsafe permissions found for script '{command}' - disabling. ({problem})")
+            return False
+        self.logger.info(f"WARNING - script '{name}' is unsafe ({problem}) and script_security is not enabled")
+        return True
+
+    def _open_tracking(self) -> None:
+        used: set[tuple[Kind, str]] = set()
+        for running in self.running:
+            for tracked in running.spec.tracked:
+                self.dependents[(tracked.kind, tracked.name)].append(running)
+                used.add((tracked.kind, tracked.name))
+        for kind, name in used:
+            if kind is Kind.INTERFACE:
+                try:
+                    self.tracked_interfaces[socket.if_nametoindex(name)] = name
+                    self.status[(kind, name)] = is_up(name)
+                except OSError:
+                    self.status[(kind, name)] = False
+        for script in self.config.vrrp_script:
+            if (Kind.SCRIPT, script.name) not in used or script.script is None:
+                continue
+            run_as = script_user(script.user, self.config.global_defs)
+            if not self._script_allowed(script.script, run_as, script.name):
+                self.status[(Kind.SCRIPT, script.name)] = False
+                continue
+            if script.init_fail:
+                self.status[(Kind.SCRIPT, script.name)] = False
+            self.watchers.append(ScriptWatcher(script, run_as, self._on_tracked, self.logger))
+        files = [f for f in self.config.track_file if (Kind.FILE, f.name) in used]
+        for track in files:
+            initialise_track_file(track)
+        processes = [p for p in self.config.vrrp_track_process if (Kind.PROCESS, p.name) in used]
+        self.poller = PollWatcher(files, processes, self._on_tracked)
+        self.poller.poll()
+
+    def _health(self, running: Running) -> tuple[int, bool]:
+        """The instance's effective priority and whether it is in fault, from everything it tracks."""
+        items = [(t, self.status.get((t.kind, t.name), True)) for t in running.spec.tracked]
+        priority, fault = evaluate(running.spec.params.priority, items)
+        return priority, fault or (running.spec.track_primary and not running.link_up)
+
+    def _reevaluate(self, running: Running) -> None:
+        priority, fault = self._health(running)
+        now = self.loop.time()
+        if priority != running.engine.effective_priority:
+            self._feed(running, PriorityChange(priority, now))
+        if fault != running.engine.faulted:
+            self._feed(running, Fault(fault, now))
+
+    def _on_tracked(self, kind: Kind, name: str, status: bool | int) -> None:
+        self.status[(kind, name)] = status
+        for running in self.dependents.get((kind, name), []):
+            self._reevaluate(running)
 
     def start(self) -> None:
         now = self.loop.time()
         for running in self.running:
             running.link_up = is_up(running.spec.interface.name)
-            self._feed(running, Start(now, link_up=running.link_up))
+            priority, fault = self._health(running)
+            self._feed(running, PriorityChange(priority, now))
+            self._feed(running, Start(now, fault=fault))
+        for watcher in self.watchers:
+            watcher.start()
+        if self.poller is not None:
+            self.poller.start()
 
     def stop(self) -> None:
         now = self.loop.time()
+        for watcher in self.watchers:
+            if watcher.task is not None:
+                watcher.task.cancel()
+        if self.poller is not None and self.poller.task is not None:
+            self.poller.task.cancel()
         for running in self.running:
             if running.timer is not None:
                 running.timer.cancel()
@@ -149,6 +264,8 @@ class VrrpService:
             self.links.close()
         self.addresses.close()
         self.timers.close()
+        for fifo in self.fifos:
+            fifo.close()
 
     # ----- input ----------------------------------------------------------------------------------
 
@@ -168,12 +285,14 @@ class VrrpService:
 
     def _on_link_change(self) -> None:
         assert self.links is not None
-        now = self.loop.time()
         for index, up in self.links.read():
             for running in self.running:
                 if running.spec.interface.index == index and running.link_up != up:
                     running.link_up = up
-                    self._feed(running, LinkChange(up, now))
+                    self._reevaluate(running)
+            name = self.tracked_interfaces.get(index)
+            if name is not None and self.status.get((Kind.INTERFACE, name)) != up:
+                self._on_tracked(Kind.INTERFACE, name, up)
 
     def _on_timer(self, running: Running) -> None:
         running.timer = None
@@ -221,6 +340,31 @@ class VrrpService:
                     self.arp_sockets[target.name].send(garp_frame(target.mac, address))
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.info(action.message)
+        elif isinstance(action, StateChange) and action.new is not State.INIT:
+            self._notify(running, action)
+
+    def _notify(self, running: Running, change: StateChange) -> None:
+        """Notify scripts and the FIFO, in the order the transitions happen."""
+        spec = running.spec
+        state = change.new.value
+        for fifo in self.fifos:
+            fifo.write(notify_fifo_line("INSTANCE", spec.params.name, state, change.priority))
+        for script_state, script in spec.notify_scripts:
+            if script_state == state:
+                self._run_in_background(script.command, self._run_as(script))
+        if spec.notify is not None:
+            arguments = ("INSTANCE", spec.params.name, state, str(change.priority))
+            self._run_in_background(spec.notify.command, self._run_as(spec.notify), arguments)
+
+    def _run_in_background(self, command: str, run_as: RunAs, arguments: tuple[str, ...] = ()) -> None:
+        if command in self.scripts_disabled:
+            return
+        if not self._script_allowed(command, run_as, command):
+            self.scripts_disabled.add(command)
+            return
+        task = self.loop.create_task(run_command(command, run_as, None, arguments))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -267,7 +411,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
         logger.info(f"VRRP: cannot start: {problem}")
         return 4
     apply_scheduling(result.config.global_defs, logger)
-    service = VrrpService(specs, logger, args.log_detail)
+    service = VrrpService(result.config, specs, logger, args.log_detail)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stopped.set)
@@ -276,6 +420,9 @@ async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
     service.start()
     await service.stopped.wait()
     service.stop()
+    if service.background:
+        # Give notify_stop scripts the moment they need to start before the process exits.
+        await asyncio.wait(service.background, timeout=NOTIFY_STOP_WAIT_SECONDS)
     return 0
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..config.items import VirtualAddress
-from ..config.model import AuthType, Config, VrrpInstance
+from ..config.model import AuthType, Config, Script, VrrpInstance
 from ..io.netdev import Interface
 from ..vrrp.instance import Params
 from ..vrrp.packet import AUTH_NONE, AUTH_PASS, MCAST_GROUP4
+from ..vrrp.tracking import Kind, Tracked
 
 
 class SetupError(Exception):
@@ -28,6 +29,38 @@ class InstanceSpec:
     source: ipaddress.IPv4Address
     # Ethernet frames for gratuitous ARP: (interface, address).
     garp_targets: tuple[tuple[Interface, ipaddress.IPv4Address], ...]
+    tracked: tuple[Tracked, ...] = ()
+    # The instance's own interface going down is a fault (unless dont_track_primary).
+    track_primary: bool = True
+    # State name (MASTER, BACKUP, FAULT, STOP) -> script; `notify` gets "INSTANCE name state priority".
+    notify_scripts: tuple[tuple[str, Script], ...] = ()
+    notify: Script | None = None
+
+
+def tracked_objects(config: Config, instance: VrrpInstance) -> tuple[Tracked, ...]:
+    """The instance's tracked objects with the weight that applies: the instance's, else the object's."""
+    scripts = {s.name: s for s in config.vrrp_script if s.script}
+    files = {f.name: f for f in config.track_file}
+    processes = {p.name: p for p in config.vrrp_track_process}
+    found: list[Tracked] = []
+    for entry in instance.track_script:
+        if entry.name in scripts:
+            default, default_reverse = scripts[entry.name].weight
+            weight = default if entry.weight is None else entry.weight
+            found.append(Tracked(Kind.SCRIPT, entry.name, weight, entry.reverse or default_reverse))
+    for entry in instance.track_interface:
+        found.append(Tracked(Kind.INTERFACE, entry.name, entry.weight or 0, entry.reverse))
+    for entry in instance.track_file:
+        if entry.name in files:
+            default, default_reverse = files[entry.name].weight
+            weight = default if entry.weight is None else entry.weight
+            found.append(Tracked(Kind.FILE, entry.name, weight, entry.reverse or default_reverse))
+    for entry in instance.track_process:
+        if entry.name in processes:
+            default, default_reverse = processes[entry.name].weight
+            weight = default if entry.weight is None else entry.weight
+            found.append(Tracked(Kind.PROCESS, entry.name, weight, entry.reverse or default_reverse))
+    return tuple(found)
 
 
 T = TypeVar("T")
@@ -109,4 +142,25 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
             instance.higher_prio_send_advert, global_defs.vrrp_higher_prio_send_advert
         ),
     )
-    return InstanceSpec(params, interface, placed, destinations, source, garp_targets)
+    notify_scripts = tuple(
+        (state, script)
+        for state, script in (
+            ("MASTER", instance.notify_master),
+            ("BACKUP", instance.notify_backup),
+            ("FAULT", instance.notify_fault),
+            ("STOP", instance.notify_stop),
+        )
+        if script is not None
+    )
+    return InstanceSpec(
+        params,
+        interface,
+        placed,
+        destinations,
+        source,
+        garp_targets,
+        tracked=tracked_objects(config, instance),
+        track_primary=not instance.dont_track_primary,
+        notify_scripts=notify_scripts,
+        notify=instance.notify,
+    )
