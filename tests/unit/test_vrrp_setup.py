@@ -70,7 +70,6 @@ def test_strict_mode_sends_no_lower_priority_garps_or_adverts() -> None:
     [
         (" version 3\n virtual_ipaddress {\n  2001:db8::1\n }", "IPv6 instances are not supported"),
         (" use_vmac\n virtual_ipaddress {\n  10.99.1.1\n }", "use_vmac is not supported"),
-        (" authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress {\n  10.99.1.1\n }", "AH"),
     ],
 )
 def test_what_this_build_cannot_do_is_refused(body: str, message: str) -> None:

@@ -29,6 +29,7 @@ from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.timers import PreciseTimers, TimerHandle
 from ..io.vrrp_socket import ArpSocket, VrrpSocketV4
+from ..vrrp.ah import encode_ah_ipv4
 from ..vrrp.gratuitous import garp_frame
 from ..vrrp.instance import (
     Action,
@@ -48,7 +49,7 @@ from ..vrrp.instance import (
     Stop,
     Timer,
 )
-from ..vrrp.packet import DecodeError, encode, encode_ipv4
+from ..vrrp.packet import AUTH_AH, IPPROTO_AH, IPPROTO_VRRP, DecodeError, encode, encode_ipv4
 from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import parse_ipv4
 from . import logs
@@ -92,6 +93,7 @@ class Running:
     payloads: dict[tuple[int, str], bytes] = field(default_factory=dict)
     lifetime: int = 1
     refreshed_at: float = 0.0
+    protocol: int = IPPROTO_VRRP
     # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
     add_messages: list[tuple[bytes, str]] = field(default_factory=list)
     remove_messages: list[tuple[bytes, str]] = field(default_factory=list)
@@ -105,18 +107,22 @@ class Running:
 
 
 class VrrpService:
-    def __init__(
-        self, config: Config, specs: Sequence[InstanceSpec], logger: logging.Logger, log_detail: bool
-    ) -> None:
+    def __init__(self, config: Config, specs: Sequence[InstanceSpec], logger: logging.Logger, log_detail: bool) -> None:
         self.config = config
         self.loop = asyncio.get_running_loop()
         self.logger = logger
         self.log_detail = log_detail
         self.running = [
-            Running(spec, Instance(spec.params), lifetime=address_lifetime(spec.params.advert_int_cs / 100))
+            Running(
+                spec,
+                Instance(spec.params),
+                lifetime=address_lifetime(spec.params.advert_int_cs / 100),
+                protocol=IPPROTO_AH if spec.params.auth_type == AUTH_AH else IPPROTO_VRRP,
+            )
             for spec in specs
         ]
-        self.sockets: dict[str, VrrpSocketV4] = {}
+        # By (interface, IP protocol): AH adverts are protocol 51 and never reach the protocol-112 socket.
+        self.sockets: dict[tuple[str, int], VrrpSocketV4] = {}
         self.arp_sockets: dict[str, ArpSocket] = {}
         self.by_vrid: dict[tuple[str, int], Running] = {}
         self.addresses = AddressManager(logger)
@@ -141,11 +147,15 @@ class VrrpService:
         for running in self.running:
             spec = running.spec
             name = spec.interface.name
-            if name not in self.sockets:
-                multicast = any(not r.spec.params.unicast and r.spec.interface.name == name for r in self.running)
-                sock = VrrpSocketV4(name, spec.interface.index, multicast)
-                self.sockets[name] = sock
-                self.loop.add_reader(sock.fileno(), self._on_readable, name)
+            protocol = running.protocol
+            if (name, protocol) not in self.sockets:
+                multicast = any(
+                    not r.spec.params.unicast and r.spec.interface.name == name and r.protocol == protocol
+                    for r in self.running
+                )
+                sock = VrrpSocketV4(name, spec.interface.index, multicast, protocol)
+                self.sockets[(name, protocol)] = sock
+                self.loop.add_reader(sock.fileno(), self._on_readable, name, protocol)
             for target, _ in spec.garp_targets:
                 if target.name not in self.arp_sockets:
                     self.arp_sockets[target.name] = ArpSocket(target.name)
@@ -269,8 +279,8 @@ class VrrpService:
 
     # ----- input ----------------------------------------------------------------------------------
 
-    def _on_readable(self, ifname: str) -> None:
-        for packet in self.sockets[ifname].receive_all():
+    def _on_readable(self, ifname: str, protocol: int) -> None:
+        for packet in self.sockets[(ifname, protocol)].receive_all():
             now = self.loop.time()
             try:
                 received = parse_ipv4(packet)
@@ -278,7 +288,7 @@ class VrrpService:
                 self.dropped[problem.reason] += 1
                 continue
             running = self.by_vrid.get((ifname, received.advert.vrid))
-            if running is None:
+            if running is None or running.protocol != protocol:
                 self.dropped["vrid"] += 1
                 continue
             self._feed(running, AdvertIn(received, now))
@@ -323,15 +333,27 @@ class VrrpService:
         elif isinstance(action, RemoveAddresses):
             self.addresses.send(running.remove_messages)
         elif isinstance(action, SendAdvert):
-            sock = self.sockets[spec.interface.name]
+            sock = self.sockets[(spec.interface.name, running.protocol)]
             for destination in spec.destinations:
                 self.ip_ident = (self.ip_ident + 1) & 0xFFFF
                 key = (action.advert.priority, str(destination))
                 payload = running.payloads.get(key)
                 if payload is None:
                     payload = running.payloads[key] = encode(action.advert, spec.source, destination)
+                if action.ah_sequence is None:
+                    packet = encode_ipv4(payload, spec.source, destination, self.ip_ident)
+                else:
+                    packet = encode_ah_ipv4(
+                        payload,
+                        spec.source,
+                        destination,
+                        self.ip_ident,
+                        action.ah_sequence,
+                        spec.params.auth_data,
+                        spec.params.unicast,
+                    )
                 try:
-                    sock.send(encode_ipv4(payload, spec.source, destination, self.ip_ident), key[1])
+                    sock.send(packet, key[1])
                 except OSError as error:
                     self.logger.info(f"({spec.params.name}) sending advert to {destination} failed: {error}")
         elif isinstance(action, SendGratuitous):

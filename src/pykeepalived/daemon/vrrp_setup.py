@@ -10,8 +10,9 @@ from typing import TypeVar
 from ..config.items import VirtualAddress
 from ..config.model import AuthType, Config, Script, VrrpInstance
 from ..io.netdev import Interface
+from ..vrrp.ah import ah_key
 from ..vrrp.instance import Params
-from ..vrrp.packet import AUTH_NONE, AUTH_PASS, MCAST_GROUP4
+from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, MCAST_GROUP4
 from ..vrrp.tracking import Kind, Tracked
 
 
@@ -83,10 +84,9 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     interface = lookup(instance.interface)
     auth = instance.authentication
     auth_type, auth_data = AUTH_NONE, bytes(8)
-    if auth is not None and auth.auth_type is AuthType.AH:
-        raise SetupError(f"({name}) auth_type AH is not supported by this build yet")
-    if auth is not None and auth.auth_type is AuthType.PASS and auth.auth_pass:
-        auth_type, auth_data = AUTH_PASS, auth.auth_pass.encode().ljust(8, b"\0")[:8]
+    if auth is not None and auth.auth_pass:
+        auth_type = AUTH_AH if auth.auth_type is AuthType.AH else AUTH_PASS
+        auth_data = ah_key(auth.auth_pass.encode())
     version = instance.effective_version(global_defs.vrrp_version)
     advert_int_cs = round(instance.advert_int * 100)
     if version == 2 and advert_int_cs % 100:

@@ -20,10 +20,11 @@ class VrrpSocketV4:
     own IP ID counter and TTL 255 whatever the destination.
     """
 
-    def __init__(self, ifname: str, ifindex: int, join_multicast: bool) -> None:
+    def __init__(self, ifname: str, ifindex: int, join_multicast: bool, protocol: int = IPPROTO_VRRP) -> None:
+        """`protocol`: 112 for plain VRRP, 51 for AH-authenticated VRRPv2 (keepalived keeps them apart)."""
         self.ifname = ifname
-        self.receiver = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_VRRP)
-        self.sender = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_VRRP)
+        self.receiver = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
+        self.sender = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
         try:
             for sock in (self.receiver, self.sender):
                 sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .packet import AUTH_NONE, Advert, IPAddr
+from .packet import AUTH_AH, AUTH_NONE, AUTH_PASS, Advert, IPAddr
 from .validate import Drop, DropReason, Expectations, Received, check
 
 PRIORITY_OWNER = 255
@@ -115,6 +115,8 @@ Event = Start | AdvertIn | Timer | Stop | Fault | PriorityChange
 @dataclass(frozen=True)
 class SendAdvert:
     advert: Advert
+    # With AH authentication: the sequence number this advert carries.
+    ah_sequence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ class Instance:
     preempt_until: float | None = None
     vips_set: bool = False
     master_source: IPAddr | None = None
+    # AH: the highest sequence number sent or accepted (a new master continues the old one's count).
+    ah_sequence: int = 0
     counters: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -225,7 +229,8 @@ class Instance:
         advert = self._adverts.get(priority)
         if advert is None:
             p = self.params
-            auth_data = p.auth_data if p.version == 2 else bytes(8)
+            # The password travels in PASS adverts only; AH adverts carry eight zero bytes.
+            auth_data = p.auth_data if p.version == 2 and p.auth_type == AUTH_PASS else bytes(8)
             advert = Advert(p.version, p.vrid, priority, p.addresses, p.advert_int_cs, p.auth_type, auth_data)
             self._adverts[priority] = advert
         return advert
@@ -234,7 +239,11 @@ class Instance:
         self.counters["adverts_sent"] += 1
         if priority == PRIORITY_STOP:
             self.counters["priority_zero_sent"] += 1
-        self._do(SendAdvert(self._advert(priority)))
+        sequence = None
+        if self.params.auth_type == AUTH_AH:
+            self.ah_sequence += 1
+            sequence = self.ah_sequence
+        self._do(SendAdvert(self._advert(priority), sequence))
 
     def _set_state(self, new: State) -> None:
         old, self.state = self.state, new
@@ -245,10 +254,13 @@ class Instance:
         if received.advert.vrid != self.params.vrid:
             self.counters["drop_vrid"] += 1
             return Drop(DropReason.VRID, f"({self.params.name}) advert for VRID {received.advert.vrid} is not ours")
-        drop = check(received, self.expectations, check_addresses)
+        verdict = check(received, self.expectations, check_addresses, self.ah_sequence)
+        if verdict.ah_sequence is not None:
+            self.ah_sequence = verdict.ah_sequence
+        drop = verdict.drop
         if drop is not None:
             self.counters[f"drop_{drop.reason.value}"] += 1
-            self._log(drop.log.removeprefix(f"({self.params.name}) "))
+            self._do(Log(drop.log))
         else:
             self.counters["adverts_received"] += 1
             if received.advert.priority == PRIORITY_STOP:
@@ -395,6 +407,9 @@ class Instance:
             self.counters["split_brain_lower"] += 1
             suffix = "" if self.params.lower_prio_no_advert else ", forcing new election"
             self._log(f"Received advert from {received.source} with lower priority {theirs}, ours {ours}{suffix}")
+            if received.ah is not None:
+                self._log("IPSEC-AH : Syncing seq_num - Increment seq")
+                self.ah_sequence = received.ah.sequence + 1
             if not self.params.lower_prio_no_advert:
                 self._send(ours)
             # The other router may have been master and have pointed the LAN's ARP caches at itself.
