@@ -1,7 +1,8 @@
 """Debian's keepalived and pykeepalived in one VRRP group, measured by ../shared/tools/vrrp_lab.py.
 
 Each scenario runs both ways round (keepalived as r1, then pykeepalived as r1): start, failover on
-SIGKILL, preemption back, graceful stop with a priority-0 advert, nopreempt. tshark checks our adverts.
+SIGKILL, preemption back, graceful stop with a priority-0 advert, nopreempt. tshark checks our adverts
+(AH adverts are IP protocol 51, which the lab's tshark check does not cover).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ LAB_TOOL = Path(__file__).resolve().parents[3] / "shared" / "tools" / "vrrp_lab.
 KEEPALIVED = "keepalived -n -l -G -P -f {conf} -p {pidfile} -r {vrrp_pidfile}"
 PYKEEPALIVED = f"{sys.executable} -m pykeepalived.cli.daemon -n -l -G -P -f {{conf}} -p {{pidfile}} -r {{vrrp_pidfile}}"
 
+AH_BLOCK = "authentication {\n        auth_type AH\n        auth_pass secret12\n    }"
 SCENARIOS = {
     "v2-pass": ["--version", "2", "--advert-int", "1", "--auth-pass", "s3cret"],
+    "v2-ah": ["--version", "2", "--advert-int", "1", "--extra-instance", AH_BLOCK],
     "v3-multicast": ["--version", "3", "--advert-int", "0.1"],
     "v3-unicast": ["--version", "3", "--advert-int", "0.1", "--unicast"],
 }
