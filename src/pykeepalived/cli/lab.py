@@ -126,6 +126,9 @@ class Lab:
         for namespace in self.namespaces():
             run("ip", "netns", "add", namespace)
             run("ip", "-n", namespace, "link", "set", "lo", "up")
+            # No duplicate address detection: link-local addresses are usable at once (IPv6 VRRP).
+            for scope in ("all", "default"):
+                run("ip", "netns", "exec", namespace, "sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0")
         bridge = f"{self.prefix}-br0"
         run("ip", "-n", self.switch, "link", "add", bridge, "type", "bridge")
         run("ip", "-n", self.switch, "link", "set", bridge, "up")
@@ -162,6 +165,9 @@ class Lab:
         """Run pykeepalived (or `daemon`, e.g. keepalived: it takes the same options) in the router."""
         conf = self.workdir / f"r{router.index}.conf"
         conf.write_text(config, encoding="utf-8")
+        # A killed daemon leaves its pidfiles, and keepalived refuses to start over them.
+        for stale in ("pid", "vrrp.pid"):
+            (self.workdir / f"r{router.index}.{stale}").unlink(missing_ok=True)
         router.log_path = self.workdir / f"r{router.index}.log"
         command = [
             *(daemon or pykeepalived_command()), "-n", "-l", "-G", "-P", "-f", str(conf),

@@ -12,12 +12,14 @@ import asyncio
 import collections
 import contextlib
 import ctypes
+import ipaddress
 import logging
 import os
 import resource
 import signal
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,9 +30,9 @@ from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.timers import PreciseTimers, TimerHandle
-from ..io.vrrp_socket import ArpSocket, VrrpSocketV4
+from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
 from ..vrrp.ah import encode_ah_ipv4
-from ..vrrp.gratuitous import garp_frame
+from ..vrrp.gratuitous import garp_frame, unsolicited_na
 from ..vrrp.instance import (
     Action,
     AddAddresses,
@@ -49,9 +51,18 @@ from ..vrrp.instance import (
     Stop,
     Timer,
 )
-from ..vrrp.packet import AUTH_AH, IPPROTO_AH, IPPROTO_VRRP, DecodeError, encode, encode_ipv4
+from ..vrrp.packet import (
+    AUTH_AH,
+    IPPROTO_AH,
+    IPPROTO_VRRP,
+    MCAST_GROUP6,
+    DecodeError,
+    IPAddr,
+    encode,
+    encode_ipv4,
+)
 from ..vrrp.tracking import Kind, evaluate
-from ..vrrp.validate import parse_ipv4
+from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from . import logs
 from .tracking import (
     NotifyFifo,
@@ -70,6 +81,7 @@ PR_SET_PDEATHSIG = 1
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
 DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
+LINK_LOCAL_WAIT_SECONDS = 5.0
 
 
 def address_lifetime(advert_int: float) -> int:
@@ -83,6 +95,9 @@ def address_lifetime(advert_int: float) -> int:
     return max(1, int(3 * advert_int - 0.3))
 
 
+Channel = tuple[str, int, int]
+
+
 @dataclass
 class Running:
     spec: InstanceSpec
@@ -94,6 +109,12 @@ class Running:
     lifetime: int = 1
     refreshed_at: float = 0.0
     protocol: int = IPPROTO_VRRP
+
+    @property
+    def channel(self) -> Channel:
+        """The socket this instance's adverts travel on: interface, address family, IP protocol."""
+        return self.spec.interface.name, self.spec.params.primary.version, self.protocol
+
     # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
     add_messages: list[tuple[bytes, str]] = field(default_factory=list)
     remove_messages: list[tuple[bytes, str]] = field(default_factory=list)
@@ -121,10 +142,11 @@ class VrrpService:
             )
             for spec in specs
         ]
-        # By (interface, IP protocol): AH adverts are protocol 51 and never reach the protocol-112 socket.
-        self.sockets: dict[tuple[str, int], VrrpSocketV4] = {}
+        # AH adverts are protocol 51 and never reach the protocol-112 socket, as in keepalived.
+        self.sockets: dict[Channel, VrrpSocketV4 | VrrpSocketV6] = {}
         self.arp_sockets: dict[str, ArpSocket] = {}
-        self.by_vrid: dict[tuple[str, int], Running] = {}
+        self.na_sockets: dict[str, NeighbourAdvertSocket] = {}
+        self.by_vrid: dict[tuple[Channel, int], Running] = {}
         self.addresses = AddressManager(logger)
         self.links: LinkMonitor | None = None
         self.ip_ident = 0
@@ -146,20 +168,22 @@ class VrrpService:
     def open(self) -> None:
         for running in self.running:
             spec = running.spec
-            name = spec.interface.name
-            protocol = running.protocol
-            if (name, protocol) not in self.sockets:
-                multicast = any(
-                    not r.spec.params.unicast and r.spec.interface.name == name and r.protocol == protocol
-                    for r in self.running
-                )
-                sock = VrrpSocketV4(name, spec.interface.index, multicast, protocol)
-                self.sockets[(name, protocol)] = sock
-                self.loop.add_reader(sock.fileno(), self._on_readable, name, protocol)
-            for target, _ in spec.garp_targets:
-                if target.name not in self.arp_sockets:
+            channel = running.channel
+            if channel not in self.sockets:
+                multicast = any(not r.spec.params.unicast and r.channel == channel for r in self.running)
+                sock: VrrpSocketV4 | VrrpSocketV6
+                if isinstance(spec.source, ipaddress.IPv4Address):
+                    sock = VrrpSocketV4(spec.interface.name, spec.interface.index, multicast, running.protocol)
+                else:
+                    sock = VrrpSocketV6(spec.interface.name, spec.interface.index, spec.source, multicast)
+                self.sockets[channel] = sock
+                self.loop.add_reader(sock.fileno(), self._on_readable, channel)
+            for target, address in spec.garp_targets:
+                if address.version == 4 and target.name not in self.arp_sockets:
                     self.arp_sockets[target.name] = ArpSocket(target.name)
-            self.by_vrid[(name, spec.params.vrid)] = running
+                if address.version == 6 and target.name not in self.na_sockets:
+                    self.na_sockets[target.name] = NeighbourAdvertSocket(target.index)
+            self.by_vrid[(channel, spec.params.vrid)] = running
         self.links = LinkMonitor()
         self.loop.add_reader(self.links.fileno(), self._on_link_change)
         self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
@@ -269,6 +293,8 @@ class VrrpService:
             sock.close()
         for arp in self.arp_sockets.values():
             arp.close()
+        for na in self.na_sockets.values():
+            na.close()
         if self.links is not None:
             self.loop.remove_reader(self.links.fileno())
             self.links.close()
@@ -279,19 +305,27 @@ class VrrpService:
 
     # ----- input ----------------------------------------------------------------------------------
 
-    def _on_readable(self, ifname: str, protocol: int) -> None:
-        for packet in self.sockets[(ifname, protocol)].receive_all():
-            now = self.loop.time()
-            try:
-                received = parse_ipv4(packet)
-            except DecodeError as problem:
-                self.dropped[problem.reason] += 1
-                continue
-            running = self.by_vrid.get((ifname, received.advert.vrid))
-            if running is None or running.protocol != protocol:
+    def _on_readable(self, channel: Channel) -> None:
+        sock = self.sockets[channel]
+        received_packets: list[Received] = []
+        if isinstance(sock, VrrpSocketV4):
+            for packet in sock.receive_all():
+                try:
+                    received_packets.append(parse_ipv4(packet))
+                except DecodeError as problem:
+                    self.dropped[problem.reason] += 1
+        else:
+            for payload, source, destination, hop_limit in sock.receive_all():
+                try:
+                    received_packets.append(parse_ipv6(payload, source, destination or MCAST_GROUP6, hop_limit))
+                except DecodeError as problem:
+                    self.dropped[problem.reason] += 1
+        for received in received_packets:
+            running = self.by_vrid.get((channel, received.advert.vrid))
+            if running is None:
                 self.dropped["vrid"] += 1
                 continue
-            self._feed(running, AdvertIn(received, now))
+            self._feed(running, AdvertIn(received, self.loop.time()))
 
     def _on_link_change(self) -> None:
         assert self.links is not None
@@ -325,6 +359,29 @@ class VrrpService:
 
     # ----- output ---------------------------------------------------------------------------------
 
+    def _wire(self, running: Running, action: SendAdvert, destination: IPAddr) -> bytes:
+        """What goes to the socket: the IPv4 packet (our header, keepalived's IP ID counter, AH if any),
+        or for IPv6 the VRRP packet alone (the kernel adds the header)."""
+        spec = running.spec
+        key = (action.advert.priority, str(destination))
+        payload = running.payloads.get(key)
+        if payload is None:
+            payload = running.payloads[key] = encode(action.advert, spec.source, destination)
+        if not isinstance(spec.source, ipaddress.IPv4Address) or not isinstance(destination, ipaddress.IPv4Address):
+            return payload
+        self.ip_ident = (self.ip_ident + 1) & 0xFFFF
+        if action.ah_sequence is None:
+            return encode_ipv4(payload, spec.source, destination, self.ip_ident)
+        return encode_ah_ipv4(
+            payload,
+            spec.source,
+            destination,
+            self.ip_ident,
+            action.ah_sequence,
+            spec.params.auth_data,
+            spec.params.unicast,
+        )
+
     def _do(self, running: Running, action: Action) -> None:
         spec = running.spec
         if isinstance(action, AddAddresses):
@@ -333,33 +390,20 @@ class VrrpService:
         elif isinstance(action, RemoveAddresses):
             self.addresses.send(running.remove_messages)
         elif isinstance(action, SendAdvert):
-            sock = self.sockets[(spec.interface.name, running.protocol)]
+            sock = self.sockets[running.channel]
             for destination in spec.destinations:
-                self.ip_ident = (self.ip_ident + 1) & 0xFFFF
-                key = (action.advert.priority, str(destination))
-                payload = running.payloads.get(key)
-                if payload is None:
-                    payload = running.payloads[key] = encode(action.advert, spec.source, destination)
-                if action.ah_sequence is None:
-                    packet = encode_ipv4(payload, spec.source, destination, self.ip_ident)
-                else:
-                    packet = encode_ah_ipv4(
-                        payload,
-                        spec.source,
-                        destination,
-                        self.ip_ident,
-                        action.ah_sequence,
-                        spec.params.auth_data,
-                        spec.params.unicast,
-                    )
+                text = str(destination)
                 try:
-                    sock.send(packet, key[1])
+                    sock.send(self._wire(running, action, destination), text)
                 except OSError as error:
                     self.logger.info(f"({spec.params.name}) sending advert to {destination} failed: {error}")
         elif isinstance(action, SendGratuitous):
             for _ in range(action.repeat):
                 for target, address in spec.garp_targets:
-                    self.arp_sockets[target.name].send(garp_frame(target.mac, address))
+                    if isinstance(address, ipaddress.IPv4Address):
+                        self.arp_sockets[target.name].send(garp_frame(target.mac, address))
+                    else:
+                        self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.info(action.message)
         elif isinstance(action, StateChange) and action.new is not State.INIT:
@@ -427,11 +471,20 @@ async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
         for diagnostic in result.diagnostics:
             logger.info(str(diagnostic))
         return 4
-    try:
-        specs = [instance_spec(result.config, i, interface) for i in result.config.vrrp_instance]
-    except (SetupError, OSError) as problem:
-        logger.info(f"VRRP: cannot start: {problem}")
-        return 4
+    # An IPv6 link-local address may still be tentative (duplicate address detection) just after boot.
+    deadline = time.monotonic() + LINK_LOCAL_WAIT_SECONDS
+    while True:
+        try:
+            specs = [instance_spec(result.config, i, interface) for i in result.config.vrrp_instance]
+            break
+        except SetupError as problem:
+            if "link-local" not in str(problem) or time.monotonic() > deadline:
+                logger.info(f"VRRP: cannot start: {problem}")
+                return 4
+            await asyncio.sleep(0.1)
+        except OSError as problem:
+            logger.info(f"VRRP: cannot start: {problem}")
+            return 4
     apply_scheduling(result.config.global_defs, logger)
     service = VrrpService(result.config, specs, logger, args.log_detail)
     loop = asyncio.get_running_loop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -12,7 +11,7 @@ from ..config.model import AuthType, Config, Script, VrrpInstance
 from ..io.netdev import Interface
 from ..vrrp.ah import ah_key
 from ..vrrp.instance import Params
-from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, MCAST_GROUP4
+from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, MCAST_GROUP4, MCAST_GROUP6, IPAddr
 from ..vrrp.tracking import Kind, Tracked
 
 
@@ -26,10 +25,10 @@ class InstanceSpec:
     interface: Interface
     # Addresses added on becoming MASTER, each with the interface it goes on.
     addresses: tuple[tuple[VirtualAddress, Interface], ...]
-    destinations: tuple[ipaddress.IPv4Address, ...]
-    source: ipaddress.IPv4Address
-    # Ethernet frames for gratuitous ARP: (interface, address).
-    garp_targets: tuple[tuple[Interface, ipaddress.IPv4Address], ...]
+    destinations: tuple[IPAddr, ...]
+    source: IPAddr
+    # Gratuitous ARP (IPv4) or unsolicited neighbour advert (IPv6) on becoming MASTER: (interface, address).
+    garp_targets: tuple[tuple[Interface, IPAddr], ...]
     tracked: tuple[Tracked, ...] = ()
     # The instance's own interface going down is a fault (unless dont_track_primary).
     track_primary: bool = True
@@ -75,8 +74,6 @@ def _instance_or_global(value: T | None, fallback: T) -> T:
 def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str], Interface]) -> InstanceSpec:
     name = instance.name
     global_defs = config.global_defs
-    if instance.family != 4:
-        raise SetupError(f"({name}) IPv6 instances are not supported by this build yet")
     if instance.use_vmac is not None:
         raise SetupError(f"({name}) use_vmac is not supported by this build yet")
     if instance.interface is None:
@@ -91,20 +88,21 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     advert_int_cs = round(instance.advert_int * 100)
     if version == 2 and advert_int_cs % 100:
         raise SetupError(f"({name}) VRRPv2 needs a whole number of seconds for advert_int")
-    source = instance.unicast_src_ip or instance.mcast_src_ip or interface.address
-    if not isinstance(source, ipaddress.IPv4Address):
-        raise SetupError(f"({name}) interface {interface.name} has no IPv4 address to send adverts from")
+    family = instance.family
+    own_address = interface.address if family == 4 else interface.link_local
+    source = instance.unicast_src_ip or instance.mcast_src_ip or own_address
+    if source is None or source.version != family:
+        kind = "IPv4" if family == 4 else "IPv6 link-local"
+        raise SetupError(f"({name}) interface {interface.name} has no {kind} address to send adverts from")
     peers = tuple(p.address for p in instance.unicast_peer)
-    if any(not isinstance(p, ipaddress.IPv4Address) for p in peers):
-        raise SetupError(f"({name}) unicast peers must be IPv4 addresses")
-    destinations = tuple(p for p in peers if isinstance(p, ipaddress.IPv4Address)) or (MCAST_GROUP4,)
+    if any(p.version != family for p in peers):
+        raise SetupError(f"({name}) unicast peers must be of the instance's address family")
+    destinations = peers or ((MCAST_GROUP4,) if family == 4 else (MCAST_GROUP6,))
     placed = tuple(
         (vip, lookup(vip.dev) if vip.dev else interface)
         for vip in (*instance.virtual_ipaddress, *instance.virtual_ipaddress_excluded)
     )
-    garp_targets = tuple(
-        (where, vip.address.ip) for vip, where in placed if isinstance(vip.address.ip, ipaddress.IPv4Address)
-    )
+    garp_targets = tuple((where, vip.address.ip) for vip, where in placed)
     strict = _instance_or_global(instance.strict_mode, global_defs.vrrp_strict)
     garp_delay = _instance_or_global(instance.garp_master_delay, global_defs.vrrp_garp_master_delay)
     garp_repeat = _instance_or_global(instance.garp_master_repeat, global_defs.vrrp_garp_master_repeat)

@@ -13,6 +13,7 @@ SIOCGIFADDR = 0x8915
 SIOCGIFHWADDR = 0x8927
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
+IFA_F_TENTATIVE = 0x40
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Interface:
     index: int
     mac: bytes
     address: ipaddress.IPv4Address | None
+    link_local: ipaddress.IPv6Address | None = None
 
     @property
     def mac_text(self) -> str:
@@ -40,7 +42,21 @@ def interface(name: str) -> Interface:
         address: ipaddress.IPv4Address | None = ipaddress.IPv4Address(_ioctl(name, SIOCGIFADDR)[20:24])
     except OSError:
         address = None
-    return Interface(name, index, mac, address)
+    return Interface(name, index, mac, address, link_local(name))
+
+
+def link_local(name: str) -> ipaddress.IPv6Address | None:
+    """The interface's IPv6 link-local address, once usable (VRRPv3 over IPv6 adverts come from it)."""
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii") as table:
+            for line in table:
+                fields = line.split()
+                usable = not int(fields[4], 16) & IFA_F_TENTATIVE if len(fields) == 6 else False
+                if usable and fields[5] == name and fields[3] == "20":
+                    return ipaddress.IPv6Address(bytes.fromhex(fields[0]))
+    except OSError:
+        return None
+    return None
 
 
 def is_up(name: str) -> bool:

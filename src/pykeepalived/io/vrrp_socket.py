@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 import struct
 
-from ..vrrp.packet import IPPROTO_VRRP, MCAST_GROUP4, VRRP_TTL
+from ..vrrp.packet import IPPROTO_VRRP, MCAST_GROUP4, MCAST_GROUP6, VRRP_TOS, VRRP_TTL
 
 SO_BINDTODEVICE = 25
 IP_MULTICAST_ALL = 49
@@ -76,6 +77,89 @@ class ArpSocket:
         # On a full transmit queue this round is lost; the next burst (garp_master_delay) repeats it.
         with contextlib.suppress(BlockingIOError):
             self.sock.send(frame)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+IPV6_CHECKSUM = 7
+VRRP_CHECKSUM_OFFSET = 6
+
+
+class VrrpSocketV6:
+    """VRRPv3 over IPv6: the kernel builds the IPv6 header and the checksum; we read hop limit and
+    destination from ancillary data."""
+
+    def __init__(self, ifname: str, ifindex: int, source: ipaddress.IPv6Address, join_multicast: bool) -> None:
+        self.ifindex = ifindex
+        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_VRRP)
+        try:
+            sock = self.sock
+            sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())
+            sock.setsockopt(socket.IPPROTO_RAW, IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, VRRP_TTL)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, VRRP_TOS)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            sock.bind((str(source), 0, 0, ifindex))
+            if join_multicast:
+                membership = MCAST_GROUP6.packed + struct.pack("@I", ifindex)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, membership)
+            sock.setblocking(False)
+        except OSError:
+            self.sock.close()
+            raise
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def receive_all(self) -> list[tuple[bytes, ipaddress.IPv6Address, ipaddress.IPv6Address | None, int | None]]:
+        """(payload, source, destination, hop limit) for every packet waiting."""
+        packets: list[tuple[bytes, ipaddress.IPv6Address, ipaddress.IPv6Address | None, int | None]] = []
+        while True:
+            try:
+                data, ancillary, _, address = self.sock.recvmsg(RECEIVE_BUFFER, socket.CMSG_SPACE(64))
+            except (BlockingIOError, InterruptedError):
+                return packets
+            destination: ipaddress.IPv6Address | None = None
+            hop_limit: int | None = None
+            for level, kind, value in ancillary:
+                if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
+                    hop_limit = struct.unpack("@i", value[:4])[0]
+                elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO:
+                    destination = ipaddress.IPv6Address(value[:16])
+            source = ipaddress.IPv6Address(address[0].split("%")[0])
+            packets.append((data, source, destination, hop_limit))
+
+    def send(self, payload: bytes, destination: str) -> None:
+        self.sock.sendto(payload, (destination, 0, 0, self.ifindex))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class NeighbourAdvertSocket:
+    """Sends unsolicited neighbour adverts from a virtual IPv6 address to all nodes (ff02::1)."""
+
+    ALL_NODES = "ff02::1"
+
+    def __init__(self, ifindex: int) -> None:
+        self.ifindex = ifindex
+        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+        self.sock.setblocking(False)
+
+    def send(self, body: bytes, source: ipaddress.IPv6Address) -> None:
+        info = source.packed + struct.pack("@I", self.ifindex)
+        # A failed send (queue full, address not usable yet) loses one round; the delayed burst repeats it.
+        with contextlib.suppress(OSError):
+            self.sock.sendmsg(
+                [body], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)], 0, (self.ALL_NODES, 0, 0, self.ifindex)
+            )
 
     def close(self) -> None:
         self.sock.close()

@@ -20,3 +20,21 @@ def garp_frame(mac: bytes, address: ipaddress.IPv4Address) -> bytes:
 def vmac(vrid: int, family: int = 4) -> bytes:
     """The virtual router MAC address of RFC 5798: 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID)."""
     return bytes((0, 0, 0x5E, 0, 1 if family == 4 else 2, vrid))
+
+
+ICMPV6_NEIGHBOUR_ADVERT = 136
+NA_OVERRIDE = 0x20000000
+OPTION_TARGET_LINK_ADDRESS = 2
+
+
+def unsolicited_na(mac: bytes, address: ipaddress.IPv6Address) -> bytes:
+    """The ICMPv6 body of an unsolicited neighbour advert (Override set) with our link-layer address.
+
+    The checksum field is zero: the kernel fills it in on a raw ICMPv6 socket.
+    """
+    return (
+        struct.pack("!BBHI", ICMPV6_NEIGHBOUR_ADVERT, 0, 0, NA_OVERRIDE)
+        + address.packed
+        + struct.pack("!BB", OPTION_TARGET_LINK_ADDRESS, 1)
+        + mac
+    )
