@@ -13,6 +13,8 @@ from pykeepalived.vrrp.instance import (
     AddAddresses,
     AdvertIn,
     Fault,
+    GroupBackup,
+    GroupMaster,
     Instance,
     Log,
     Params,
@@ -84,7 +86,7 @@ def run_until_master(instance: Instance) -> float:
 
 def test_every_state_and_event_pair_has_a_handler() -> None:
     for state in State:
-        for event in (Start, AdvertIn, Timer, Stop, Fault, PriorityChange):
+        for event in (Start, AdvertIn, Timer, Stop, Fault, PriorityChange, GroupMaster, GroupBackup):
             assert (state, event) in TRANSITIONS
 
 
@@ -202,8 +204,10 @@ def test_master_answers_lower_priority_advert_at_once() -> None:
     t = run_until_master(instance)
     actions = instance.handle(AdvertIn(advert_from(PEER, 100, p), t + 0.3))
     assert logs(actions) == [
-        "(VI_1) Received advert from 10.99.0.11 with lower priority 100, ours 200, forcing new election"
+        "(VI_1) split brain: 10.99.0.11 (priority 100) is also MASTER for VRID 1; we are 10.99.0.12 (priority 200)",
+        "(VI_1) Received advert from 10.99.0.11 with lower priority 100, ours 200, forcing new election",
     ]
+    assert instance.counters["split_brain"] == 1
     assert SendAdvert(Advert(2, 1, 200, (VIP,), 100)) in actions
     assert instance.state is State.MASTER
 

@@ -68,7 +68,7 @@ def test_strict_mode_sends_no_lower_priority_garps_or_adverts() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (" version 3\n virtual_ipaddress {\n  2001:db8::1\n }", "IPv6 instances are not supported"),
+        (" version 3\n virtual_ipaddress {\n  2001:db8::1\n }", "no IPv6 link-local address"),
         (" use_vmac\n virtual_ipaddress {\n  10.99.1.1\n }", "use_vmac is not supported"),
     ],
 )

@@ -61,6 +61,7 @@ from ..vrrp.packet import (
     encode,
     encode_ipv4,
 )
+from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from . import logs
@@ -162,6 +163,15 @@ class VrrpService:
         self.fifos: list[NotifyFifo] = []
         self.scripts_disabled: set[str] = set()
         self.background: set[asyncio.Task[bool]] = set()
+        self.by_engine = {id(r.engine): r for r in self.running}
+        self.groups: list[SyncGroup] = []
+        self.group_of: dict[str, SyncGroup] = {}
+        by_name = {r.spec.params.name: r for r in self.running}
+        for configured in config.vrrp_sync_group:
+            group = SyncGroup(configured.name, [by_name[m].engine for m in configured.members if m in by_name])
+            self.groups.append(group)
+            for member in configured.members:
+                self.group_of[member] = group
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -255,8 +265,22 @@ class VrrpService:
         now = self.loop.time()
         if priority != running.engine.effective_priority:
             self._feed(running, PriorityChange(priority, now))
-        if fault != running.engine.faulted:
-            self._feed(running, Fault(fault, now))
+        group = self.group_of.get(running.spec.params.name)
+        if group is None:
+            if fault != running.engine.faulted:
+                self._feed(running, Fault(fault, now))
+            return
+        members = [self.by_engine[id(m)] for m in group.members]
+        self._apply(group, group.fault(any(self._health(m)[1] for m in members), now))
+
+    def _apply(self, group: SyncGroup, reaction: Reaction) -> None:
+        """Carry out what a sync group decided: log it, notify it, move the other members."""
+        if reaction.log:
+            self.logger.info(reaction.log)
+        if reaction.new_state is not None:
+            self._notify_group(group.name, reaction.new_state)
+        for engine, event in reaction.events:
+            self._feed(self.by_engine[id(engine)], event)
 
     def _on_tracked(self, kind: Kind, name: str, status: bool | int) -> None:
         self.status[(kind, name)] = status
@@ -343,8 +367,12 @@ class VrrpService:
         self._feed(running, Timer(self.loop.time()))
 
     def _feed(self, running: Running, event: Event) -> None:
-        for action in running.engine.handle(event):
+        actions = running.engine.handle(event)
+        for action in actions:
             self._do(running, action)
+        group = self.group_of.get(running.spec.params.name)
+        if group is not None:
+            self._apply(group, group.react(running.engine, actions, self.loop.time()))
         # While MASTER, renew the addresses' lifetime so that it never falls below half of it, even if
         # the next event is one advert interval away.
         advert_int = running.spec.params.advert_int_cs / 100
@@ -421,6 +449,20 @@ class VrrpService:
         if spec.notify is not None:
             arguments = ("INSTANCE", spec.params.name, state, str(change.priority))
             self._run_in_background(spec.notify.command, self._run_as(spec.notify), arguments)
+
+    def _notify_group(self, name: str, state: State) -> None:
+        """A sync group's notify scripts and FIFO line (keepalived reports groups with priority 0)."""
+        for fifo in self.fifos:
+            fifo.write(notify_fifo_line("GROUP", name, state.value, 0))
+        configured = next(g for g in self.config.vrrp_sync_group if g.name == name)
+        scripts = {"MASTER": configured.notify_master, "BACKUP": configured.notify_backup,
+                   "FAULT": configured.notify_fault, "STOP": configured.notify_stop}  # fmt: skip
+        script = scripts.get(state.value)
+        if script is not None:
+            self._run_in_background(script.command, self._run_as(script))
+        if configured.notify is not None:
+            arguments = ("GROUP", name, state.value, "0")
+            self._run_in_background(configured.notify.command, self._run_as(configured.notify), arguments)
 
     def _run_in_background(self, command: str, run_as: RunAs, arguments: tuple[str, ...] = ()) -> None:
         if command in self.scripts_disabled:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..config.items import VirtualAddress
-from ..config.model import AuthType, Config, Script, VrrpInstance
+from ..config.model import AuthType, Config, Script, SyncGroup, VrrpInstance
 from ..io.netdev import Interface
 from ..vrrp.ah import ah_key
 from ..vrrp.instance import Params
@@ -37,8 +37,8 @@ class InstanceSpec:
     notify: Script | None = None
 
 
-def tracked_objects(config: Config, instance: VrrpInstance) -> tuple[Tracked, ...]:
-    """The instance's tracked objects with the weight that applies: the instance's, else the object's."""
+def tracked_objects(config: Config, instance: VrrpInstance | SyncGroup) -> tuple[Tracked, ...]:
+    """Tracked objects with the weight that applies: the instance's (or group's), else the object's."""
     scripts = {s.name: s for s in config.vrrp_script if s.script}
     files = {f.name: f for f in config.track_file}
     processes = {p.name: p for p in config.vrrp_track_process}
@@ -139,7 +139,10 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         higher_prio_send_advert=_instance_or_global(
             instance.higher_prio_send_advert, global_defs.vrrp_higher_prio_send_advert
         ),
+        in_sync_group=any(name in g.members for g in config.vrrp_sync_group),
     )
+    group = next((g for g in config.vrrp_sync_group if name in g.members), None)
+    tracked = tracked_objects(config, instance) + (tracked_objects(config, group) if group else ())
     notify_scripts = tuple(
         (state, script)
         for state, script in (
@@ -157,7 +160,7 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         destinations,
         source,
         garp_targets,
-        tracked=tracked_objects(config, instance),
+        tracked=tracked,
         track_primary=not instance.dont_track_primary,
         notify_scripts=notify_scripts,
         notify=instance.notify,

@@ -62,6 +62,8 @@ class Params:
     lower_prio_no_advert: bool = False
     higher_prio_send_advert: bool = False
     down_timer_adverts: int = 3
+    # In a vrrp_sync_group: the group decides when members become MASTER (see sync_group.py).
+    in_sync_group: bool = False
 
 
 # ----- events ---------------------------------------------------------------------------------------
@@ -106,7 +108,21 @@ class PriorityChange:
     now: float
 
 
-Event = Start | AdvertIn | Timer | Stop | Fault | PriorityChange
+@dataclass(frozen=True)
+class GroupMaster:
+    """The sync group moves every member to MASTER."""
+
+    now: float
+
+
+@dataclass(frozen=True)
+class GroupBackup:
+    """A sync group member lost MASTER to a higher priority: the others step down too."""
+
+    now: float
+
+
+Event = Start | AdvertIn | Timer | Stop | Fault | PriorityChange | GroupMaster | GroupBackup
 
 
 # ----- actions --------------------------------------------------------------------------------------
@@ -144,13 +160,18 @@ class Log:
 
 
 @dataclass(frozen=True)
+class WantMaster:
+    """A sync group member's down timer ran out: it becomes MASTER when all members want to."""
+
+
+@dataclass(frozen=True)
 class StateChange:
     old: State
     new: State
     priority: int
 
 
-Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange
+Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | WantMaster
 
 
 @dataclass
@@ -168,6 +189,7 @@ class Instance:
     garp_refresh_at: float | None = None
     preempt_until: float | None = None
     vips_set: bool = False
+    wants_master: bool = False
     master_source: IPAddr | None = None
     # AH: the highest sequence number sent or accepted (a new master continues the old one's count).
     ah_sequence: int = 0
@@ -323,6 +345,7 @@ class Instance:
             self._log("Backup received priority 0 advertisement", detail=True)
             self.ms_down_timer_us = self.skew_us()
         elif not self.params.preempt or advert.priority >= self.effective_priority or delaying:
+            self.wants_master = False
             self._update_master_adver_int(advert)
             self.ms_down_timer_us = self.master_down_us()
             self.master_source = received.source
@@ -342,10 +365,24 @@ class Instance:
         if self.sands is None or event.now < self.sands:
             return
         self._log("Receive advertisement timeout", detail=True)
+        if self.params.in_sync_group:
+            # keepalived: wait (re-arming the down timer) until every member of the group wants MASTER.
+            self.wants_master = True
+            self.ms_down_timer_us = self.master_down_us()
+            self._arm_down_timer(event.now)
+            self._do(WantMaster())
+            return
         self._become_master(event.now)
+
+    def _group_master(self, event: GroupMaster) -> None:
+        self._become_master(event.now)
+
+    def _group_backup(self, event: GroupBackup) -> None:
+        self._leave_master(event.now, State.BACKUP)
 
     def _become_master(self, now: float) -> None:
         self.preempt_until = None
+        self.wants_master = False
         self._arm_advert_timer(now)
         # The advert goes first, so the old master drops the addresses before our gratuitous ARPs.
         self._send(self.effective_priority)
@@ -404,7 +441,12 @@ class Instance:
                 )
                 self.effective_priority = ours = PRIORITY_OWNER - 1
         if theirs < ours or (theirs == ours and address_order < 0):
-            self.counters["split_brain_lower"] += 1
+            # A lower priority router only advertises as MASTER if it could not hear us: two masters.
+            self.counters["split_brain"] += 1
+            self._log(
+                f"split brain: {received.source} (priority {theirs}) is also MASTER for VRID {self.params.vrid}; "
+                f"we are {self.params.primary} (priority {ours})"
+            )
             suffix = "" if self.params.lower_prio_no_advert else ", forcing new election"
             self._log(f"Received advert from {received.source} with lower priority {theirs}, ours {ours}{suffix}")
             if received.ah is not None:
@@ -500,6 +542,8 @@ def _table() -> dict[tuple[State, type], Handler]:
             Stop: Instance._stop,
             Fault: Instance._record_fault,
             PriorityChange: Instance._priority_change,
+            GroupMaster: Instance._ignore,
+            GroupBackup: Instance._ignore,
         },
         State.BACKUP: {
             Start: Instance._ignore,
@@ -508,6 +552,8 @@ def _table() -> dict[tuple[State, type], Handler]:
             Stop: Instance._stop,
             Fault: Instance._fault,
             PriorityChange: Instance._priority_change,
+            GroupMaster: Instance._group_master,
+            GroupBackup: Instance._ignore,
         },
         State.MASTER: {
             Start: Instance._ignore,
@@ -516,6 +562,8 @@ def _table() -> dict[tuple[State, type], Handler]:
             Stop: Instance._stop,
             Fault: Instance._fault,
             PriorityChange: Instance._priority_change,
+            GroupMaster: Instance._ignore,
+            GroupBackup: Instance._group_backup,
         },
         State.FAULT: {
             Start: Instance._ignore,
@@ -524,6 +572,8 @@ def _table() -> dict[tuple[State, type], Handler]:
             Stop: Instance._stop,
             Fault: Instance._leave_fault,
             PriorityChange: Instance._priority_change,
+            GroupMaster: Instance._ignore,
+            GroupBackup: Instance._ignore,
         },
         State.STOP: {
             Start: Instance._ignore,
@@ -532,6 +582,8 @@ def _table() -> dict[tuple[State, type], Handler]:
             Stop: Instance._ignore,
             Fault: Instance._record_fault,
             PriorityChange: Instance._priority_change,
+            GroupMaster: Instance._ignore,
+            GroupBackup: Instance._ignore,
         },
     }
     return {(state, event_type): handler for state, row in rows.items() for event_type, handler in row.items()}
