@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +170,19 @@ def test_no_orphaned_vip_after_the_whole_daemon_is_killed(lab: Lab, advert_int: 
     assert first not in lab.holders(VIP), "the killed master still holds the VIP"
     assert gone_after <= bound, f"the VIP stayed {gone_after:.3f} s on the killed master (bound {bound} s)"
     expect_holder(lab, second, within=master_down(100, 3, advert_int) + 1)
+
+
+def test_sigusr2_writes_state_and_counters(lab: Lab) -> None:
+    start_pair(lab)
+    first, _ = settled_master(lab)
+    stats = Path("/tmp/pykeepalived.stats")
+    stats.unlink(missing_ok=True)
+    os.kill(lab.router_pids(first)[0], signal.SIGUSR2)
+    deadline = time.monotonic() + 3
+    while not stats.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    data = json.loads(stats.read_text())
+    stats.unlink()
+    instance = data["instances"]["VI_1"]
+    assert instance["state"] == "MASTER" and instance["effective_priority"] == 200
+    assert instance["counters"]["adverts_sent"] > 0

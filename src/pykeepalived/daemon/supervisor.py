@@ -70,7 +70,8 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, self._forward_hup)
+        for forwarded in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+            loop.add_signal_handler(forwarded, self._forward, forwarded)
         keepers = [loop.create_task(self._keep_alive(child)) for child in self.children]
         self.logger.info("Startup complete")
         await self.stopping.wait()
@@ -90,10 +91,10 @@ class Supervisor:
         self.logger.info(f"Stopped pykeepalived {__version__}")
         return 1 if self.failed else 0
 
-    def _forward_hup(self) -> None:
+    def _forward(self, signum: signal.Signals) -> None:
         for process in self.processes.values():
             if process.returncode is None:
-                process.send_signal(signal.SIGHUP)
+                process.send_signal(signum)
 
 
 def child_command(module: str, arguments: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ import collections
 import contextlib
 import ctypes
 import ipaddress
+import json
 import logging
 import os
 import resource
@@ -83,6 +84,9 @@ PR_SET_PDEATHSIG = 1
 DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
 LINK_LOCAL_WAIT_SECONDS = 5.0
+# keepalived writes /tmp/keepalived.data and /tmp/keepalived.stats on SIGUSR1 / SIGUSR2.
+DATA_DUMP = "/tmp/pykeepalived.data"
+STATS_DUMP = "/tmp/pykeepalived.stats"
 
 
 def address_lifetime(advert_int: float) -> int:
@@ -450,6 +454,33 @@ class VrrpService:
             arguments = ("INSTANCE", spec.params.name, state, str(change.priority))
             self._run_in_background(spec.notify.command, self._run_as(spec.notify), arguments)
 
+    def snapshot(self) -> dict[str, object]:
+        """State and counters of every instance (what SIGUSR1 / SIGUSR2 write, as keepalived's dumps)."""
+        return {
+            "instances": {
+                r.spec.params.name: {
+                    "state": r.engine.state.value,
+                    "base_priority": r.spec.params.priority,
+                    "effective_priority": r.engine.effective_priority,
+                    "interface": r.spec.interface.name,
+                    "vrid": r.spec.params.vrid,
+                    "master_source": str(r.engine.master_source) if r.engine.master_source else None,
+                    "counters": dict(r.engine.counters),
+                }
+                for r in self.running
+            },
+            "sync_groups": {g.name: g.state.value for g in self.groups},
+            "undecodable_packets": dict(self.dropped),
+        }
+
+    def write_dump(self, path: str) -> None:
+        try:
+            with open(path, "w", encoding="utf-8") as dump:
+                json.dump(self.snapshot(), dump, indent=2)
+                dump.write("\n")
+        except OSError as error:
+            self.logger.info(f"cannot write {path}: {error}")
+
     def _notify_group(self, name: str, state: State) -> None:
         """A sync group's notify scripts and FIFO line (keepalived reports groups with priority 0)."""
         for fifo in self.fifos:
@@ -533,6 +564,8 @@ async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stopped.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
+    loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
+    loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
     service.open()
     service.start()
     await service.stopped.wait()
