@@ -14,7 +14,7 @@ from ..config.dump import dump_config, to_text
 from ..config.model import Config
 from ..daemon import logs
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
-from ..daemon.vrrp_setup import SetupError, instance_spec
+from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
 from .common import DEFAULT_CONFIG, EXIT_CONFIG, config_test_exit_code, load_file, report
 
@@ -125,6 +125,7 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
     try:
         for instance in config.vrrp_instance:
             instance_spec(config, instance, interface)
+        routing_messages(config.static_routes, config.static_rules, interface, "static")
     except (SetupError, OSError) as problem:
         print(f"pykeepalived: not starting: {problem}", file=sys.stderr)
         return EXIT_CONFIG

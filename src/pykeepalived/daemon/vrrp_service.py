@@ -77,7 +77,7 @@ from .tracking import (
     run_command,
     script_user,
 )
-from .vrrp_setup import InstanceSpec, SetupError, instance_spec
+from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages
 
 PR_SET_PDEATHSIG = 1
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
@@ -201,6 +201,7 @@ class VrrpService:
         self.links = LinkMonitor()
         self.loop.add_reader(self.links.fileno(), self._on_link_change)
         self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
+        self._add_static()
         self._open_tracking()
         global_defs = self.config.global_defs
         # keepalived writes each line to both FIFOs when both are configured.
@@ -212,6 +213,22 @@ class VrrpService:
                 self.fifos.append(NotifyFifo(fifo[0], self.logger))
                 if fifo_script is not None:
                     self._run_in_background(fifo_script.command, self._run_as(fifo_script), (fifo[0],))
+
+    def _add_static(self) -> None:
+        """static_ipaddress, static_routes, static_rules: added at start, whatever the VRRP states."""
+        messages: list[tuple[bytes, str]] = []
+        for vip in self.config.static_ipaddress:
+            where = interface(vip.dev) if vip.dev else None
+            if where is None:
+                self.logger.info(f"static address {vip.address} has no dev - not added")
+                continue
+            messages.append(
+                (address_message(PlacedAddress(vip, where.index), True, None), f"static address {vip.address}")
+            )
+        routing = routing_messages(self.config.static_routes, self.config.static_rules, interface, "static")
+        messages += [(add, f"adding {what}") for add, _, what in routing]
+        if messages:
+            self.addresses.send(messages)
 
     def _run_as(self, script: Script) -> RunAs:
         written = (script.user, script.group) if script.user else None
@@ -381,7 +398,8 @@ class VrrpService:
         # the next event is one advert interval away.
         advert_int = running.spec.params.advert_int_cs / 100
         if running.engine.vips_set and self.loop.time() + advert_int - running.refreshed_at >= running.lifetime / 2:
-            self._do(running, AddAddresses())
+            running.refreshed_at = self.loop.time()
+            self.addresses.send(running.add_messages)
         if running.timer is not None:
             running.timer.cancel()
             running.timer = None
@@ -418,9 +436,11 @@ class VrrpService:
         spec = running.spec
         if isinstance(action, AddAddresses):
             running.refreshed_at = self.loop.time()
-            self.addresses.send(running.add_messages)
+            self.addresses.send(running.add_messages + [(add, f"adding {what}") for add, _, what in spec.routing])
         elif isinstance(action, RemoveAddresses):
-            self.addresses.send(running.remove_messages)
+            # keepalived's order: rules, routes, then addresses.
+            removals = [(remove, f"removing {what}") for _, remove, what in reversed(spec.routing)]
+            self.addresses.send(removals + running.remove_messages)
         elif isinstance(action, SendAdvert):
             sock = self.sockets[running.channel]
             for destination in spec.destinations:

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..config.items import VirtualAddress
+from ..config.items import Route, Rule, VirtualAddress
 from ..config.model import AuthType, Config, Script, SyncGroup, VrrpInstance
 from ..io.netdev import Interface
+from ..io.routes import RouteError, route_message, rule_message
 from ..vrrp.ah import ah_key
 from ..vrrp.instance import Params
 from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, MCAST_GROUP4, MCAST_GROUP6, IPAddr
@@ -35,6 +36,25 @@ class InstanceSpec:
     # State name (MASTER, BACKUP, FAULT, STOP) -> script; `notify` gets "INSTANCE name state priority".
     notify_scripts: tuple[tuple[str, Script], ...] = ()
     notify: Script | None = None
+    # virtual_routes and virtual_rules: (add message, remove message, what) for netlink.
+    routing: tuple[tuple[bytes, bytes, str], ...] = ()
+
+
+def routing_messages(
+    routes: tuple[Route, ...], rules: tuple[Rule, ...], lookup: Callable[[str], Interface], owner: str
+) -> tuple[tuple[bytes, bytes, str], ...]:
+    """Netlink messages to add and remove routes and rules; rules first on removal is the caller's order."""
+    messages: list[tuple[bytes, bytes, str]] = []
+    try:
+        for route in routes:
+            index = lookup(route.dev).index if route.dev else None
+            add, remove = route_message(route, index, True), route_message(route, index, False)
+            messages.append((add, remove, f"{owner} route {route.destination}"))
+        for rule in rules:
+            messages.append((rule_message(rule, True), rule_message(rule, False), f"{owner} rule {rule.preference}"))
+    except RouteError as problem:
+        raise SetupError(f"{owner} {problem}") from None
+    return tuple(messages)
 
 
 def tracked_objects(config: Config, instance: VrrpInstance | SyncGroup) -> tuple[Tracked, ...]:
@@ -164,4 +184,5 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         track_primary=not instance.dont_track_primary,
         notify_scripts=notify_scripts,
         notify=instance.notify,
+        routing=routing_messages(instance.virtual_routes, instance.virtual_rules, lookup, f"({name})"),
     )
