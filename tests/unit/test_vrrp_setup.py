@@ -16,7 +16,10 @@ ETH1 = Interface("eth1", 3, bytes.fromhex("029900000002"), ipaddress.IPv4Address
 
 
 def lookup(name: str) -> Interface:
-    return {"eth0": ETH0, "eth1": ETH1}[name]
+    known = {"eth0": ETH0, "eth1": ETH1}
+    if name not in known:
+        raise OSError(f"no such device: {name}")
+    return known[name]
 
 
 def spec(body: str, global_defs: str = ""):  # type: ignore[no-untyped-def]
@@ -60,6 +63,13 @@ def test_global_settings_apply_unless_the_instance_overrides() -> None:
     )
 
 
+def test_use_vmac_puts_adverts_and_addresses_on_the_vmac() -> None:
+    s = spec(" use_vmac\n virtual_ipaddress {\n  10.99.1.1 dev eth0\n  10.99.1.2 dev eth1\n }")
+    assert s.vmac == "vrrp.7" and s.interface.name == "vrrp.7" and s.interface.mac == bytes.fromhex("00005e000107")
+    assert [where.name for _, where in s.addresses] == ["vrrp.7", "eth1"]
+    assert s.params.primary == ETH0.address  # adverts still come from the parent's address
+
+
 def test_strict_mode_sends_no_lower_priority_garps_or_adverts() -> None:
     s = spec(" virtual_ipaddress {\n 10.99.1.1\n }", " vrrp_strict")
     assert s.params.garp_lower_prio_repeat == 0 and s.params.lower_prio_no_advert
@@ -69,7 +79,7 @@ def test_strict_mode_sends_no_lower_priority_garps_or_adverts() -> None:
     ("body", "message"),
     [
         (" version 3\n virtual_ipaddress {\n  2001:db8::1\n }", "no IPv6 link-local address"),
-        (" use_vmac\n virtual_ipaddress {\n  10.99.1.1\n }", "use_vmac is not supported"),
+        (" version 3\n use_vmac\n virtual_ipaddress {\n  fe80::1\n }", "use_vmac with IPv6 is not supported"),
     ],
 )
 def test_what_this_build_cannot_do_is_refused(body: str, message: str) -> None:

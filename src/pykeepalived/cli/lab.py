@@ -201,11 +201,11 @@ class Lab:
     def set_link(self, router: Router, up: bool) -> None:
         run("ip", "-n", router.namespace, "link", "set", "eth0", "up" if up else "down")
 
-    def holders(self, vip: str) -> list[Router]:
-        """The routers whose eth0 carries `vip` now."""
+    def holders(self, vip: str, dev: str = "eth0") -> list[Router]:
+        """The routers whose interface `dev` carries `vip` now."""
         found = []
         for router in self.routers:
-            out = run("ip", "-n", router.namespace, "-o", "addr", "show", "dev", "eth0", check=False).stdout
+            out = run("ip", "-n", router.namespace, "-o", "addr", "show", "dev", dev, check=False).stdout
             if f" {vip}/" in out:
                 found.append(router)
         return found

@@ -31,9 +31,10 @@ from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.timers import PreciseTimers, TimerHandle
+from ..io.vmac import create_vmac, remove_vmac
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
 from ..vrrp.ah import encode_ah_ipv4
-from ..vrrp.gratuitous import garp_frame, unsolicited_na
+from ..vrrp.gratuitous import garp_frame, unsolicited_na, vmac
 from ..vrrp.instance import (
     Action,
     AddAddresses,
@@ -77,7 +78,7 @@ from .tracking import (
     run_command,
     script_user,
 )
-from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages
+from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
 
 PR_SET_PDEATHSIG = 1
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
@@ -118,7 +119,8 @@ class Running:
     @property
     def channel(self) -> Channel:
         """The socket this instance's adverts travel on: interface, address family, IP protocol."""
-        return self.spec.interface.name, self.spec.params.primary.version, self.protocol
+        spec = self.spec
+        return spec.interface.name, spec.params.primary.version, self.protocol
 
     # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
     add_messages: list[tuple[bytes, str]] = field(default_factory=list)
@@ -558,17 +560,12 @@ def die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
-    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
-    if not result.runnable or result.config is None:
-        for diagnostic in result.diagnostics:
-            logger.info(str(diagnostic))
-        return 4
+async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config) -> int:
     # An IPv6 link-local address may still be tentative (duplicate address detection) just after boot.
     deadline = time.monotonic() + LINK_LOCAL_WAIT_SECONDS
     while True:
         try:
-            specs = [instance_spec(result.config, i, interface) for i in result.config.vrrp_instance]
+            specs = [instance_spec(config, i, interface) for i in config.vrrp_instance]
             break
         except SetupError as problem:
             if "link-local" not in str(problem) or time.monotonic() > deadline:
@@ -578,8 +575,8 @@ async def serve(args: argparse.Namespace, logger: logging.Logger) -> int:
         except OSError as problem:
             logger.info(f"VRRP: cannot start: {problem}")
             return 4
-    apply_scheduling(result.config.global_defs, logger)
-    service = VrrpService(result.config, specs, logger, args.log_detail)
+    apply_scheduling(config.global_defs, logger)
+    service = VrrpService(config, specs, logger, args.log_detail)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stopped.set)
@@ -600,12 +597,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     die_with_parent()
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_vrrp")
+    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
+    if not result.runnable or result.config is None:
+        for diagnostic in result.diagnostics:
+            logger.info(str(diagnostic))
+        return 4
+    config = result.config
     if args.pidfile:
         with open(args.pidfile, "w", encoding="ascii") as pidfile:
             pidfile.write(f"{os.getpid()}\n")
+    vmacs: list[str] = []
     try:
-        return asyncio.run(serve(args, logger))
+        for instance in config.vrrp_instance:
+            name = vmac_name(instance)
+            if name is not None and instance.interface is not None:
+                create_vmac(instance.interface, name, vmac(instance.virtual_router_id or 0))
+                vmacs.append(name)
+        return asyncio.run(serve(args, logger, config))
+    except OSError as problem:
+        logger.info(f"VRRP: cannot start: {problem}")
+        return 4
     finally:
+        for name in vmacs:
+            remove_vmac(name)
         if args.pidfile:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(args.pidfile)

@@ -11,6 +11,7 @@ from ..config.model import AuthType, Config, Script, SyncGroup, VrrpInstance
 from ..io.netdev import Interface
 from ..io.routes import RouteError, route_message, rule_message
 from ..vrrp.ah import ah_key
+from ..vrrp.gratuitous import vmac as virtual_mac
 from ..vrrp.instance import Params
 from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, MCAST_GROUP4, MCAST_GROUP6, IPAddr
 from ..vrrp.tracking import Kind, Tracked
@@ -23,6 +24,7 @@ class SetupError(Exception):
 @dataclass(frozen=True)
 class InstanceSpec:
     params: Params
+    # Where adverts are sent and received: the instance's interface, or its VMAC interface (use_vmac).
     interface: Interface
     # Addresses added on becoming MASTER, each with the interface it goes on.
     addresses: tuple[tuple[VirtualAddress, Interface], ...]
@@ -38,6 +40,14 @@ class InstanceSpec:
     notify: Script | None = None
     # virtual_routes and virtual_rules: (add message, remove message, what) for netlink.
     routing: tuple[tuple[bytes, bytes, str], ...] = ()
+    vmac: str | None = None
+
+
+def vmac_name(instance: VrrpInstance) -> str | None:
+    """The VMAC interface an instance uses: its own name, or keepalived's default vrrp.VRID."""
+    if instance.use_vmac is None:
+        return None
+    return instance.use_vmac or f"vrrp.{instance.virtual_router_id}"
 
 
 def routing_messages(
@@ -94,8 +104,6 @@ def _instance_or_global(value: T | None, fallback: T) -> T:
 def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str], Interface]) -> InstanceSpec:
     name = instance.name
     global_defs = config.global_defs
-    if instance.use_vmac is not None:
-        raise SetupError(f"({name}) use_vmac is not supported by this build yet")
     if instance.interface is None:
         raise SetupError(f"({name}) an interface is required")
     interface = lookup(instance.interface)
@@ -109,6 +117,9 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     if version == 2 and advert_int_cs % 100:
         raise SetupError(f"({name}) VRRPv2 needs a whole number of seconds for advert_int")
     family = instance.family
+    vmac = vmac_name(instance)
+    if vmac is not None and family == 6:
+        raise SetupError(f"({name}) use_vmac with IPv6 is not supported by this build yet")
     own_address = interface.address if family == 4 else interface.link_local
     source = instance.unicast_src_ip or instance.mcast_src_ip or own_address
     if source is None or source.version != family:
@@ -118,8 +129,17 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     if any(p.version != family for p in peers):
         raise SetupError(f"({name}) unicast peers must be of the instance's address family")
     destinations = peers or ((MCAST_GROUP4,) if family == 4 else (MCAST_GROUP6,))
+    vmac_interface = None
+    if vmac is not None:
+        try:
+            vmac_interface = lookup(vmac)
+        except OSError:
+            # Not created yet (the VRRP process creates it before it starts): a stand-in to check the rest.
+            vmac_interface = Interface(vmac, 0, virtual_mac(instance.virtual_router_id or 0, family), None)
+    # Addresses on the instance's own interface go on its VMAC interface, as in keepalived.
+    home = vmac_interface or interface
     placed = tuple(
-        (vip, lookup(vip.dev) if vip.dev else interface)
+        (vip, lookup(vip.dev) if vip.dev and vip.dev != interface.name else home)
         for vip in (*instance.virtual_ipaddress, *instance.virtual_ipaddress_excluded)
     )
     garp_targets = tuple((where, vip.address.ip) for vip, where in placed)
@@ -173,9 +193,12 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         )
         if script is not None
     )
+    # With a VMAC, adverts travel on it both ways: the macvlan driver hands frames from our own virtual MAC
+    # (another router's adverts) to the VMAC interface only. vmac_xmit_base keeps them on the parent.
+    advert_interface = interface if instance.vmac_xmit_base or vmac_interface is None else vmac_interface
     return InstanceSpec(
         params,
-        interface,
+        advert_interface,
         placed,
         destinations,
         source,
@@ -185,4 +208,5 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         notify_scripts=notify_scripts,
         notify=instance.notify,
         routing=routing_messages(instance.virtual_routes, instance.virtual_rules, lookup, f"({name})"),
+        vmac=vmac,
     )

@@ -23,7 +23,6 @@ class VrrpSocketV4:
 
     def __init__(self, ifname: str, ifindex: int, join_multicast: bool, protocol: int = IPPROTO_VRRP) -> None:
         """`protocol`: 112 for plain VRRP, 51 for AH-authenticated VRRPv2 (keepalived keeps them apart)."""
-        self.ifname = ifname
         self.receiver = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
         try:
