@@ -26,7 +26,6 @@ NOT_YET = {
     "release_vips": "-X/--release-vips",
     "dont_release_vrrp": "-V/--dont-release-vrrp",
     "dont_release_ipvs": "-I/--dont-release-ipvs",
-    "checkers_pid": "-c/--checkers_pid",
     "bfd_pid": "-b/--bfd_pid",
     "address_monitoring": "-a/--address-monitoring",
     "snmp": "-x/--snmp",
@@ -37,6 +36,7 @@ NOT_YET = {
 }
 DEFAULT_PIDFILE = "/run/pykeepalived.pid"
 DEFAULT_VRRP_PIDFILE = "/run/pykeepalived_vrrp.pid"
+DEFAULT_CHECKERS_PIDFILE = "/run/pykeepalived_checkers.pid"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,8 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_daemon(args, result.config)
 
 
-def vrrp_child_arguments(args: argparse.Namespace) -> list[str]:
-    arguments = ["--config", args.use_file, "--pidfile", args.vrrp_pid or DEFAULT_VRRP_PIDFILE]
+def child_arguments(args: argparse.Namespace, pidfile: str) -> list[str]:
+    arguments = ["--config", args.use_file, "--pidfile", pidfile]
     if args.config_id:
         arguments += ["--config-id", args.config_id]
     if args.log_console:
@@ -129,16 +129,18 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
     except (SetupError, OSError) as problem:
         print(f"pykeepalived: not starting: {problem}", file=sys.stderr)
         return EXIT_CONFIG
-    if config.vrrp_instance and not args.check:
-        command = child_command("pykeepalived.daemon.vrrp_service", vrrp_child_arguments(args))
-        children.append(ChildSpec("VRRP", command))
-    if (config.virtual_server and not args.vrrp) or args.check:
-        print(
-            "pykeepalived: the health checker is not part of this build yet; virtual servers are not checked",
-            file=sys.stderr,
+    # keepalived: -P and -C each add a subsystem; neither means all of them.
+    run_vrrp, run_checker = (args.vrrp, args.check) if args.vrrp or args.check else (True, True)
+    if config.vrrp_instance and run_vrrp:
+        command = child_command(
+            "pykeepalived.daemon.vrrp_service", child_arguments(args, args.vrrp_pid or DEFAULT_VRRP_PIDFILE)
         )
+        children.append(ChildSpec("VRRP", command))
+    if config.virtual_server and run_checker:
+        arguments = child_arguments(args, args.checkers_pid or DEFAULT_CHECKERS_PIDFILE)
+        children.append(ChildSpec("Healthcheck", child_command("pykeepalived.daemon.check_service", arguments)))
     if not children:
-        print("pykeepalived: nothing to run (no vrrp_instance in the configuration)", file=sys.stderr)
+        print("pykeepalived: nothing to run (no vrrp_instance or virtual_server in the configuration)", file=sys.stderr)
         return 0
     if not args.dont_fork:
         daemonize()

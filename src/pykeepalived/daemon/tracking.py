@@ -8,92 +8,19 @@ them: the command line is split into words, quotes respected.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import pwd
 import shlex
-import shutil
-import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..config.model import GlobalDefs, TrackFile, TrackProcess, VrrpScript
+from ..config.model import TrackFile, TrackProcess, VrrpScript
+from ..io.probes.file import read_track_file
+from ..io.scripts import RunAs, run_command
 from ..vrrp.tracking import Kind, RiseFall
 
 StatusCallback = Callable[[Kind, str, "bool | int"], None]
 POLL_SECONDS = 1.0
-DEFAULT_SCRIPT_USER = "keepalived_script"
-
-
-@dataclass(frozen=True)
-class RunAs:
-    user: str
-    uid: int
-    gid: int
-
-
-def script_user(written: tuple[str, ...] | None, global_defs: GlobalDefs) -> RunAs:
-    """The user a script runs as: its own `user`, else global script_user, else keepalived_script or root."""
-    name = (written or global_defs.script_user or (None,))[0]
-    if name is None:
-        try:
-            entry = pwd.getpwnam(DEFAULT_SCRIPT_USER)
-        except KeyError:
-            entry = pwd.getpwuid(0)
-    else:
-        entry = pwd.getpwnam(name)
-    return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
-
-
-def insecure_path(command: str, run_as: RunAs) -> str | None:
-    """Why running `command` as `run_as` is unsafe (someone else can change it), or None.
-
-    keepalived's rule: when a script runs as root, neither it nor any directory above it may be
-    writable by a non-root user.
-    """
-    words = shlex.split(command)
-    if not words:
-        return "empty command"
-    executable = words[0] if "/" in words[0] else shutil.which(words[0])
-    if executable is None:
-        return f"{words[0]} not found"
-    if run_as.uid != 0:
-        return None
-    path = Path(executable).resolve()
-    for part in (path, *path.parents):
-        try:
-            info = part.stat()
-        except OSError as error:
-            return f"{part}: {error.strerror}"
-        if info.st_uid != 0 or (info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX):
-            return f"{part} is writable by a non-root user"
-    return None
-
-
-async def run_command(command: str, run_as: RunAs, timeout: float | None, extra: tuple[str, ...] = ()) -> bool:
-    """Run without a shell; True for exit status 0. A command still running after `timeout` is killed."""
-    argv = [*shlex.split(command), *extra]
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            user=run_as.uid if run_as.uid != os.geteuid() else None,
-            group=run_as.gid if run_as.uid != os.geteuid() else None,
-            start_new_session=True,
-        )
-    except OSError:
-        return False
-    try:
-        return await asyncio.wait_for(process.wait(), timeout) == 0
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, 9)
-        await process.wait()
-        return False
 
 
 class ScriptWatcher:
@@ -113,24 +40,12 @@ class ScriptWatcher:
     async def _loop(self) -> None:
         assert self.script.script is not None
         while True:
-            success = await run_command(self.script.script, self.run_as, self.script.timeout or self.script.interval)
+            code = await run_command(self.script.script, self.run_as, self.script.timeout or self.script.interval)
+            success = code == 0
             if self.status.result(success):
                 self.logger.info(f"Script `{self.script.name}` now returning {0 if success else 1}")
                 self.report(Kind.SCRIPT, self.script.name, success)
             await asyncio.sleep(self.script.interval)
-
-
-def read_track_file(path: str) -> int:
-    """keepalived reads the leading integer of the file; anything else counts as 0."""
-    try:
-        text = Path(path).read_text(errors="replace").strip()
-    except OSError:
-        return 0
-    digits = text.split()[0] if text else "0"
-    try:
-        return int(digits)
-    except ValueError:
-        return 0
 
 
 def initialise_track_file(track: TrackFile) -> None:

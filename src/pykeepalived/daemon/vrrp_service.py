@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import ctypes
 import ipaddress
 import json
 import logging
@@ -30,6 +29,7 @@ from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
+from ..io.scripts import RunAs, insecure_path, run_command, script_user
 from ..io.timers import PreciseTimers, TimerHandle
 from ..io.vmac import create_vmac, remove_vmac
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
@@ -67,20 +67,16 @@ from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from . import logs
+from .process import die_with_parent
 from .tracking import (
     NotifyFifo,
     PollWatcher,
-    RunAs,
     ScriptWatcher,
     initialise_track_file,
-    insecure_path,
     notify_fifo_line,
-    run_command,
-    script_user,
 )
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
 
-PR_SET_PDEATHSIG = 1
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
 DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
@@ -168,7 +164,7 @@ class VrrpService:
         self.poller: PollWatcher | None = None
         self.fifos: list[NotifyFifo] = []
         self.scripts_disabled: set[str] = set()
-        self.background: set[asyncio.Task[bool]] = set()
+        self.background: set[asyncio.Task[int | None]] = set()
         self.by_engine = {id(r.engine): r for r in self.running}
         self.groups: list[SyncGroup] = []
         self.group_of: dict[str, SyncGroup] = {}
@@ -552,12 +548,6 @@ def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
             os.setpriority(os.PRIO_PROCESS, 0, global_defs.vrrp_priority)
     except OSError as error:
         logger.info(f"VRRP: cannot set the scheduling priority: {error}")
-
-
-def die_with_parent() -> None:
-    """Ask the kernel to SIGTERM us if the supervisor dies, so no VRRP process outlives it."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config) -> int:

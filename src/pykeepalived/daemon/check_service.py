@@ -1,0 +1,360 @@
+"""The checker process: probes every real server, keeps keepalived's policy, and programs the data plane.
+
+It runs apart from the VRRP process (a checker storm never delays an advert). Each checker is one asyncio
+task: run the probe, feed the result to the policy, wait delay_loop (or delay_before_retry while retrying).
+The data plane of this build is the in-memory one: the table is what a kernel backend will be given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from ..check.policy import CheckerPolicy, Effect, Log, Next, Notify, RealServerPolicy, VirtualServerPolicy
+from ..config import load
+from ..config.model import (
+    CheckerCommon,
+    Config,
+    DnsCheck,
+    FileCheck,
+    HttpCheck,
+    MiscCheck,
+    PingCheck,
+    RealServer,
+    Script,
+    SmtpCheck,
+    UdpCheck,
+    VirtualServer,
+)
+from ..io.files import FileSystem, default_config_id, local_interfaces
+from ..io.probes import dns, file, http, misc, ping, smtp, tcp, udp
+from ..io.probes.base import Result, Target
+from ..io.scripts import run_command, script_user
+from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
+from . import logs
+from .process import die_with_parent
+
+DEFAULT_RETRY = 1
+DEFAULT_DELAY_BEFORE_RETRY = 1.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+STATS_DUMP = "/tmp/pykeepalived_check.stats"
+
+
+@dataclass
+class CheckerRun:
+    label: str
+    description: str
+    probe: Callable[[], Awaitable[Result]]
+    policy: CheckerPolicy
+    delay_loop: float
+    delay_before_retry: float
+    warmup: float
+    log_all_failures: bool
+    real_server: RealServerPolicy
+    virtual_server: VirtualServerPolicy
+    last: Result | None = None
+
+
+def _pick(*values: float | int | None, default: float) -> float:
+    return next((float(v) for v in values if v is not None), default)
+
+
+def service_keys(server: VirtualServer, config: Config) -> list[ServiceKey]:
+    protocol = server.effective_protocol.value.lower()
+    if server.fwmark is not None:
+        return [ServiceKey(protocol, fwmark=server.fwmark)]
+    if server.group is not None:
+        keys = []
+        for group in config.virtual_server_group:
+            if group.name == server.group:
+                for member in group.members:
+                    if member.fwmark is not None:
+                        keys.append(ServiceKey(protocol, fwmark=member.fwmark))
+                    elif member.address is not None and member.last is not None:
+                        for value in range(int(member.address), int(member.last) + 1):
+                            address = type(member.address)(value)
+                            keys.append(ServiceKey(protocol, str(address), member.port or 0))
+        return keys
+    return [ServiceKey(protocol, str(server.address), server.port or 0)]
+
+
+def make_probe(
+    checker: object, target: Target, real: RealServer, config: Config
+) -> tuple[str, Callable[[], Awaitable[Result]]]:
+    """The checker's label in log lines and the probe to run."""
+    if isinstance(checker, HttpCheck):
+        urls = tuple(http.UrlCheck(u.path or "/", u.status_code, u.digest, u.virtualhost) for u in checker.url)
+        tls = checker in real.ssl_checks
+        vhost = checker.virtualhost or real.virtualhost
+        return ("SSL_GET" if tls else "HTTP_GET"), lambda: http.check(
+            target, urls, tls, vhost, checker.enable_sni, checker.http_protocol or "1.0"
+        )
+    if isinstance(checker, SmtpCheck):
+        helo = checker.helo_name or config.global_defs.smtp_helo_name or "localhost"
+        return "SMTP_CHECK", lambda: smtp.check(target, helo)
+    if isinstance(checker, DnsCheck):
+        return "DNS_CHECK", lambda: dns.check(target, checker.type, checker.name)
+    if isinstance(checker, PingCheck):
+        return "PING_CHECK", lambda: ping.check(target)
+    if isinstance(checker, UdpCheck):
+        return "UDP_CHECK", lambda: udp.check(
+            target, checker.payload or b"", checker.require_reply, checker.min_reply_length, checker.max_reply_length
+        )
+    if isinstance(checker, MiscCheck):
+        command = checker.misc_path or "/bin/false"
+        run_as = script_user(checker.user, config.global_defs)
+        return "MISC_CHECK", lambda: misc.check(command, target.timeout, checker.misc_dynamic, run_as)
+    if isinstance(checker, FileCheck):
+        track = next((t for t in config.track_file if t.name == checker.track_file), None)
+        weight, reverse = checker.weight or (track.weight if track else (0, False))
+        path = track.file if track and track.file else ""
+
+        async def file_probe() -> Result:
+            return file.check(path, weight, reverse)
+
+        return "FILE_CHECK", file_probe
+    return "TCP_CHECK", lambda: tcp.check(target)
+
+
+def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
+    policies: list[VirtualServerPolicy] = []
+    runs: list[CheckerRun] = []
+    for server in config.virtual_server:
+        for key in service_keys(server, config):
+            reals: list[RealServerPolicy] = []
+            pending: list[tuple[str, str, Callable[[], Awaitable[Result]], CheckerPolicy, tuple[float, float, float],
+                               bool, RealServerPolicy]] = []  # fmt: skip
+            for real in server.real_server:
+                checkers = [
+                    *real.tcp_checks, *real.http_checks, *real.ssl_checks, *real.smtp_checks, *real.dns_checks,
+                    *real.ping_checks, *real.udp_checks, *real.misc_checks, *real.file_checks,
+                ]  # fmt: skip
+                alpha = bool(real.alpha if real.alpha is not None else server.alpha)
+                inhibit = real.inhibit_on_failure if real.inhibit_on_failure is not None else server.inhibit_on_failure
+                rs_policy = RealServerPolicy(
+                    DestinationKey(str(real.address), real.port),
+                    real.weight,
+                    bool(inhibit),
+                    [],
+                    (real.lvs_method or server.lb_kind).value,
+                )
+                for checker in checkers:
+                    common = checker if isinstance(checker, CheckerCommon) else CheckerCommon()
+                    delay_loop = _pick(common.delay_loop, real.delay_loop, default=server.delay_loop)
+                    timeout = _pick(common.connect_timeout, real.connect_timeout, server.connect_timeout,
+                                    default=DEFAULT_CONNECT_TIMEOUT)  # fmt: skip
+                    if isinstance(checker, MiscCheck):
+                        timeout = _pick(checker.misc_timeout, default=delay_loop)
+                    target = Target(
+                        str(common.connect_ip or real.address),
+                        common.connect_port if common.connect_port is not None else real.port,
+                        timeout,
+                        str(common.bindto) if common.bindto else None,
+                        common.bind_port,
+                    )
+                    label, probe = make_probe(checker, target, real, config)
+                    retry = int(_pick(common.retry, real.retry, server.retry, default=DEFAULT_RETRY))
+                    checker_policy = CheckerPolicy(retry, up=not (common.alpha if common.alpha is not None else alpha))
+                    rs_policy.checkers.append(checker_policy)
+                    delays = (
+                        delay_loop,
+                        _pick(common.delay_before_retry, real.delay_before_retry, server.delay_before_retry,
+                              default=DEFAULT_DELAY_BEFORE_RETRY),
+                        _pick(common.warmup, real.warmup, server.warmup, default=0.0),
+                    )  # fmt: skip
+                    description = f"[{target.address}]:{key.protocol}:{target.port}"
+                    pending.append((label, description, probe, checker_policy, delays, bool(common.log_all_failures),
+                                    rs_policy))  # fmt: skip
+                reals.append(rs_policy)
+            sorry = server.sorry_server
+            policy = VirtualServerPolicy(
+                key,
+                server.lb_algo,
+                reals,
+                quorum=server.quorum,
+                hysteresis=server.hysteresis,
+                sorry_server=DestinationKey(str(sorry[0]), sorry[1]) if sorry else None,
+                sorry_inhibit=server.sorry_server_inhibit,
+                persistence_timeout=server.persistence_timeout or 0,
+            )
+            policies.append(policy)
+            for label, description, probe, checker_policy, delays, log_all, rs_policy in pending:
+                runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy))
+    return policies, runs
+
+
+class CheckService:
+    def __init__(self, config: Config, logger: logging.Logger) -> None:
+        self.config = config
+        self.logger = logger
+        self.policies, self.runs = build(config)
+        self.backend = MemoryBackend()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.background: set[asyncio.Task[int | None]] = set()
+        self.scripts = self._scripts()
+
+    def _scripts(self) -> dict[tuple[ServiceKey, str, DestinationKey | None], Script]:
+        found: dict[tuple[ServiceKey, str, DestinationKey | None], Script] = {}
+        for server in self.config.virtual_server:
+            for key in service_keys(server, self.config):
+                if server.quorum_up:
+                    found[(key, "quorum_up", None)] = server.quorum_up
+                if server.quorum_down:
+                    found[(key, "quorum_down", None)] = server.quorum_down
+                for real in server.real_server:
+                    rs_key = DestinationKey(str(real.address), real.port)
+                    if real.notify_up:
+                        found[(key, "rs_up", rs_key)] = real.notify_up
+                    if real.notify_down:
+                        found[(key, "rs_down", rs_key)] = real.notify_down
+        return found
+
+    def start(self) -> None:
+        for policy in self.policies:
+            for rs in policy.real_servers:
+                self.logger.info(f"Activating healthchecker for service {rs.key.text(policy.key.protocol)} "
+                                 f"for VS {policy.key}")  # fmt: skip
+            self._apply(policy, policy.start())
+        self._program()
+        loop = asyncio.get_running_loop()
+        self.tasks = [loop.create_task(self._run(run)) for run in self.runs]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _run(self, run: CheckerRun) -> None:
+        if run.warmup:
+            await asyncio.sleep(random.uniform(0, run.warmup))
+        while True:
+            result = await run.probe()
+            run.last = result
+            if not result.ok and run.log_all_failures and run.policy.up:
+                self.logger.info(f"{run.label} on service {run.description} failed: {result.detail}.")
+            if result.weight is not None and result.weight != run.real_server.dynamic_weight:
+                run.real_server.dynamic_weight = result.weight
+                self._program()
+            changed, next_run = run.policy.result(result.ok)
+            if changed is not None:
+                self._report(run, changed, result)
+            await asyncio.sleep(run.delay_loop if next_run is Next.LOOP else run.delay_before_retry)
+
+    def _report(self, run: CheckerRun, up: bool, result: Result) -> None:
+        if run.label == "TCP_CHECK" and up:
+            self.logger.info(f"TCP connection to {run.description} success.")
+        elif up:
+            self.logger.info(f"{run.label} on service {run.description} success.")
+        elif run.policy.retry and run.policy.has_run:
+            self.logger.info(f"{run.label} on service {run.description} failed after {run.policy.retry} retries.")
+        else:
+            self.logger.info(f"{run.label} on service {run.description} failed.")
+        self._apply(run.virtual_server, run.virtual_server.checker_changed(run.real_server))
+        self._program()
+
+    def _apply(self, policy: VirtualServerPolicy, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Log):
+                self.logger.info(effect.message)
+            elif isinstance(effect, Notify):
+                script = self.scripts.get((policy.key, effect.what, effect.real_server))
+                if script is not None:
+                    task = asyncio.get_running_loop().create_task(
+                        run_command(
+                            script.command,
+                            script_user((script.user,) if script.user else None, self.config.global_defs),
+                            None,
+                        )
+                    )
+                    self.background.add(task)
+                    task.add_done_callback(self.background.discard)
+
+    def _program(self) -> None:
+        desired = {policy.key: policy.desired() for policy in self.policies}
+        self.backend.apply(plan(desired, self.backend.read()))
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            str(policy.key): {
+                "quorum_up": policy.quorum_up,
+                "sorry_server_active": policy.sorry_active,
+                "real_servers": {
+                    rs.key.text(policy.key.protocol): {
+                        "alive": policy.rs_alive.get(rs.key),
+                        "weight": rs.effective_weight,
+                    }
+                    for rs in policy.real_servers
+                },
+                "table": {
+                    f"[{k.address}]:{k.port}": {"weight": d.weight, "forwarding": d.forwarding}
+                    for k, d in self.backend.read().get(policy.key, policy.desired()).members().items()
+                },
+            }
+            for policy in self.policies
+        }
+
+    def write_dump(self) -> None:
+        try:
+            with open(STATS_DUMP, "w", encoding="utf-8") as dump:
+                json.dump(self.snapshot(), dump, indent=2)
+        except OSError as error:
+            self.logger.info(f"cannot write {STATS_DUMP}: {error}")
+
+
+async def serve(config: Config, logger: logging.Logger) -> int:
+    service = CheckService(config, logger)
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    loop.add_signal_handler(signal.SIGUSR2, service.write_dump)
+    loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
+    service.start()
+    await stopped.wait()
+    await service.stop()
+    return 0
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pykeepalived-checker")
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--config-id")
+    parser.add_argument("--pidfile")
+    parser.add_argument("--log-console", action="store_true")
+    parser.add_argument("--log-detail", action="store_true")
+    parser.add_argument("--no-syslog", action="store_true")
+    parser.add_argument("--log-facility")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    die_with_parent()
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_checker")
+    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
+    if not result.runnable or result.config is None:
+        for diagnostic in result.diagnostics:
+            logger.info(str(diagnostic))
+        return 4
+    if args.pidfile:
+        with open(args.pidfile, "w", encoding="ascii") as pidfile:
+            pidfile.write(f"{os.getpid()}\n")
+    try:
+        return asyncio.run(serve(result.config, logger))
+    finally:
+        if args.pidfile:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(args.pidfile)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""What every probe takes and returns."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a checker connects: the real server's address and port unless connect_ip/connect_port say
+    otherwise, from bindto/bind_port if given, giving up after `timeout` seconds."""
+
+    address: str
+    port: int
+    timeout: float
+    bind_address: str | None = None
+    bind_port: int | None = None
+
+    @property
+    def family(self) -> int:
+        return socket.AF_INET6 if ":" in self.address else socket.AF_INET
+
+    @property
+    def local(self) -> tuple[str, int] | None:
+        if self.bind_address is None and self.bind_port is None:
+            return None
+        return (self.bind_address or ("::" if self.family == socket.AF_INET6 else "0.0.0.0"), self.bind_port or 0)
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    # Why it failed (for logs), or what it saw.
+    detail: str = ""
+    # misc_dynamic and FILE_CHECK: the weight the check sets for the real server.
+    weight: int | None = None
+
+
+def failed(detail: str) -> Result:
+    return Result(False, detail)
+
+
+async def open_stream(
+    target: Target, ssl_context: ssl.SSLContext | None = None, server_hostname: str | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP (or TLS) connection to the target within its timeout. Raises OSError or TimeoutError."""
+    return await asyncio.wait_for(
+        asyncio.open_connection(
+            target.address,
+            target.port,
+            ssl=ssl_context,
+            server_hostname=server_hostname if ssl_context is not None else None,
+            local_addr=target.local,
+        ),
+        target.timeout,
+    )
+
+
+def close(writer: asyncio.StreamWriter) -> None:
+    writer.close()

@@ -1,0 +1,97 @@
+"""HTTP_GET and SSL_GET: every url must answer with an accepted status (and digest, if one is given)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+from dataclasses import dataclass
+
+from .base import Result, Target, close, failed, open_stream
+
+MAX_RESPONSE = 1 << 20
+DEFAULT_STATUS = ((200, 299),)
+
+
+@dataclass(frozen=True)
+class UrlCheck:
+    path: str
+    status_codes: tuple[tuple[int, int], ...] | None = None
+    digest: str | None = None
+    virtualhost: str | None = None
+
+
+def insecure_context(enable_sni: bool) -> ssl.SSLContext:
+    """keepalived checks that TLS works, not who the server is: no certificate verification."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def request(url: UrlCheck, host: str, protocol: str) -> bytes:
+    connection = "Connection: close\r\n" if protocol != "1.0C" else ""
+    version = "1.1" if protocol == "1.1" else "1.0"
+    return (
+        f"GET {url.path} HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\nHost: {host}\r\n{connection}\r\n"
+    ).encode()
+
+
+def judge(response: bytes, url: UrlCheck) -> Result:
+    """Check a whole response against the url's status codes and digest."""
+    head, separator, body = response.partition(b"\r\n\r\n")
+    if not separator:
+        return failed("incomplete HTTP response")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") or not status_line[1].isdigit():
+        return failed(f"not an HTTP response: {head[:40]!r}")
+    status = int(status_line[1])
+    if not any(low <= status <= high for low, high in url.status_codes or DEFAULT_STATUS):
+        return failed(f"HTTP status code {status}")
+    if url.digest is not None:
+        digest = hashlib.md5(body).hexdigest()
+        if digest != url.digest:
+            return failed(f"MD5 digest error: {digest}")
+    return Result(True, f"HTTP status code {status}")
+
+
+async def fetch(target: Target, url: UrlCheck, tls: ssl.SSLContext | None, host: str, protocol: str) -> Result:
+    try:
+        reader, writer = await open_stream(target, tls, host)
+    except TimeoutError:
+        return failed("timeout")
+    except (OSError, ssl.SSLError) as error:
+        return failed(str(error))
+    try:
+        writer.write(request(url, host, protocol))
+        response = await asyncio.wait_for(reader.read(MAX_RESPONSE), target.timeout)
+        while len(response) < MAX_RESPONSE:
+            more = await asyncio.wait_for(reader.read(MAX_RESPONSE - len(response)), target.timeout)
+            if not more:
+                break
+            response += more
+    except TimeoutError:
+        return failed("timeout reading the response")
+    except (OSError, ssl.SSLError) as error:
+        return failed(str(error))
+    finally:
+        close(writer)
+    return judge(response, url)
+
+
+async def check(
+    target: Target,
+    urls: tuple[UrlCheck, ...],
+    tls: bool,
+    virtualhost: str | None = None,
+    enable_sni: bool = False,
+    protocol: str = "1.0",
+) -> Result:
+    context = insecure_context(enable_sni) if tls else None
+    last = Result(True)
+    for url in urls or (UrlCheck("/"),):
+        host = url.virtualhost or virtualhost or target.address
+        last = await fetch(target, url, context, host, protocol)
+        if not last.ok:
+            return Result(False, f"url {url.path}: {last.detail}")
+    return last

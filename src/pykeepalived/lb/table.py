@@ -1,0 +1,175 @@
+"""The load-balancer table: virtual services and their destinations, and the plan from one table to another.
+
+Applying the same desired table twice plans nothing; a change plans only what changed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True, order=True)
+class ServiceKey:
+    """A virtual service: address, port and protocol, or a firewall mark."""
+
+    protocol: str
+    address: str = ""
+    port: int = 0
+    fwmark: int = 0
+
+    def __str__(self) -> str:
+        if self.fwmark:
+            return f"FWM {self.fwmark}"
+        return f"{bracketed(self.address)}:{self.protocol}:{self.port}"
+
+
+def bracketed(address: str) -> str:
+    """keepalived writes every address in brackets: [10.0.0.1], [2001:db8::1]."""
+    return f"[{address}]"
+
+
+@dataclass(frozen=True, order=True)
+class DestinationKey:
+    address: str
+    port: int
+
+    def text(self, protocol: str) -> str:
+        """As keepalived prints a real server: [10.99.0.12]:tcp:80."""
+        return f"{bracketed(self.address)}:{protocol}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Destination:
+    weight: int
+    forwarding: str = "NAT"
+    upper_threshold: int = 0
+    lower_threshold: int = 0
+
+
+@dataclass(frozen=True)
+class Service:
+    scheduler: str
+    persistence_timeout: int = 0
+    persistence_granularity: str | None = None
+    destinations: Mapping[DestinationKey, Destination] | None = None
+
+    def members(self) -> Mapping[DestinationKey, Destination]:
+        return self.destinations or {}
+
+
+Table = Mapping[ServiceKey, Service]
+
+
+@dataclass(frozen=True)
+class AddService:
+    key: ServiceKey
+    service: Service
+
+
+@dataclass(frozen=True)
+class EditService:
+    key: ServiceKey
+    service: Service
+
+
+@dataclass(frozen=True)
+class DeleteService:
+    key: ServiceKey
+
+
+@dataclass(frozen=True)
+class AddDestination:
+    service: ServiceKey
+    key: DestinationKey
+    destination: Destination
+
+
+@dataclass(frozen=True)
+class EditDestination:
+    service: ServiceKey
+    key: DestinationKey
+    destination: Destination
+
+
+@dataclass(frozen=True)
+class DeleteDestination:
+    service: ServiceKey
+    key: DestinationKey
+
+
+Operation = AddService | EditService | DeleteService | AddDestination | EditDestination | DeleteDestination
+
+
+def _same_settings(a: Service, b: Service) -> bool:
+    return (a.scheduler, a.persistence_timeout, a.persistence_granularity) == (
+        b.scheduler,
+        b.persistence_timeout,
+        b.persistence_granularity,
+    )
+
+
+def plan(desired: Table, actual: Table) -> list[Operation]:
+    """The operations that turn `actual` into `desired`, services before their destinations."""
+    operations: list[Operation] = []
+    for key in sorted(desired):
+        want = desired[key]
+        have = actual.get(key)
+        if have is None:
+            operations.append(AddService(key, want))
+            have_members: Mapping[DestinationKey, Destination] = {}
+        else:
+            if not _same_settings(want, have):
+                operations.append(EditService(key, want))
+            have_members = have.members()
+        for member, destination in sorted(want.members().items()):
+            current = have_members.get(member)
+            if current is None:
+                operations.append(AddDestination(key, member, destination))
+            elif current != destination:
+                operations.append(EditDestination(key, member, destination))
+        for member in sorted(set(have_members) - set(want.members())):
+            operations.append(DeleteDestination(key, member))
+    for key in sorted(set(actual) - set(desired)):
+        operations.append(DeleteService(key))
+    return operations
+
+
+class MemoryBackend:
+    """A data plane that only remembers: for tests, and for running the checkers without a kernel one."""
+
+    def __init__(self) -> None:
+        self.services: dict[ServiceKey, Service] = {}
+        self.applied: list[Operation] = []
+
+    def read(self) -> Table:
+        return dict(self.services)
+
+    def apply(self, operations: list[Operation]) -> None:
+        for operation in operations:
+            self.applied.append(operation)
+            if isinstance(operation, AddService | EditService):
+                members = self.services[operation.key].members() if operation.key in self.services else {}
+                self.services[operation.key] = Service(
+                    operation.service.scheduler,
+                    operation.service.persistence_timeout,
+                    operation.service.persistence_granularity,
+                    dict(members),
+                )
+            elif isinstance(operation, DeleteService):
+                del self.services[operation.key]
+            elif isinstance(operation, AddDestination | EditDestination):
+                members = dict(self.services[operation.service].members())
+                members[operation.key] = operation.destination
+                self.services[operation.service] = _with_members(self.services[operation.service], members)
+            else:
+                members = dict(self.services[operation.service].members())
+                members.pop(operation.key, None)
+                self.services[operation.service] = _with_members(self.services[operation.service], members)
+
+
+def _with_members(service: Service, members: Mapping[DestinationKey, Destination]) -> Service:
+    return Service(service.scheduler, service.persistence_timeout, service.persistence_granularity, members)
