@@ -16,7 +16,7 @@ fi
 # Debian packages: Python; iproute2 for the namespace labs; keepalived (the reference the tests compare
 # against) and tshark (an independent check of our packets). The keepalived service does not start:
 # Debian's unit requires /etc/keepalived/keepalived.conf, and we never write it.
-packages=(python3 python3-venv python3-pip keepalived iproute2 tshark)
+packages=(python3 python3-venv python3-pip keepalived iproute2 tshark openssl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

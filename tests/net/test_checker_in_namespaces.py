@@ -4,8 +4,8 @@ the sorry server follow, notify scripts run."""
 from __future__ import annotations
 
 import json
-import secrets
 import os
+import secrets
 import signal
 import subprocess
 import sys
