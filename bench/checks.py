@@ -94,7 +94,7 @@ def model_memory(virtual_servers: int, per_server: int) -> None:
         path.write_text("".join(parts))
         result = load(str(path), FileSystem(), "bench", None)
         assert result.config is not None
-        policies, runs = build(result.config)
+        _, runs = build(result.config)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         f"{virtual_servers * per_server} real servers ({len(runs)} checkers): model and policy state "
