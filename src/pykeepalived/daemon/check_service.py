@@ -7,12 +7,9 @@ The data plane of this build is the in-memory one: the table is what a kernel ba
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import json
 import logging
-import os
 import random
 import signal
 import sys
@@ -20,7 +17,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from ..check.policy import CheckerPolicy, Effect, Log, Next, Notify, RealServerPolicy, VirtualServerPolicy
-from ..config import load
 from ..config.model import (
     CheckerCommon,
     Config,
@@ -35,13 +31,11 @@ from ..config.model import (
     UdpCheck,
     VirtualServer,
 )
-from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.probes import dns, file, http, misc, ping, smtp, tcp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
 from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
-from . import logs
-from .process import die_with_parent
+from .process import pidfile, start_child
 
 DEFAULT_RETRY = 1
 DEFAULT_DELAY_BEFORE_RETRY = 1.0
@@ -324,36 +318,14 @@ async def serve(config: Config, logger: logging.Logger) -> int:
     return 0
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="pykeepalived-checker")
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--config-id")
-    parser.add_argument("--pidfile")
-    parser.add_argument("--log-console", action="store_true")
-    parser.add_argument("--log-detail", action="store_true")
-    parser.add_argument("--no-syslog", action="store_true")
-    parser.add_argument("--log-facility")
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    die_with_parent()
-    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_checker")
-    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
-    if not result.runnable or result.config is None:
-        for diagnostic in result.diagnostics:
-            logger.info(str(diagnostic))
+    args, logger, config = start_child(
+        "pykeepalived-checker", "pykeepalived_checker", sys.argv[1:] if argv is None else argv
+    )
+    if config is None:
         return 4
-    if args.pidfile:
-        with open(args.pidfile, "w", encoding="ascii") as pidfile:
-            pidfile.write(f"{os.getpid()}\n")
-    try:
-        return asyncio.run(serve(result.config, logger))
-    finally:
-        if args.pidfile:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(args.pidfile)
+    with pidfile(args.pidfile):
+        return asyncio.run(serve(config, logger))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import ctypes
+import logging
+import os
 import signal
+from collections.abc import Iterator, Sequence
+
+from ..config import load
+from ..config.model import Config
+from ..io.files import FileSystem, default_config_id, local_interfaces
+from . import logs
 
 PR_SET_PDEATHSIG = 1
 
@@ -12,3 +22,44 @@ def die_with_parent() -> None:
     """Ask the kernel to SIGTERM us if the supervisor dies, so no VRRP process outlives it."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
+    """The options the supervisor passes to a child process."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--config-id")
+    parser.add_argument("--pidfile")
+    parser.add_argument("--log-console", action="store_true")
+    parser.add_argument("--log-detail", action="store_true")
+    parser.add_argument("--no-syslog", action="store_true")
+    parser.add_argument("--log-facility")
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def pidfile(path: str | None) -> Iterator[None]:
+    """Write our pid to `path` (if given) for as long as the block runs."""
+    if path:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        if path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Namespace, logging.Logger, Config | None]:
+    """A child's start: its options, its logger, and its own reading of the configuration (None if it
+    cannot run; the reasons are logged)."""
+    args = parse_child_arguments(prog, argv)
+    die_with_parent()
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, ident)
+    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
+    if not result.runnable or result.config is None:
+        for diagnostic in result.diagnostics:
+            logger.info(str(diagnostic))
+        return args, logger, None
+    return args, logger, result.config

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import ipaddress
 import json
 import logging
@@ -23,10 +22,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..config import load
 from ..config.model import Config, GlobalDefs, Script
 from ..io.addresses import AddressManager, PlacedAddress, address_message
-from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.scripts import RunAs, insecure_path, run_command, script_user
@@ -66,8 +63,7 @@ from ..vrrp.packet import (
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
-from . import logs
-from .process import die_with_parent
+from .process import pidfile, start_child
 from .tracking import (
     NotifyFifo,
     PollWatcher,
@@ -524,18 +520,6 @@ class VrrpService:
         task.add_done_callback(self.background.discard)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="pykeepalived-vrrp")
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--config-id")
-    parser.add_argument("--pidfile")
-    parser.add_argument("--log-console", action="store_true")
-    parser.add_argument("--log-detail", action="store_true")
-    parser.add_argument("--no-syslog", action="store_true")
-    parser.add_argument("--log-facility")
-    return parser.parse_args(argv)
-
-
 def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
     """keepalived's vrrp_priority (nice) and vrrp_rt_priority (SCHED_RR, bounded by vrrp_rlimit_rttime)."""
     try:
@@ -584,35 +568,25 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    die_with_parent()
-    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_vrrp")
-    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
-    if not result.runnable or result.config is None:
-        for diagnostic in result.diagnostics:
-            logger.info(str(diagnostic))
+    arguments = sys.argv[1:] if argv is None else argv
+    args, logger, config = start_child("pykeepalived-vrrp", "pykeepalived_vrrp", arguments)
+    if config is None:
         return 4
-    config = result.config
-    if args.pidfile:
-        with open(args.pidfile, "w", encoding="ascii") as pidfile:
-            pidfile.write(f"{os.getpid()}\n")
     vmacs: list[str] = []
-    try:
-        for instance in config.vrrp_instance:
-            name = vmac_name(instance)
-            if name is not None and instance.interface is not None:
-                create_vmac(instance.interface, name, vmac(instance.virtual_router_id or 0))
-                vmacs.append(name)
-        return asyncio.run(serve(args, logger, config))
-    except OSError as problem:
-        logger.info(f"VRRP: cannot start: {problem}")
-        return 4
-    finally:
-        for name in vmacs:
-            remove_vmac(name)
-        if args.pidfile:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(args.pidfile)
+    with pidfile(args.pidfile):
+        try:
+            for instance in config.vrrp_instance:
+                name = vmac_name(instance)
+                if name is not None and instance.interface is not None:
+                    create_vmac(instance.interface, name, vmac(instance.virtual_router_id or 0))
+                    vmacs.append(name)
+            return asyncio.run(serve(args, logger, config))
+        except OSError as problem:
+            logger.info(f"VRRP: cannot start: {problem}")
+            return 4
+        finally:
+            for name in vmacs:
+                remove_vmac(name)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..config.items import Route, Rule, VirtualAddress
+from ..config.items import Tracked as TrackedEntry
 from ..config.model import AuthType, Config, Script, SyncGroup, VrrpInstance
 from ..io.netdev import Interface
 from ..io.routes import RouteError, route_message, rule_message
@@ -69,27 +70,25 @@ def routing_messages(
 
 def tracked_objects(config: Config, instance: VrrpInstance | SyncGroup) -> tuple[Tracked, ...]:
     """Tracked objects with the weight that applies: the instance's (or group's), else the object's."""
-    scripts = {s.name: s for s in config.vrrp_script if s.script}
-    files = {f.name: f for f in config.track_file}
-    processes = {p.name: p for p in config.vrrp_track_process}
+    defaults: dict[Kind, dict[str, tuple[int, bool]]] = {
+        Kind.SCRIPT: {s.name: s.weight for s in config.vrrp_script if s.script},
+        Kind.FILE: {f.name: f.weight for f in config.track_file},
+        Kind.PROCESS: {p.name: p.weight for p in config.vrrp_track_process},
+    }
+    written: list[tuple[Kind, TrackedEntry]] = [
+        *((Kind.SCRIPT, e) for e in instance.track_script),
+        *((Kind.INTERFACE, e) for e in instance.track_interface),
+        *((Kind.FILE, e) for e in instance.track_file),
+        *((Kind.PROCESS, e) for e in instance.track_process),
+    ]
     found: list[Tracked] = []
-    for entry in instance.track_script:
-        if entry.name in scripts:
-            default, default_reverse = scripts[entry.name].weight
+    for kind, entry in written:
+        if kind is Kind.INTERFACE:
+            found.append(Tracked(kind, entry.name, entry.weight or 0, entry.reverse))
+        elif entry.name in defaults[kind]:
+            default, default_reverse = defaults[kind][entry.name]
             weight = default if entry.weight is None else entry.weight
-            found.append(Tracked(Kind.SCRIPT, entry.name, weight, entry.reverse or default_reverse))
-    for entry in instance.track_interface:
-        found.append(Tracked(Kind.INTERFACE, entry.name, entry.weight or 0, entry.reverse))
-    for entry in instance.track_file:
-        if entry.name in files:
-            default, default_reverse = files[entry.name].weight
-            weight = default if entry.weight is None else entry.weight
-            found.append(Tracked(Kind.FILE, entry.name, weight, entry.reverse or default_reverse))
-    for entry in instance.track_process:
-        if entry.name in processes:
-            default, default_reverse = processes[entry.name].weight
-            weight = default if entry.weight is None else entry.weight
-            found.append(Tracked(Kind.PROCESS, entry.name, weight, entry.reverse or default_reverse))
+            found.append(Tracked(kind, entry.name, weight, entry.reverse or default_reverse))
     return tuple(found)
 
 
