@@ -4,6 +4,7 @@ the sorry server follow, notify scripts run."""
 from __future__ import annotations
 
 import json
+import mailbox
 import os
 import secrets
 import signal
@@ -18,6 +19,7 @@ STATS = Path("/tmp/pykeepalived_check.stats")
 DELAY_LOOP, RETRY, CONNECT_TIMEOUT, DELAY_BEFORE_RETRY = 0.5, 1, 0.5, 0.2
 # keepalived's bound for noticing a dead server: delay_loop + retry x (connect_timeout + delay_before_retry)
 DETECTION = DELAY_LOOP + RETRY * (CONNECT_TIMEOUT + DELAY_BEFORE_RETRY)
+SMTP_HOST, SMTP_PORT = "10.99.0.100", 2525
 
 
 def checker_config(lab: Lab, notify: Path, sorry: str) -> str:
@@ -39,7 +41,16 @@ def checker_config(lab: Lab, notify: Path, sorry: str) -> str:
 """
         for r in lab.routers[1:]
     )
-    return f"""virtual_server 10.99.1.1 80 {{
+    return f"""global_defs {{
+    router_id lb1
+    notification_email {{
+        ops@example.org
+    }}
+    notification_email_from lb1@example.org
+    smtp_server {SMTP_HOST} {SMTP_PORT}
+    smtp_alert_checker
+}}
+virtual_server 10.99.1.1 80 {{
     delay_loop {DELAY_LOOP}
     lb_algo rr
     lb_kind NAT
@@ -97,6 +108,13 @@ def run_scenario(lab: Lab) -> None:
     notify.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
     notify.chmod(0o755)
     servers = {r.index: start_web_server(lab, r) for r in lab.routers[1:]}
+    maildir = lab.workdir / "maildir"
+    mail_server = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client, sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{SMTP_HOST}:{SMTP_PORT}",
+         "-c", "aiosmtpd.handlers.Mailbox", str(maildir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    lab.started.append(mail_server)
     time.sleep(0.3)
     # The lab finds a router's processes by its pidfiles: the checker's goes where the VRRP one would.
     config = checker_config(lab, notify, "10.99.0.99")
@@ -118,3 +136,20 @@ def run_scenario(lab: Lab) -> None:
     lines = record.read_text().splitlines()
     assert lines[:2] == ["down 10.99.0.12", "quorum down"]
     assert "up 10.99.0.12" in lines and "quorum up" in lines
+    mails = mailbox_messages(maildir)
+    subjects = [unfold(m["Subject"]) for m in mails]
+    assert "[lb1] Realserver [10.99.0.12]:tcp:8080 of virtual server [10.99.1.1]:tcp:80 - DOWN" in subjects
+    assert "[lb1] Virtualserver [10.99.1.1]:tcp:80 - DOWN" in subjects
+    assert "[lb1] Realserver [10.99.0.12]:tcp:8080 of virtual server [10.99.1.1]:tcp:80 - UP" in subjects
+    down = next(m for m in mails if unfold(m["Subject"]).endswith("8080 of virtual server [10.99.1.1]:tcp:80 - DOWN"))
+    assert down["From"] == "lb1@example.org" and down["To"] == "ops@example.org"
+    assert "=> HTTP GET failed on service <=" in down.get_payload()
+
+
+def unfold(header: str) -> str:
+    """Long subjects are folded onto several lines in the mail, as RFC 5322 allows."""
+    return " ".join(str(header).split())
+
+
+def mailbox_messages(path: Path) -> list[mailbox.MaildirMessage]:
+    return list(mailbox.Maildir(str(path), create=False)) if path.exists() else []

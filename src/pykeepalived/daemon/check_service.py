@@ -31,6 +31,7 @@ from ..config.model import (
     UdpCheck,
     VirtualServer,
 )
+from ..io.alerts import send_alert
 from ..io.probes import dns, file, http, misc, ping, smtp, tcp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
@@ -194,7 +195,9 @@ class CheckService:
         self.backend = MemoryBackend()
         self.tasks: list[asyncio.Task[None]] = []
         self.background: set[asyncio.Task[int | None]] = set()
+        self.alerts: set[asyncio.Task[None]] = set()
         self.scripts = self._scripts()
+        self.servers = {key: server for server in config.virtual_server for key in service_keys(server, config)}
 
     def _scripts(self) -> dict[tuple[ServiceKey, str, DestinationKey | None], Script]:
         found: dict[tuple[ServiceKey, str, DestinationKey | None], Script] = {}
@@ -226,6 +229,8 @@ class CheckService:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.alerts:
+            await asyncio.wait(self.alerts, timeout=self.config.global_defs.smtp_connect_timeout)
 
     async def _run(self, run: CheckerRun) -> None:
         if run.warmup:
@@ -243,6 +248,19 @@ class CheckService:
                 self._report(run, changed, result)
             await asyncio.sleep(run.delay_loop if next_run is Next.LOOP else run.delay_before_retry)
 
+    def _alerts_on(self, policy: VirtualServerPolicy, rs: DestinationKey | None) -> bool:
+        """smtp_alert of the real server, else of the virtual server, else the global settings."""
+        server = self.servers[policy.key]
+        real = next((r for r in server.real_server if DestinationKey(str(r.address), r.port) == rs), None)
+        chosen = real.smtp_alert if real is not None and real.smtp_alert is not None else server.smtp_alert
+        global_defs = self.config.global_defs
+        return bool(chosen if chosen is not None else global_defs.smtp_alert_checker or global_defs.smtp_alert)
+
+    def _alert(self, subject: str, body: str) -> None:
+        task = asyncio.get_running_loop().create_task(send_alert(self.config.global_defs, subject, body, self.logger))
+        self.alerts.add(task)
+        task.add_done_callback(self.alerts.discard)
+
     def _report(self, run: CheckerRun, up: bool, result: Result) -> None:
         if run.label == "TCP_CHECK" and up:
             self.logger.info(f"TCP connection to {run.description} success.")
@@ -252,14 +270,26 @@ class CheckService:
             self.logger.info(f"{run.label} on service {run.description} failed after {run.policy.retry} retries.")
         else:
             self.logger.info(f"{run.label} on service {run.description} failed.")
+        was_alive = run.virtual_server.rs_alive.get(run.real_server.key)
         self._apply(run.virtual_server, run.virtual_server.checker_changed(run.real_server))
         self._program()
+        if was_alive != run.real_server.alive and self._alerts_on(run.virtual_server, run.real_server.key):
+            policy = run.virtual_server
+            state = "UP" if run.real_server.alive else "DOWN"
+            self._alert(
+                f"Realserver {run.real_server.key.text(policy.key.protocol)} of virtual server {policy.key} - {state}",
+                f"=> {run.label.replace('_', ' ')} {'succeed' if up else 'failed'} on service <=",
+            )
 
     def _apply(self, policy: VirtualServerPolicy, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, Log):
                 self.logger.info(effect.message)
             elif isinstance(effect, Notify):
+                if effect.what.startswith("quorum") and self._alerts_on(policy, None):
+                    up = effect.what == "quorum_up"
+                    self._alert(f"Virtualserver {policy.key} - {'UP' if up else 'DOWN'}",
+                                f"=> {'Gained' if up else 'Lost'} quorum <=")  # fmt: skip
                 script = self.scripts.get((policy.key, effect.what, effect.real_server))
                 if script is not None:
                     task = asyncio.get_running_loop().create_task(

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from ..config.model import Config, GlobalDefs, Script
 from ..io.addresses import AddressManager, PlacedAddress, address_message
+from ..io.alerts import send_alert
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.scripts import RunAs, insecure_path, run_command, script_user
@@ -76,6 +77,12 @@ from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_message
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
 DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
+ALERT_BODIES = {
+    "MASTER": "=> VRRP Instance is now owning VRRP VIPs <=",
+    "BACKUP": "=> VRRP Instance is no longer owning VRRP VIPs <=",
+    "FAULT": "=> VRRP Instance is no longer owning VRRP VIPs <=",
+    "STOP": "=> Stopping VRRP Instance <=",
+}
 LINK_LOCAL_WAIT_SECONDS = 5.0
 # keepalived writes /tmp/keepalived.data and /tmp/keepalived.stats on SIGUSR1 / SIGUSR2.
 DATA_DUMP = "/tmp/pykeepalived.data"
@@ -161,6 +168,7 @@ class VrrpService:
         self.fifos: list[NotifyFifo] = []
         self.scripts_disabled: set[str] = set()
         self.background: set[asyncio.Task[int | None]] = set()
+        self.alerts: set[asyncio.Task[None]] = set()
         self.by_engine = {id(r.engine): r for r in self.running}
         self.groups: list[SyncGroup] = []
         self.group_of: dict[str, SyncGroup] = {}
@@ -452,6 +460,8 @@ class VrrpService:
                         self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.info(action.message)
+            if action.message.startswith(f"({spec.params.name}) split brain") and spec.smtp_alert:
+                self._alert(f"VRRP Instance {spec.params.name} - split brain", f"=> {action.message} <=")
         elif isinstance(action, StateChange) and action.new is not State.INIT:
             self._notify(running, action)
 
@@ -467,6 +477,14 @@ class VrrpService:
         if spec.notify is not None:
             arguments = ("INSTANCE", spec.params.name, state, str(change.priority))
             self._run_in_background(spec.notify.command, self._run_as(spec.notify), arguments)
+        if spec.smtp_alert and state in ALERT_BODIES:
+            subject = "Stopping" if state == "STOP" else f"Entering {state} state"
+            self._alert(f"VRRP Instance {spec.params.name} - {subject}", ALERT_BODIES[state])
+
+    def _alert(self, subject: str, body: str) -> None:
+        task = self.loop.create_task(send_alert(self.config.global_defs, subject, body, self.logger))
+        self.alerts.add(task)
+        task.add_done_callback(self.alerts.discard)
 
     def snapshot(self) -> dict[str, object]:
         """State and counters of every instance (what SIGUSR1 / SIGUSR2 write, as keepalived's dumps)."""
@@ -561,9 +579,10 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     service.start()
     await service.stopped.wait()
     service.stop()
-    if service.background:
-        # Give notify_stop scripts the moment they need to start before the process exits.
-        await asyncio.wait(service.background, timeout=NOTIFY_STOP_WAIT_SECONDS)
+    pending = service.background | service.alerts
+    if pending:
+        # Give notify_stop scripts and the last alerts the moment they need before the process exits.
+        await asyncio.wait(pending, timeout=NOTIFY_STOP_WAIT_SECONDS)
     return 0
 
 

@@ -42,6 +42,7 @@ class InstanceSpec:
     # virtual_routes and virtual_rules: (add message, remove message, what) for netlink.
     routing: tuple[tuple[bytes, bytes, str], ...] = ()
     vmac: str | None = None
+    smtp_alert: bool = False
 
 
 def vmac_name(instance: VrrpInstance) -> str | None:
@@ -208,4 +209,8 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         notify=instance.notify,
         routing=routing_messages(instance.virtual_routes, instance.virtual_rules, lookup, f"({name})"),
         vmac=vmac,
+        smtp_alert=_instance_or_global(
+            instance.smtp_alert if instance.smtp_alert is not None else (group.smtp_alert if group else None),
+            global_defs.smtp_alert_vrrp or global_defs.smtp_alert,
+        ),
     )
