@@ -59,3 +59,14 @@ def test_same_verdict_and_lines_as_keepalived(path: Path) -> None:
         else:
             hit = any(line == expected.line and expected.text in text for line, text in ours)
         assert hit, f"keepalived said {expected} and we did not (we said {ours})"
+
+
+def test_converted_ldirectord_sample_passes_keepalived(tmp_path: Path) -> None:
+    from pykeepalived.config.ldirectord import convert
+
+    sample = CORPUS / "ldirectord-samples" / "ldirectord.cf"
+    text, _ = convert(sample.read_text(), str(sample))
+    converted = tmp_path / "keepalived.conf"
+    converted.write_text(text)
+    code, messages = keepalived_config_test(converted)
+    assert (code, messages) == (0, set())

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ..config.dump import dump_config, to_text
+from ..config.ldirectord import convert
 from .common import config_test_exit_code, load_file, report
 from .demo import demo
 
@@ -30,16 +31,35 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
     )
+    convert = commands.add_parser("convert-ldirectord", help="write the keepalived.conf for an ldirectord.cf")
+    convert.add_argument("file")
+    convert.add_argument("-o", "--output", help="write here instead of standard output")
+
     lab = commands.add_parser("lab", help="network-namespace labs on this machine (root)")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True)
     lab_commands.add_parser("demo", help="two routers and a client: a real failover, measured by the client")
     return parser
 
 
+def convert_ldirectord(path: str, output: str | None) -> int:
+    with open(path, encoding="utf-8") as handle:
+        text, problems = convert(handle.read(), path)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        print(text, end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "lab":
         return demo()
+    if args.command == "convert-ldirectord":
+        return convert_ldirectord(args.file, args.output)
     result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)
     report(result)
     if args.command == "config-test":

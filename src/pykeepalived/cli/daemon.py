@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..config.dump import dump_config, to_text
+from ..config.ldirectord import convert
 from ..config.model import Config
 from ..daemon import logs
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
@@ -37,6 +38,7 @@ NOT_YET = {
 DEFAULT_PIDFILE = "/run/pykeepalived.pid"
 DEFAULT_VRRP_PIDFILE = "/run/pykeepalived_vrrp.pid"
 DEFAULT_CHECKERS_PIDFILE = "/run/pykeepalived_checkers.pid"
+LDIRECTORD_CONVERTED = "/run/pykeepalived-ldirectord.conf"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("-M", "--core-dump-pattern", metavar="PATTERN", nargs="?", const="core", help="core_pattern")
     add("-e", "--all-config", action="store_true", help="error if any configuration file is missing")
     add("-i", "--config-id", metavar="ID", help="config id for '@' conditional lines (default: host name)")
+    add("--ldirectord", metavar="FILE", help="read an ldirectord.cf instead (converted to keepalived.conf)")
     add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
     add("-v", "--version", action="store_true", help="print the version")
     add("-h", "--help", action="help", help="print this help")
@@ -85,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"pykeepalived {__version__} (keepalived {KEEPALIVED_COMPAT_VERSION} compatible)")
         return 0
+    if args.ldirectord:
+        args.use_file = converted_ldirectord(args.ldirectord)
     result = load_file(args.use_file, args.config_id)
     if args.config_test is not None:
         if args.config_test == "-":
@@ -103,6 +108,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if pending:
         print(f"pykeepalived: accepted, not acted on yet: {', '.join(pending)}", file=sys.stderr)
     return run_daemon(args, result.config)
+
+
+def converted_ldirectord(path: str) -> str:
+    """Convert an ldirectord.cf next to our pidfile and return the keepalived.conf's path."""
+    with open(path, encoding="utf-8") as handle:
+        text, problems = convert(handle.read(), path)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    target = LDIRECTORD_CONVERTED
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return target
 
 
 def child_arguments(args: argparse.Namespace, pidfile: str) -> list[str]:

@@ -87,7 +87,10 @@ def make_probe(
 ) -> tuple[str, Callable[[], Awaitable[Result]]]:
     """The checker's label in log lines and the probe to run."""
     if isinstance(checker, HttpCheck):
-        urls = tuple(http.UrlCheck(u.path or "/", u.status_code, u.digest, u.virtualhost) for u in checker.url)
+        urls = tuple(
+            http.UrlCheck(u.path or "/", u.status_code, u.digest, u.virtualhost, u.regex, u.regex_no_match)
+            for u in checker.url
+        )
         tls = checker in real.ssl_checks
         vhost = checker.virtualhost or real.virtualhost
         return ("SSL_GET" if tls else "HTTP_GET"), lambda: http.check(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import ssl
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ class UrlCheck:
     status_codes: tuple[tuple[int, int], ...] | None = None
     digest: str | None = None
     virtualhost: str | None = None
+    # The body must match (or, with regex_no_match, must not match) this regular expression.
+    regex: str | None = None
+    regex_no_match: bool = False
 
 
 def insecure_context(enable_sni: bool) -> ssl.SSLContext:
@@ -48,6 +52,8 @@ def judge(response: bytes, url: UrlCheck) -> Result:
     status = int(status_line[1])
     if not any(low <= status <= high for low, high in url.status_codes or DEFAULT_STATUS):
         return failed(f"HTTP status code {status}")
+    if url.regex is not None and (re.search(url.regex.encode(), body) is None) != url.regex_no_match:
+        return failed(f"regex {url.regex!r} {'matched' if url.regex_no_match else 'did not match'}")
     if url.digest is not None:
         digest = hashlib.md5(body).hexdigest()
         if digest != url.digest:
