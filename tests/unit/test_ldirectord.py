@@ -40,4 +40,4 @@ def test_checktypes_quiescent_fwmark_and_email() -> None:
     assert fwmark.fwmark == 7 and fwmark.real_server[0].ping_checks
     assert dns.real_server[0].misc_checks[0].misc_path == "/usr/local/bin/chk 10.0.0.1 53 10.0.0.4 53"
     assert result.config.global_defs.notification_email == ("ops@example.org",)
-    assert [(p.where.line if p.where else 0, "bogus" in p.message) for p in problems] == [(15, True)]
+    assert [(p.where.line if p.where else 0, "bogus" in p.message) for p in problems] == [(17, True)]
