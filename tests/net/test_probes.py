@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from pykeepalived.io.probes import dns as dns_probe
-from pykeepalived.io.probes import file, http, misc, ping, smtp, tcp, udp
+from pykeepalived.io.probes import fast, file, http, misc, ping, smtp, tcp, udp
 from pykeepalived.io.probes.base import Target
 from pykeepalived.io.probes.http import UrlCheck, judge
 
@@ -206,3 +206,26 @@ def test_file_check(tmp_path: Path) -> None:
     path.write_text("3\n")
     assert not file.check(str(path), 0, False).ok
     assert file.check(str(path), 2, False).weight == 6
+
+
+def test_callback_probes_against_good_and_bad_servers() -> None:
+    async def scenario() -> list[bool]:
+        good, good_port = await serve(http_handler())
+        hang, hang_port = await serve(silent)
+        junk, junk_port = await serve(garbage)
+        closed = free_port()
+        loop = asyncio.get_running_loop()
+        results: list[asyncio.Future[fast.Result]] = [loop.create_future() for _ in range(6)]
+        url = UrlCheck("/", digest=hashlib.md5(BODY).hexdigest())
+        fast.http_check(target(good_port), url, "x", "1.0", results[0].set_result)
+        fast.http_check(target(hang_port, 0.3), url, "x", "1.0", results[1].set_result)
+        fast.http_check(target(junk_port), url, "x", "1.0", results[2].set_result)
+        fast.http_check(target(closed), url, "x", "1.0", results[3].set_result)
+        fast.tcp_check(target(good_port), results[4].set_result)
+        fast.tcp_check(target(closed), results[5].set_result)
+        outcome = [(await r).ok for r in results]
+        for server in (good, hang, junk):
+            server.close()
+        return outcome
+
+    assert asyncio.run(scenario()) == [True, False, False, False, True, False]

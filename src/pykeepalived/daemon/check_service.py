@@ -1,7 +1,8 @@
 """The checker process: probes every real server, keeps keepalived's policy, and programs the data plane.
 
-It runs apart from the VRRP process (a checker storm never delays an advert). Each checker is one asyncio
-task: run the probe, feed the result to the policy, wait delay_loop (or delay_before_retry while retrying).
+It runs apart from the VRRP process (a checker storm never delays an advert). Each checker is a timer and
+a probe that calls back with its result: feed it to the policy, then wait delay_loop (or
+delay_before_retry while retrying). TCP and plain HTTP checks need no task at all (see probes/fast.py).
 The data plane of this build is the in-memory one: the table is what a kernel backend will be given.
 """
 
@@ -13,8 +14,9 @@ import logging
 import random
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..check.policy import CheckerPolicy, Effect, Log, Next, Notify, RealServerPolicy, VirtualServerPolicy
 from ..config.model import (
@@ -32,11 +34,11 @@ from ..config.model import (
     VirtualServer,
 )
 from ..io.alerts import send_alert
-from ..io.probes import dns, file, http, misc, ping, smtp, tcp, udp
+from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
 from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
-from .process import pidfile, start_child
+from .process import event_loop_factory, pidfile, start_child
 
 DEFAULT_RETRY = 1
 DEFAULT_DELAY_BEFORE_RETRY = 1.0
@@ -44,11 +46,16 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 STATS_DUMP = "/tmp/pykeepalived_check.stats"
 
 
+ResultCallback = Callable[[Result], None]
+# Starts one check and calls back with its result.
+Starter = Callable[[ResultCallback], None]
+
+
 @dataclass
 class CheckerRun:
     label: str
     description: str
-    probe: Callable[[], Awaitable[Result]]
+    start: Starter
     policy: CheckerPolicy
     delay_loop: float
     delay_before_retry: float
@@ -82,10 +89,18 @@ def service_keys(server: VirtualServer, config: Config) -> list[ServiceKey]:
     return [ServiceKey(protocol, str(server.address), server.port or 0)]
 
 
-def make_probe(
-    checker: object, target: Target, real: RealServer, config: Config
-) -> tuple[str, Callable[[], Awaitable[Result]]]:
-    """The checker's label in log lines and the probe to run."""
+def on_task(probe: Callable[[], Coroutine[Any, Any, Result]]) -> Starter:
+    """A coroutine probe as a Starter: the result comes back through the task's completion."""
+
+    def start(done: ResultCallback) -> None:
+        task: asyncio.Task[Result] = asyncio.get_running_loop().create_task(probe())
+        task.add_done_callback(lambda finished: None if finished.cancelled() else done(finished.result()))
+
+    return start
+
+
+def make_probe(checker: object, target: Target, real: RealServer, config: Config) -> tuple[str, Starter]:
+    """The checker's label in log lines and how to start it."""
     if isinstance(checker, HttpCheck):
         urls = tuple(
             http.UrlCheck(u.path or "/", u.status_code, u.digest, u.virtualhost, u.regex, u.regex_no_match)
@@ -93,34 +108,39 @@ def make_probe(
         )
         tls = checker in real.ssl_checks
         vhost = checker.virtualhost or real.virtualhost
-        return ("SSL_GET" if tls else "HTTP_GET"), lambda: http.check(
-            target, urls, tls, vhost, checker.enable_sni, checker.http_protocol or "1.0"
+        protocol = checker.http_protocol or "1.0"
+        if not tls and len(urls) == 1:
+            url = urls[0]
+            host = url.virtualhost or vhost or target.address
+            return "HTTP_GET", lambda done: fast.http_check(target, url, host, protocol, done)
+        return ("SSL_GET" if tls else "HTTP_GET"), on_task(
+            lambda: http.check(target, urls, tls, vhost, checker.enable_sni, protocol)
         )
     if isinstance(checker, SmtpCheck):
         helo = checker.helo_name or config.global_defs.smtp_helo_name or "localhost"
-        return "SMTP_CHECK", lambda: smtp.check(target, helo)
+        return "SMTP_CHECK", on_task(lambda: smtp.check(target, helo))
     if isinstance(checker, DnsCheck):
-        return "DNS_CHECK", lambda: dns.check(target, checker.type, checker.name)
+        return "DNS_CHECK", on_task(lambda: dns.check(target, checker.type, checker.name))
     if isinstance(checker, PingCheck):
-        return "PING_CHECK", lambda: ping.check(target)
+        return "PING_CHECK", on_task(lambda: ping.check(target))
     if isinstance(checker, UdpCheck):
-        return "UDP_CHECK", lambda: udp.check(
-            target, checker.payload or b"", checker.require_reply, checker.min_reply_length, checker.max_reply_length
-        )
+        return "UDP_CHECK", on_task(
+            lambda: udp.check(
+                target, checker.payload or b"", checker.require_reply, checker.min_reply_length,
+                checker.max_reply_length,
+            )
+        )  # fmt: skip
     if isinstance(checker, MiscCheck):
         command = checker.misc_path or "/bin/false"
         run_as = script_user(checker.user, config.global_defs)
-        return "MISC_CHECK", lambda: misc.check(command, target.timeout, checker.misc_dynamic, run_as)
+        return "MISC_CHECK", on_task(lambda: misc.check(command, target.timeout, checker.misc_dynamic, run_as))
     if isinstance(checker, FileCheck):
         track = next((t for t in config.track_file if t.name == checker.track_file), None)
         weight, reverse = checker.weight or (track.weight if track else (0, False))
         path = track.file if track and track.file else ""
 
-        async def file_probe() -> Result:
-            return file.check(path, weight, reverse)
-
-        return "FILE_CHECK", file_probe
-    return "TCP_CHECK", lambda: tcp.check(target)
+        return "FILE_CHECK", lambda done: done(file.check(path, weight, reverse))
+    return "TCP_CHECK", lambda done: fast.tcp_check(target, done)
 
 
 def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
@@ -129,8 +149,8 @@ def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
     for server in config.virtual_server:
         for key in service_keys(server, config):
             reals: list[RealServerPolicy] = []
-            pending: list[tuple[str, str, Callable[[], Awaitable[Result]], CheckerPolicy, tuple[float, float, float],
-                               bool, RealServerPolicy]] = []  # fmt: skip
+            pending: list[tuple[str, str, Starter, CheckerPolicy, tuple[float, float, float], bool,
+                                RealServerPolicy]] = []  # fmt: skip
             for real in server.real_server:
                 checkers = [
                     *real.tcp_checks, *real.http_checks, *real.ssl_checks, *real.smtp_checks, *real.dns_checks,
@@ -196,7 +216,8 @@ class CheckService:
         self.logger = logger
         self.policies, self.runs = build(config)
         self.backend = MemoryBackend()
-        self.tasks: list[asyncio.Task[None]] = []
+        self.handles: dict[int, asyncio.TimerHandle] = {}
+        self.stopping = False
         self.background: set[asyncio.Task[int | None]] = set()
         self.alerts: set[asyncio.Task[None]] = set()
         self.scripts = self._scripts()
@@ -225,31 +246,34 @@ class CheckService:
                                  f"for VS {policy.key}")  # fmt: skip
             self._apply(policy, policy.start())
         self._program()
-        loop = asyncio.get_running_loop()
-        self.tasks = [loop.create_task(self._run(run)) for run in self.runs]
+        for run in self.runs:
+            self._schedule(run, random.uniform(0, run.warmup) if run.warmup else 0.0)
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.stopping = True
+        for handle in self.handles.values():
+            handle.cancel()
         if self.alerts:
             await asyncio.wait(self.alerts, timeout=self.config.global_defs.smtp_connect_timeout)
 
-    async def _run(self, run: CheckerRun) -> None:
-        if run.warmup:
-            await asyncio.sleep(random.uniform(0, run.warmup))
-        while True:
-            result = await run.probe()
-            run.last = result
-            if not result.ok and run.log_all_failures and run.policy.up:
-                self.logger.info(f"{run.label} on service {run.description} failed: {result.detail}.")
-            if result.weight is not None and result.weight != run.real_server.dynamic_weight:
-                run.real_server.dynamic_weight = result.weight
-                self._program()
-            changed, next_run = run.policy.result(result.ok)
-            if changed is not None:
-                self._report(run, changed, result)
-            await asyncio.sleep(run.delay_loop if next_run is Next.LOOP else run.delay_before_retry)
+    def _schedule(self, run: CheckerRun, delay: float) -> None:
+        if not self.stopping:
+            self.handles[id(run)] = asyncio.get_running_loop().call_later(
+                delay, run.start, lambda r: self._done(run, r)
+            )
+
+    def _done(self, run: CheckerRun, result: Result) -> None:
+        """One check finished: keepalived's policy, then the next check after delay_loop or delay_before_retry."""
+        run.last = result
+        if not result.ok and run.log_all_failures and run.policy.up:
+            self.logger.info(f"{run.label} on service {run.description} failed: {result.detail}.")
+        if result.weight is not None and result.weight != run.real_server.dynamic_weight:
+            run.real_server.dynamic_weight = result.weight
+            self._program()
+        changed, next_run = run.policy.result(result.ok)
+        if changed is not None:
+            self._report(run, changed, result)
+        self._schedule(run, run.delay_loop if next_run is Next.LOOP else run.delay_before_retry)
 
     def _alerts_on(self, policy: VirtualServerPolicy, rs: DestinationKey | None) -> bool:
         """smtp_alert of the real server, else of the virtual server, else the global settings."""
@@ -357,8 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if config is None:
         return 4
-    with pidfile(args.pidfile):
-        return asyncio.run(serve(config, logger))
+    with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        return runner.run(serve(config, logger))
 
 
 if __name__ == "__main__":

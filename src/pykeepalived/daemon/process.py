@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import ctypes
 import logging
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..config import load
 from ..config.model import Config
@@ -63,3 +64,12 @@ def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Na
             logger.info(str(diagnostic))
         return args, logger, None
     return args, logger, result.config
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (it halves the cost of a check), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import signal
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,15 @@ def insecure_path(command: str, run_as: RunAs) -> str | None:
     return None
 
 
+def _become(run_as: RunAs) -> Callable[[], None]:
+    def switch() -> None:
+        os.setgroups([])
+        os.setgid(run_as.gid)
+        os.setuid(run_as.uid)
+
+    return switch
+
+
 async def run_command(
     command: str, run_as: RunAs | None, timeout: float | None, extra: tuple[str, ...] = ()
 ) -> int | None:
@@ -75,9 +85,9 @@ async def run_command(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
-            user=run_as.uid if run_as is not None and run_as.uid != os.geteuid() else None,
-            group=run_as.gid if run_as is not None and run_as.uid != os.geteuid() else None,
             start_new_session=True,
+            # uvloop takes no user/group arguments: switch in the child instead.
+            preexec_fn=_become(run_as) if run_as is not None and run_as.uid != os.geteuid() else None,
         )
     except OSError:
         return None
