@@ -45,6 +45,15 @@ def expect_sole_holder(lab: Lab, router: Router, within: float) -> float:
     raise AssertionError(f"r{router.index} is not the only holder of {VIP}: {[r.index for r in holders(lab)]}")
 
 
+def wait_until_backup(lab: Lab, router: Router) -> None:
+    """Our daemon starts slower than keepalived: the failover time only counts once the backup has heard adverts."""
+    deadline = time.monotonic() + 5
+    while not any("Entering BACKUP STATE" in line for line in lab.log_lines(router)):
+        assert time.monotonic() < deadline, f"r{router.index} never entered BACKUP"
+        time.sleep(0.02)
+    time.sleep(0.2)
+
+
 @pytest.mark.parametrize("ours", [1, 2])
 def test_ipv6_group_with_keepalived(ours: int) -> None:
     with Lab(f"p6{secrets.token_hex(2)}") as lab:
@@ -54,6 +63,7 @@ def test_ipv6_group_with_keepalived(ours: int) -> None:
         for router in lab.routers:
             lab.start_router(router, configs[router.index], daemon=daemons[router.index])
         expect_sole_holder(lab, first, within=5)
+        wait_until_backup(lab, second)
         # The master crashes (link down, daemon killed): the backup takes over within its master-down interval.
         lab.set_link(first, up=False)
         lab.signal_router(first, signal.SIGKILL)
