@@ -1,0 +1,275 @@
+"""The userspace data plane: a TCP proxy per virtual service that picks real servers with IPVS's schedulers.
+
+It takes the same operations as the kernel data planes. Reading stops on a side whose peer cannot keep up
+(back-pressure), an end-of-file is passed on as a half-close, and a real server taken out of the table only
+stops getting new connections: the open ones finish (IPVS's drain).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..lb.schedulers import Flow, Member, Scheduler, make_scheduler
+from ..lb.table import (
+    AddDestination,
+    AddService,
+    DeleteService,
+    Destination,
+    DestinationKey,
+    EditDestination,
+    EditService,
+    Operation,
+    Service,
+    ServiceKey,
+    Table,
+)
+
+LISTEN_BACKLOG = 1024
+CONNECT_TIMEOUT = 5.0
+# Python names it only on newer versions; the value is Linux's.
+IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
+
+
+class UnsupportedService(ValueError):
+    """A service this data plane cannot carry (a firewall mark, UDP)."""
+
+
+@dataclass
+class Counters:
+    connections: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+
+@dataclass
+class ProxiedMember:
+    member: Member
+    destination: Destination
+    counters: Counters = field(default_factory=Counters)
+
+
+class Side(asyncio.Protocol):
+    """One end of a relayed connection; it writes what it reads into its peer."""
+
+    def __init__(self, on_bytes: Callable[[int], None], on_closed: Callable[[], None]) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.peer: Side | None = None
+        self.on_bytes = on_bytes
+        self.on_closed = on_closed
+        self.got_eof = False
+        self.sent_eof = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.on_bytes(len(data))
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.write(data)
+
+    def eof_received(self) -> bool:
+        self.got_eof = True
+        peer = self.peer
+        if peer is not None and peer.transport is not None and not peer.transport.is_closing():
+            peer.transport.write_eof()
+            peer.sent_eof = True
+            peer.close_if_done()
+        self.close_if_done()
+        return True
+
+    def close_if_done(self) -> None:
+        """A half-closed side stays open for the other direction; closed both ways, it closes."""
+        if self.got_eof and self.sent_eof and self.transport is not None:
+            self.transport.close()
+
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.close()
+        self.on_closed()
+        self.on_closed = _nothing
+
+
+def _nothing() -> None:
+    """A side's close callback once it has run."""
+
+
+def _ignore_bytes(count: int) -> None:
+    """A client side counts nothing until it has a real server."""
+
+
+class ClientSide(Side):
+    """The client's end: it reads nothing until the real server's connection is up."""
+
+    def __init__(self, service: ProxyService) -> None:
+        super().__init__(_ignore_bytes, _nothing)
+        self.service = service
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert self.transport is not None
+        self.transport.pause_reading()
+        task = asyncio.get_running_loop().create_task(self.service.connect(self))
+        self.service.connecting.add(task)
+        task.add_done_callback(self.service.connecting.discard)
+
+
+class ProxyService:
+    def __init__(self, key: ServiceKey, service: Service) -> None:
+        if key.fwmark or key.protocol != "TCP":
+            raise UnsupportedService(f"the proxy data plane carries TCP services only, not {key}")
+        self.key = key
+        self.service = service
+        self.scheduler: Scheduler = make_scheduler(service.scheduler)
+        self.members: dict[DestinationKey, ProxiedMember] = {}
+        self.server: asyncio.Server | None = None
+        self.refused = 0
+        self.connecting: set[asyncio.Task[None]] = set()
+
+    def member_list(self) -> list[Member]:
+        return [proxied.member for proxied in self.members.values()]
+
+    def members_changed(self) -> None:
+        self.scheduler.update(self.member_list())
+
+    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[asyncio.Server]:
+        """Binds now, so an address in use fails the apply; serving starts on the loop."""
+        family = socket.AF_INET6 if ":" in self.key.address else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            # A backup binds the VIP before VRRP puts it on this host, so a failover needs no rebind.
+            listener.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+            listener.bind((self.key.address, self.key.port))
+            listener.listen(LISTEN_BACKLOG)
+        except OSError:
+            listener.close()
+            raise
+        return loop.create_task(loop.create_server(lambda: ClientSide(self), sock=listener))
+
+    async def connect(self, client: Side) -> None:
+        assert client.transport is not None
+        source, source_port = client.transport.get_extra_info("peername")[:2]
+        chosen = self.scheduler.pick(self.member_list(), Flow(source, source_port, self.key.address))
+        proxied = self.members.get(chosen.key) if chosen is not None else None
+        if chosen is None or proxied is None:
+            self.refused += 1
+            client.transport.abort()
+            return
+        chosen.active += 1
+        proxied.counters.connections += 1
+
+        def released() -> None:
+            chosen.active -= 1
+            chosen.update_overload()
+
+        chosen.update_overload()
+        client.on_bytes = lambda n: _add_in(proxied.counters, n)
+        # The real server may speak first: its side knows the client before its first byte can arrive.
+        upstream = Side(lambda n: _add_out(proxied.counters, n), released)
+        upstream.peer = client
+        try:
+            upstream_transport, _ = await asyncio.wait_for(
+                asyncio.get_running_loop().create_connection(
+                    lambda: upstream,
+                    chosen.key.address,
+                    chosen.key.port,
+                ),
+                CONNECT_TIMEOUT,
+            )
+        except (OSError, TimeoutError):
+            released()
+            client.transport.abort()
+            return
+        if client.transport.is_closing():
+            upstream_transport.close()
+            return
+        client.peer = upstream
+        client.transport.resume_reading()
+
+
+def _add_in(counters: Counters, count: int) -> None:
+    counters.bytes_in += count
+
+
+def _add_out(counters: Counters, count: int) -> None:
+    counters.bytes_out += count
+
+
+class ProxyBackend:
+    """The data plane as user-space relays in this process's event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.services: dict[ServiceKey, ProxyService] = {}
+        self.listening: dict[ServiceKey, asyncio.Task[asyncio.Server]] = {}
+
+    def read(self) -> Table:
+        return {
+            key: Service(
+                proxy.service.scheduler,
+                proxy.service.persistence_timeout,
+                proxy.service.persistence_granularity,
+                {member_key: proxied.destination for member_key, proxied in proxy.members.items()},
+            )
+            for key, proxy in self.services.items()
+        }
+
+    def apply(self, operations: list[Operation]) -> None:
+        for operation in operations:
+            if isinstance(operation, AddService):
+                proxy = ProxyService(operation.key, operation.service)
+                self.listening[operation.key] = proxy.listen(self.loop)
+                self.services[operation.key] = proxy
+            elif isinstance(operation, EditService):
+                proxy = self.services[operation.key]
+                if operation.service.scheduler != proxy.service.scheduler:
+                    proxy.scheduler = make_scheduler(operation.service.scheduler)
+                proxy.service = operation.service
+                proxy.members_changed()
+            elif isinstance(operation, DeleteService):
+                self.services.pop(operation.key)
+                self.listening.pop(operation.key).add_done_callback(lambda task: task.result().close())
+            elif isinstance(operation, AddDestination | EditDestination):
+                self._set_member(operation.service, operation.key, operation.destination)
+            else:
+                proxy = self.services[operation.service]
+                proxy.members.pop(operation.key, None)
+                proxy.members_changed()
+
+    def _set_member(self, service: ServiceKey, key: DestinationKey, destination: Destination) -> None:
+        proxy = self.services[service]
+        proxied = proxy.members.get(key)
+        if proxied is None:
+            proxied = ProxiedMember(Member(key, destination.weight), destination)
+            proxy.members[key] = proxied
+        proxied.destination = destination
+        proxied.member.weight = destination.weight
+        proxied.member.upper_threshold = destination.upper_threshold
+        proxied.member.lower_threshold = destination.lower_threshold
+        proxied.member.update_overload()
+        proxy.members_changed()
+
+    def stats(self) -> dict[ServiceKey, dict[DestinationKey, tuple[Member, Counters]]]:
+        return {
+            key: {member_key: (p.member, p.counters) for member_key, p in proxy.members.items()}
+            for key, proxy in self.services.items()
+        }
+
+    async def close(self) -> None:
+        for task in self.listening.values():
+            (await task).close()
+        self.listening.clear()
+        self.services.clear()

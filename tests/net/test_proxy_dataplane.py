@@ -1,0 +1,148 @@
+"""The userspace proxy data plane with real sockets on loopback: scheduler proportions, drain, half-close."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from functools import wraps
+from typing import Any
+
+from pykeepalived.io.proxy import ProxyBackend
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
+
+LOOPBACK = "127.0.0.1"
+
+
+def in_event_loop(scenario: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    @wraps(scenario)
+    def test() -> None:
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+
+    return test
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+async def echo_server(names: dict[int, bytes]) -> tuple[asyncio.Server, int]:
+    """Says its name (by its port), then echoes until the client half-closes, then says goodbye and closes."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(names[writer.get_extra_info("sockname")[1]] + b"\n")
+        while data := await reader.read(65536):
+            writer.write(data)
+        writer.write(b"bye\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, LOOPBACK, 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+@asynccontextmanager
+async def proxied(scheduler: str, weights: list[int]) -> AsyncIterator[tuple[ProxyBackend, ServiceKey, Table]]:
+    """A proxied service over echo servers rs0, rs1... of these weights; the table lists them in that order."""
+    names: dict[int, bytes] = {}
+    # rs0 gets the lowest port, so the data plane (which orders by address and port) lists it first.
+    servers = sorted([await echo_server(names) for _ in weights], key=lambda server: server[1])
+    names.update({port: f"rs{i}".encode() for i, (_, port) in enumerate(servers)})
+    key = ServiceKey("TCP", LOOPBACK, free_port())
+    members = {DestinationKey(LOOPBACK, port): Destination(w) for (_, port), w in zip(servers, weights, strict=True)}
+    table = {key: Service(scheduler, destinations=members)}
+    backend = ProxyBackend(asyncio.get_running_loop())
+    backend.apply(plan(table, backend.read()))
+    await asyncio.sleep(0)
+    try:
+        yield backend, key, table
+    finally:
+        await backend.close()
+        for server, _ in servers:
+            server.close()
+
+
+async def ask(key: ServiceKey, source: str = LOOPBACK) -> str:
+    reader, writer = await asyncio.open_connection(key.address, key.port, local_addr=(source, 0))
+    name = await reader.readline()
+    writer.write_eof()
+    await reader.read()
+    writer.close()
+    return name.decode().strip()
+
+
+@in_event_loop
+async def test_rr_is_exact_and_wrr_keeps_the_weights() -> None:
+    async with proxied("rr", [1, 1, 1]) as (_, key, _):
+        assert Counter([await ask(key) for _ in range(300)]) == {"rs0": 100, "rs1": 100, "rs2": 100}
+    async with proxied("wrr", [5, 3, 2]) as (_, key, _):
+        counts = Counter([await ask(key) for _ in range(1000)])
+        assert counts == {"rs0": 500, "rs1": 300, "rs2": 200}
+
+
+@in_event_loop
+async def test_half_close_carries_data_both_ways_and_releases_the_connection() -> None:
+    async with proxied("rr", [1]) as (backend, key, _):
+        reader, writer = await asyncio.open_connection(key.address, key.port)
+        assert await reader.readline() == b"rs0\n"
+        writer.write(b"x" * 1_000_000)
+        writer.write_eof()
+        echoed = await asyncio.wait_for(reader.read(), 5)
+        assert echoed == b"x" * 1_000_000 + b"bye\n"
+        writer.close()
+        await asyncio.sleep(0.05)
+        member, counters = next(iter(backend.stats()[key].values()))
+        assert (member.active, counters.connections, counters.bytes_in) == (0, 1, 1_000_000)
+
+
+@in_event_loop
+async def test_a_removed_server_drains_its_open_connections() -> None:
+    async with proxied("rr", [1, 1]) as (backend, key, table):
+        reader, writer = await asyncio.open_connection(key.address, key.port)
+        assert await reader.readline() == b"rs0\n"
+        first = next(iter(table[key].members()))
+        remaining = {k: d for k, d in table[key].members().items() if k != first}
+        backend.apply(plan({key: Service("rr", destinations=remaining)}, backend.read()))
+        assert {await ask(key) for _ in range(10)} == {"rs1"}
+        writer.write(b"still here")
+        assert await reader.readexactly(10) == b"still here"
+        writer.write_eof()
+        assert await reader.read() == b"bye\n"
+        writer.close()
+
+
+@in_event_loop
+async def test_quiesced_server_gets_no_new_connections() -> None:
+    async with proxied("wlc", [1, 1]) as (backend, key, table):
+        first = next(iter(table[key].members()))
+        members = {k: Destination(0 if k == first else d.weight) for k, d in table[key].members().items()}
+        backend.apply(plan({key: Service("wlc", destinations=members)}, backend.read()))
+        assert {await ask(key) for _ in range(10)} == {"rs1"}
+
+
+@in_event_loop
+async def test_no_server_left_refuses_the_connection() -> None:
+    async with proxied("rr", [0]) as (backend, key, _):
+        reader, writer = await asyncio.open_connection(key.address, key.port)
+        assert await reader.read() == b""
+        writer.close()
+        assert backend.services[key].refused == 1
+
+
+@in_event_loop
+async def test_sh_keeps_each_source_on_its_server_across_a_restart() -> None:
+    sources = [f"127.0.0.{n}" for n in range(2, 42)]
+    async with proxied("sh", [1, 1, 1]) as (backend, key, table):
+        before = [await ask(key, source) for source in sources]
+        await backend.close()
+        restarted = ProxyBackend(asyncio.get_running_loop())
+        restarted.apply(plan(table, restarted.read()))
+        await asyncio.sleep(0)
+        after = [await ask(key, source) for source in sources]
+        await restarted.close()
+    assert before == after
+    assert len(set(before)) == 3
