@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from functools import wraps
 from typing import Any
 
+import uvloop
+
 from pykeepalived.io.proxy import ProxyBackend
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
 
@@ -17,9 +19,13 @@ LOOPBACK = "127.0.0.1"
 
 
 def in_event_loop(scenario: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """Runs the scenario in asyncio's event loop, then in uvloop's (the one the proxy process uses)."""
+
     @wraps(scenario)
     def test() -> None:
-        asyncio.run(asyncio.wait_for(scenario(), 60))
+        for factory in (None, uvloop.new_event_loop):
+            with asyncio.Runner(loop_factory=factory) as runner:
+                runner.run(asyncio.wait_for(scenario(), 60))
 
     return test
 
@@ -146,3 +152,13 @@ async def test_sh_keeps_each_source_on_its_server_across_a_restart() -> None:
         await restarted.close()
     assert before == after
     assert len(set(before)) == 3
+
+
+@in_event_loop
+async def test_what_a_client_sends_before_the_real_server_is_up_gets_through() -> None:
+    async with proxied("rr", [1]) as (_, key, _):
+        reader, writer = await asyncio.open_connection(key.address, key.port)
+        writer.write(b"GET / HTTP/1.0\r\n\r\n")
+        writer.write_eof()
+        assert await asyncio.wait_for(reader.read(), 5) == b"rs0\nGET / HTTP/1.0\r\n\r\nbye\n"
+        writer.close()

@@ -149,16 +149,14 @@ def test_lblc_keeps_a_destination_on_its_server_until_it_is_busy() -> None:
 
 
 def test_lblcr_grows_the_set_when_busy_and_sheds_after_a_day() -> None:
-    now = [0.0]
-    scheduler = LocalityLeastConnectionReplicated(clock=lambda: now[0])
+    scheduler = LocalityLeastConnectionReplicated()
     group = members(2, 2, 2)
-    flow = Flow("10.99.2.1", 0, "10.99.3.7")
+    flow = Flow("10.99.2.1", 0, "10.99.3.7", now=0.0)
     assert run_with(scheduler, group, flow, 1) == "A"
     group[0].active = 3
     assert run_with(scheduler, group, flow, 1) == "B"
     assert scheduler.sets[flow.target][0] == [group[0].key, group[1].key]
-    now[0] = 24 * 3600 + 1
-    scheduler.pick(group, flow)
+    scheduler.pick(group, Flow("10.99.2.1", 0, "10.99.3.7", now=24 * 3600 + 1))
     assert scheduler.sets[flow.target][0] == [group[1].key]
 
 

@@ -14,6 +14,7 @@ from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..config.model import Config
 from ..daemon import logs
+from ..daemon.process import DATAPLANES
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("-M", "--core-dump-pattern", metavar="PATTERN", nargs="?", const="core", help="core_pattern")
     add("-e", "--all-config", action="store_true", help="error if any configuration file is missing")
     add("-i", "--config-id", metavar="ID", help="config id for '@' conditional lines (default: host name)")
+    add("--dataplane", choices=DATAPLANES, default="auto",
+        help="load balancer: proxy (userspace, the automatic choice today) or memory (table only)")  # fmt: skip
     add("--ldirectord", metavar="FILE", help="read an ldirectord.cf instead (converted to keepalived.conf)")
     add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
     add("-v", "--version", action="store_true", help="print the version")
@@ -134,7 +137,7 @@ def child_arguments(args: argparse.Namespace, pidfile: str) -> list[str]:
         arguments.append("--no-syslog")
     if args.log_facility:
         arguments += ["--log-facility", args.log_facility]
-    return arguments
+    return [*arguments, "--dataplane", args.dataplane]
 
 
 def run_daemon(args: argparse.Namespace, config: Config) -> int:

@@ -3,16 +3,19 @@
 It runs apart from the VRRP process (a checker storm never delays an advert). Each checker is a timer and
 a probe that calls back with its result: feed it to the policy, then wait delay_loop (or
 delay_before_retry while retrying). TCP and plain HTTP checks need no task at all (see probes/fast.py).
-The data plane of this build is the in-memory one: the table is what a kernel backend will be given.
+The data plane is the userspace proxy, in a process of its own that this one feeds (see proxy_worker.py);
+`--dataplane memory` only keeps the table.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
 import random
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -37,8 +40,9 @@ from ..io.alerts import send_alert
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
-from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
+from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan, table_to_json
 from .process import event_loop_factory, pidfile, start_child
+from .supervisor import child_command
 
 DEFAULT_RETRY = 1
 DEFAULT_DELAY_BEFORE_RETRY = 1.0
@@ -210,12 +214,61 @@ def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
     return policies, runs
 
 
+class ProxyFeed(MemoryBackend):
+    """The table as this process keeps it, handed whole to the proxy process after every change.
+
+    The proxy process starts with the first table and again (given the whole table) if it has died.
+    """
+
+    def __init__(self, command: list[str], logger: logging.Logger) -> None:
+        super().__init__()
+        self.command = command
+        self.logger = logger
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def apply(self, operations: list[Operation]) -> None:
+        super().apply(operations)
+        if operations:
+            self.send()
+
+    def send(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            if self.process is not None:
+                self.logger.info(f"proxy process exited with status {self.process.returncode} - restarting")
+            self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE)
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(table_to_json(self.read()).encode() + b"\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            self.process.wait()
+            self.send()
+
+    def close(self) -> None:
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def proxy_command(args: argparse.Namespace) -> list[str]:
+    arguments = ["--log-console"] if args.log_console else []
+    if args.no_syslog:
+        arguments.append("--no-syslog")
+    if args.log_facility:
+        arguments += ["--log-facility", args.log_facility]
+    return child_command("pykeepalived.daemon.proxy_worker", arguments)
+
+
 class CheckService:
-    def __init__(self, config: Config, logger: logging.Logger) -> None:
+    def __init__(self, config: Config, logger: logging.Logger, backend: MemoryBackend) -> None:
         self.config = config
         self.logger = logger
         self.policies, self.runs = build(config)
-        self.backend = MemoryBackend()
+        self.backend = backend
         self.handles: dict[int, asyncio.TimerHandle] = {}
         self.stopping = False
         self.background: set[asyncio.Task[int | None]] = set()
@@ -361,8 +414,8 @@ class CheckService:
             self.logger.info(f"cannot write {STATS_DUMP}: {error}")
 
 
-async def serve(config: Config, logger: logging.Logger) -> int:
-    service = CheckService(config, logger)
+async def serve(config: Config, logger: logging.Logger, backend: MemoryBackend) -> int:
+    service = CheckService(config, logger, backend)
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -381,8 +434,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if config is None:
         return 4
-    with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        return runner.run(serve(config, logger))
+    backend = MemoryBackend() if args.dataplane == "memory" else ProxyFeed(proxy_command(args), logger)
+    try:
+        with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(serve(config, logger, backend))
+    finally:
+        if isinstance(backend, ProxyFeed):
+            backend.close()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from ..io.files import FileSystem, default_config_id, local_interfaces
 from . import logs
 
 PR_SET_PDEATHSIG = 1
+# "auto" is the proxy until the IPVS and nftables data planes land; "memory" only keeps the table.
+DATAPLANES = ("auto", "proxy", "memory")
 
 
 def die_with_parent() -> None:
@@ -35,6 +37,7 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--log-detail", action="store_true")
     parser.add_argument("--no-syslog", action="store_true")
     parser.add_argument("--log-facility")
+    parser.add_argument("--dataplane", choices=DATAPLANES, default="auto")
     return parser.parse_args(argv)
 
 

@@ -11,6 +11,7 @@ import asyncio
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from ..lb.schedulers import Flow, Member, Scheduler, make_scheduler
 from ..lb.table import (
@@ -61,25 +62,41 @@ class Side(asyncio.Protocol):
         self.on_closed = on_closed
         self.got_eof = False
         self.sent_eof = False
+        self.pending: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but they behave as one.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.on_bytes(len(data))
         if self.peer is not None and self.peer.transport is not None:
             self.peer.transport.write(data)
+        else:
+            # Before the real server's side is up (uvloop may deliver data despite pause_reading).
+            self.pending.append(data)
 
     def eof_received(self) -> bool:
         self.got_eof = True
+        self._pass_eof()
+        return True
+
+    def link(self, peer: Side) -> None:
+        """Relay to `peer` from now on, starting with what arrived before it was up."""
+        self.peer = peer
+        assert peer.transport is not None
+        peer.transport.writelines(self.pending)
+        self.pending.clear()
+        if self.got_eof:
+            self._pass_eof()
+
+    def _pass_eof(self) -> None:
         peer = self.peer
         if peer is not None and peer.transport is not None and not peer.transport.is_closing():
             peer.transport.write_eof()
             peer.sent_eof = True
             peer.close_if_done()
         self.close_if_done()
-        return True
 
     def close_if_done(self) -> None:
         """A half-closed side stays open for the other direction; closed both ways, it closes."""
@@ -127,7 +144,7 @@ class ClientSide(Side):
 
 class ProxyService:
     def __init__(self, key: ServiceKey, service: Service) -> None:
-        if key.fwmark or key.protocol != "TCP":
+        if key.fwmark or key.protocol.upper() != "TCP":
             raise UnsupportedService(f"the proxy data plane carries TCP services only, not {key}")
         self.key = key
         self.service = service
@@ -162,7 +179,8 @@ class ProxyService:
     async def connect(self, client: Side) -> None:
         assert client.transport is not None
         source, source_port = client.transport.get_extra_info("peername")[:2]
-        chosen = self.scheduler.pick(self.member_list(), Flow(source, source_port, self.key.address))
+        flow = Flow(source, source_port, self.key.address, asyncio.get_running_loop().time())
+        chosen = self.scheduler.pick(self.member_list(), flow)
         proxied = self.members.get(chosen.key) if chosen is not None else None
         if chosen is None or proxied is None:
             self.refused += 1
@@ -196,7 +214,7 @@ class ProxyService:
         if client.transport.is_closing():
             upstream_transport.close()
             return
-        client.peer = upstream
+        client.link(upstream)
         client.transport.resume_reading()
 
 

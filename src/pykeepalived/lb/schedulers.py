@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,6 +29,8 @@ class Flow:
     source: str
     source_port: int = 0
     target: str = ""
+    # The data plane's clock, in seconds: lblcr ages its server sets by it.
+    now: float = 0.0
 
 
 @dataclass
@@ -352,8 +353,7 @@ class LocalityLeastConnectionReplicated(Scheduler):
 
     name = "lblcr"
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
+    def __init__(self) -> None:
         self.sets: dict[str, tuple[list[DestinationKey], float]] = {}
 
     def update(self, members: Sequence[Member]) -> None:
@@ -361,7 +361,7 @@ class LocalityLeastConnectionReplicated(Scheduler):
         self.sets = {target: ([k for k in ks if k in keys], at) for target, (ks, at) in self.sets.items()}
 
     def pick(self, members: Sequence[Member], flow: Flow) -> Member | None:
-        now = self.clock()
+        now = flow.now
         keys, changed_at = self.sets.get(flow.target, ([], now))
         by_key = {member.key: member for member in members}
         in_set = [by_key[key] for key in keys if key in by_key]

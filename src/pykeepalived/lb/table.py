@@ -5,7 +5,9 @@ Applying the same desired table twice plans nothing; a change plans only what ch
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -173,3 +175,37 @@ class MemoryBackend:
 
 def _with_members(service: Service, members: Mapping[DestinationKey, Destination]) -> Service:
     return Service(service.scheduler, service.persistence_timeout, service.persistence_granularity, members)
+
+
+def table_to_json(table: Table) -> str:
+    """One line of JSON: how the checker process hands the table to a data plane in another process."""
+    return json.dumps(
+        [
+            {
+                "key": dataclasses.asdict(key),
+                "service": {
+                    "scheduler": service.scheduler,
+                    "persistence_timeout": service.persistence_timeout,
+                    "persistence_granularity": service.persistence_granularity,
+                    "destinations": [
+                        {"key": dataclasses.asdict(member), "destination": dataclasses.asdict(destination)}
+                        for member, destination in service.members().items()
+                    ],
+                },
+            }
+            for key, service in table.items()
+        ]
+    )
+
+
+def table_from_json(text: str) -> Table:
+    table: dict[ServiceKey, Service] = {}
+    for entry in json.loads(text):
+        service = entry["service"]
+        members = {
+            DestinationKey(**member["key"]): Destination(**member["destination"]) for member in service["destinations"]
+        }
+        table[ServiceKey(**entry["key"])] = Service(
+            service["scheduler"], service["persistence_timeout"], service["persistence_granularity"], members or None
+        )
+    return table

@@ -1,0 +1,110 @@
+"""The userspace data plane's process: it relays connections, apart from the VRRP and checker processes.
+
+The checker process writes the whole desired table as one JSON line on our standard input whenever it
+changes; we apply what differs. End of input means the checker is gone: we stop listening and exit.
+SIGUSR2 writes the table with its connection counters to STATS_DUMP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from ..io.proxy import ProxyBackend
+from ..lb.table import AddService, DeleteService, EditService, Operation, ServiceKey, plan, table_from_json
+from . import logs
+from .process import die_with_parent, event_loop_factory, pidfile
+
+STATS_DUMP = "/tmp/pykeepalived_proxy.stats"
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="pykeepalived-proxy")
+    parser.add_argument("--pidfile")
+    parser.add_argument("--log-console", action="store_true")
+    parser.add_argument("--no-syslog", action="store_true")
+    parser.add_argument("--log-facility")
+    return parser.parse_args(argv)
+
+
+def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
+    snapshot = {
+        str(key): {
+            "scheduler": backend.services[key].service.scheduler,
+            "refused": backend.services[key].refused,
+            "real_servers": {
+                f"[{member_key.address}]:{member_key.port}": {
+                    "weight": member.weight,
+                    "active": member.active,
+                    "connections": counters.connections,
+                    "bytes_in": counters.bytes_in,
+                    "bytes_out": counters.bytes_out,
+                }
+                for member_key, (member, counters) in members.items()
+            },
+        }
+        for key, members in backend.stats().items()
+    }
+    try:
+        with open(STATS_DUMP, "w", encoding="utf-8") as dump:
+            json.dump(snapshot, dump, indent=2)
+    except OSError as error:
+        logger.info(f"cannot write {STATS_DUMP}: {error}")
+
+
+def service_of(operation: Operation) -> ServiceKey:
+    if isinstance(operation, AddService | EditService | DeleteService):
+        return operation.key
+    return operation.service
+
+
+async def serve(logger: logging.Logger) -> int:
+    loop = asyncio.get_running_loop()
+    backend = ProxyBackend(loop)
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    stopped = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    loop.add_signal_handler(signal.SIGUSR2, write_stats, backend, logger)
+
+    async def follow_the_checker() -> None:
+        while line := await reader.readline():
+            try:
+                desired = table_from_json(line.decode())
+            except (ValueError, KeyError, TypeError) as error:
+                logger.info(f"proxy: ignoring a table it cannot read: {error}")
+                continue
+            for operation in plan(desired, backend.read()):
+                service = service_of(operation)
+                # The members of a service the proxy could not take wait for the next table.
+                if not isinstance(operation, AddService) and service not in backend.services:
+                    continue
+                try:
+                    backend.apply([operation])
+                except (OSError, ValueError) as error:
+                    logger.info(f"proxy: cannot serve {service}: {error}")
+        stopped.set()
+
+    following = loop.create_task(follow_the_checker())
+    await stopped.wait()
+    following.cancel()
+    await backend.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    die_with_parent()
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_proxy")
+    with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        return runner.run(serve(logger))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""`pykeepalived -C` with the userspace proxy in a namespace lab: a client's requests to the virtual server
+reach the real servers round robin, and a server that fails its check stops getting them."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+from pykeepalived.cli.lab import Lab, Router, run
+
+VIP, PORT = "10.99.1.1", 80
+CLIENT_SCRIPT = """
+import json, sys, urllib.request
+answers = []
+url = "http://%s:%s/who" % (sys.argv[2], sys.argv[3])
+for _ in range(int(sys.argv[1])):
+    try:
+        answers.append(urllib.request.urlopen(url, timeout=2).read().decode())
+    except OSError as error:
+        answers.append("failed: %s" % error)
+print(json.dumps(answers))
+"""
+
+
+def config(lab: Lab) -> str:
+    reals = "".join(
+        f"""    real_server {r.address} 8080 {{
+        weight 1
+        TCP_CHECK {{
+            connect_timeout 0.5
+        }}
+    }}
+"""
+        for r in lab.routers[1:]
+    )
+    return f"""virtual_server {VIP} {PORT} {{
+    delay_loop 0.5
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+{reals}}}
+"""
+
+
+def start_web_server(lab: Lab, router: Router) -> subprocess.Popen[bytes]:
+    root = lab.workdir / f"www{router.index}"
+    root.mkdir(exist_ok=True)
+    (root / "who").write_text(f"r{router.index}")
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", router.namespace, sys.executable, "-m", "http.server", "8080", "--bind",
+         router.address, "--directory", str(root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    lab.started.append(process)
+    return process
+
+
+def requests(lab: Lab, count: int) -> list[str]:
+    out = run("ip", "netns", "exec", lab.client, sys.executable, "-c", CLIENT_SCRIPT, str(count), VIP, str(PORT))
+    return list(json.loads(out.stdout))
+
+
+def wait_for_answers(lab: Lab, expected: set[str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while set(answers := requests(lab, 6)) != expected:
+        assert time.monotonic() < deadline, f"answers {answers}, expected only {expected}"
+        time.sleep(0.2)
+
+
+def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
+    with Lab(f"px{secrets.token_hex(3)}", routers=3) as lab:
+        balancer = lab.routers[0]
+        # What VRRP would do on the master: the VIP on the balancer, and the client's route to it.
+        run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
+        run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
+        servers = {r.index: start_web_server(lab, r) for r in lab.routers[1:]}
+        lab.start_router(balancer, config(lab), "-C", "-c", str(lab.workdir / "r1.vrrp.pid"))
+        wait_for_answers(lab, {"r2", "r3"}, within=10)
+        assert Counter(requests(lab, 40)) == {"r2": 20, "r3": 20}
+        servers[2].send_signal(signal.SIGTERM)
+        wait_for_answers(lab, {"r3"}, within=5)
+        assert Counter(requests(lab, 20)) == {"r3": 20}
+        log = "\n".join(lab.log_lines(balancer))
+        assert "Removing service [10.99.0.12]:tcp:8080 from VS [10.99.1.1]:tcp:80" in log
+        proxy_pids = run("pgrep", "-f", "pykeepalived.daemon.proxy_worker", check=False).stdout.split()
+        ours = [pid for pid in proxy_pids if os.path.exists(f"/proc/{pid}") and in_namespace(int(pid), balancer)]
+        assert len(ours) == 1, proxy_pids
+    assert not os.path.exists(f"/proc/{ours[0]}"), "the proxy process outlived the daemon"
+
+
+def in_namespace(pid: int, router: Router) -> bool:
+    identify = run("ip", "netns", "identify", str(pid), check=False).stdout.strip()
+    return identify == router.namespace

@@ -1,0 +1,39 @@
+"""The table's hand-over between processes, and plans against what a data plane reports."""
+
+from __future__ import annotations
+
+from pykeepalived.lb.table import (
+    Destination,
+    DestinationKey,
+    MemoryBackend,
+    Service,
+    ServiceKey,
+    Table,
+    plan,
+    table_from_json,
+    table_to_json,
+)
+
+TABLE: Table = {
+    ServiceKey("TCP", "10.99.1.1", 80): Service(
+        "wrr",
+        300,
+        "255.255.255.0",
+        {
+            DestinationKey("10.99.0.12", 8080): Destination(3, "DR", 100, 10),
+            DestinationKey("10.99.0.13", 8080): Destination(0),
+        },
+    ),
+    ServiceKey("UDP", "2001:db8:99::1", 53): Service("sh"),
+    ServiceKey("TCP", fwmark=7): Service("rr", destinations={DestinationKey("10.99.0.14", 0): Destination(1, "TUN")}),
+}
+
+
+def test_a_table_survives_the_trip_between_processes() -> None:
+    assert table_from_json(table_to_json(TABLE)) == TABLE
+
+
+def test_a_data_plane_given_its_table_twice_plans_nothing_the_second_time() -> None:
+    backend = MemoryBackend()
+    backend.apply(plan(TABLE, backend.read()))
+    assert plan(table_from_json(table_to_json(TABLE)), backend.read()) == []
