@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -55,11 +54,11 @@ class ProxiedMember:
 class Side(asyncio.Protocol):
     """One end of a relayed connection; it writes what it reads into its peer."""
 
-    def __init__(self, on_bytes: Callable[[int], None], on_closed: Callable[[], None]) -> None:
+    def __init__(self, counters: Counters, inbound: bool) -> None:
         self.transport: asyncio.Transport | None = None
         self.peer: Side | None = None
-        self.on_bytes = on_bytes
-        self.on_closed = on_closed
+        self.counters = counters
+        self.inbound = inbound
         self.got_eof = False
         self.sent_eof = False
         self.pending: list[bytes] = []
@@ -69,9 +68,13 @@ class Side(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        self.on_bytes(len(data))
-        if self.peer is not None and self.peer.transport is not None:
-            self.peer.transport.write(data)
+        if self.inbound:
+            self.counters.bytes_in += len(data)
+        else:
+            self.counters.bytes_out += len(data)
+        peer = self.peer
+        if peer is not None and peer.transport is not None:
+            peer.transport.write(data)
         else:
             # Before the real server's side is up (uvloop may deliver data despite pause_reading).
             self.pending.append(data)
@@ -85,8 +88,9 @@ class Side(asyncio.Protocol):
         """Relay to `peer` from now on, starting with what arrived before it was up."""
         self.peer = peer
         assert peer.transport is not None
-        peer.transport.writelines(self.pending)
-        self.pending.clear()
+        if self.pending:
+            peer.transport.writelines(self.pending)
+            self.pending.clear()
         if self.got_eof:
             self._pass_eof()
 
@@ -114,32 +118,76 @@ class Side(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self.peer.transport is not None:
             self.peer.transport.close()
-        self.on_closed()
-        self.on_closed = _nothing
 
 
-def _nothing() -> None:
-    """A side's close callback once it has run."""
+class ServerSide(Side):
+    """The real server's end: while it is open, it is one of the member's active connections."""
 
+    def __init__(self, client: Side, proxied: ProxiedMember) -> None:
+        super().__init__(proxied.counters, inbound=False)
+        # The real server may speak first: this side knows the client before its first byte can arrive.
+        self.peer = client
+        self.member = proxied.member
+        self.member.active += 1
+        self.member.update_overload()
+        self.released = False
 
-def _ignore_bytes(count: int) -> None:
-    """A client side counts nothing until it has a real server."""
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.member.active -= 1
+            self.member.update_overload()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.release()
 
 
 class ClientSide(Side):
-    """The client's end: it reads nothing until the real server's connection is up."""
+    """The client's end: it picks a real server, and reads nothing until that server's connection is up."""
 
     def __init__(self, service: ProxyService) -> None:
-        super().__init__(_ignore_bytes, _nothing)
+        super().__init__(NO_COUNTERS, inbound=True)
         self.service = service
+        self.upstream: ServerSide | None = None
+        self.timeout: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert self.transport is not None
+        proxied = self.service.pick(self.transport)
+        if proxied is None:
+            self.transport.abort()
+            return
         self.transport.pause_reading()
-        task = asyncio.get_running_loop().create_task(self.service.connect(self))
-        self.service.connecting.add(task)
-        task.add_done_callback(self.service.connecting.discard)
+        self.counters = proxied.counters
+        proxied.counters.connections += 1
+        self.upstream = ServerSide(self, proxied)
+        loop = asyncio.get_running_loop()
+        address = proxied.member.key
+        connecting = loop.create_task(loop.create_connection(self._upstream, address.address, address.port))
+        self.timeout = loop.call_later(CONNECT_TIMEOUT, connecting.cancel)
+        connecting.add_done_callback(self._connected)
+
+    def _upstream(self) -> ServerSide:
+        assert self.upstream is not None
+        return self.upstream
+
+    def _connected(self, connecting: asyncio.Task[tuple[asyncio.BaseTransport, asyncio.BaseProtocol]]) -> None:
+        assert self.transport is not None and self.upstream is not None and self.timeout is not None
+        self.timeout.cancel()
+        if connecting.cancelled() or connecting.exception() is not None:
+            self.upstream.release()
+            self.transport.abort()
+            return
+        if self.transport.is_closing():
+            connecting.result()[0].close()
+            return
+        self.link(self.upstream)
+        self.transport.resume_reading()
+
+
+NO_COUNTERS = Counters()
 
 
 class ProxyService:
@@ -152,7 +200,6 @@ class ProxyService:
         self.members: dict[DestinationKey, ProxiedMember] = {}
         self.server: asyncio.Server | None = None
         self.refused = 0
-        self.connecting: set[asyncio.Task[None]] = set()
 
     def member_list(self) -> list[Member]:
         return [proxied.member for proxied in self.members.values()]
@@ -176,54 +223,15 @@ class ProxyService:
             raise
         return loop.create_task(loop.create_server(lambda: ClientSide(self), sock=listener))
 
-    async def connect(self, client: Side) -> None:
-        assert client.transport is not None
-        source, source_port = client.transport.get_extra_info("peername")[:2]
+    def pick(self, transport: asyncio.BaseTransport) -> ProxiedMember | None:
+        """The real server for a new connection, or None (counted as refused) when no server can take it."""
+        source, source_port = transport.get_extra_info("peername")[:2]
         flow = Flow(source, source_port, self.key.address, asyncio.get_running_loop().time())
         chosen = self.scheduler.pick(self.member_list(), flow)
         proxied = self.members.get(chosen.key) if chosen is not None else None
-        if chosen is None or proxied is None:
+        if proxied is None:
             self.refused += 1
-            client.transport.abort()
-            return
-        chosen.active += 1
-        proxied.counters.connections += 1
-
-        def released() -> None:
-            chosen.active -= 1
-            chosen.update_overload()
-
-        chosen.update_overload()
-        client.on_bytes = lambda n: _add_in(proxied.counters, n)
-        # The real server may speak first: its side knows the client before its first byte can arrive.
-        upstream = Side(lambda n: _add_out(proxied.counters, n), released)
-        upstream.peer = client
-        try:
-            upstream_transport, _ = await asyncio.wait_for(
-                asyncio.get_running_loop().create_connection(
-                    lambda: upstream,
-                    chosen.key.address,
-                    chosen.key.port,
-                ),
-                CONNECT_TIMEOUT,
-            )
-        except (OSError, TimeoutError):
-            released()
-            client.transport.abort()
-            return
-        if client.transport.is_closing():
-            upstream_transport.close()
-            return
-        client.link(upstream)
-        client.transport.resume_reading()
-
-
-def _add_in(counters: Counters, count: int) -> None:
-    counters.bytes_in += count
-
-
-def _add_out(counters: Counters, count: int) -> None:
-    counters.bytes_out += count
+        return proxied
 
 
 class ProxyBackend:
