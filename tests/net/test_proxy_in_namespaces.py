@@ -1,5 +1,6 @@
 """`pykeepalived -C` with the userspace proxy in a namespace lab: a client's requests to the virtual server
-reach the real servers round robin, and a server that fails its check stops getting them."""
+reach the real servers round robin, `pykeepalivedctl ipvsadm -Ln` lists them, and a server that fails its
+check stops getting them."""
 
 from __future__ import annotations
 
@@ -83,6 +84,12 @@ def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
         lab.start_router(balancer, config(lab), "-C", "-c", str(lab.workdir / "r1.vrrp.pid"))
         wait_for_answers(lab, {"r2", "r3"}, within=10)
         assert Counter(requests(lab, 40)) == {"r2": 20, "r3": 20}
+        listed = run(sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln").stdout
+        assert listed.splitlines()[3:] == [
+            "TCP  10.99.1.1:80 rr",
+            "  -> 10.99.0.12:8080              Masq    1      0          0         ",
+            "  -> 10.99.0.13:8080              Masq    1      0          0         ",
+        ]
         servers[2].send_signal(signal.SIGTERM)
         wait_for_answers(lab, {"r3"}, within=5)
         assert Counter(requests(lab, 20)) == {"r3": 20}

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
+from ..daemon import proxy_worker
+from ..lb.listing import listing
+from ..lb.table import DestinationKey, ServiceKey, table_from_json
 from .common import config_test_exit_code, load_file, report
 from .demo import demo
 
@@ -35,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("file")
     convert.add_argument("-o", "--output", help="write here instead of standard output")
 
+    ipvsadm = commands.add_parser("ipvsadm", help="list the active data plane's table as ipvsadm -Ln does")
+    ipvsadm.add_argument("-L", "-l", "--list", action="store_true", required=True, help="list the table")
+    ipvsadm.add_argument("-n", "--numeric", action="store_true", help="numeric output (always, for now)")
+    ipvsadm.add_argument("--pidfile", default=proxy_worker.DEFAULT_PIDFILE, help="the proxy process's pidfile")
+
     lab = commands.add_parser("lab", help="network-namespace labs on this machine (root)")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True)
     lab_commands.add_parser("demo", help="two routers and a client: a real failover, measured by the client")
@@ -54,10 +66,40 @@ def convert_ldirectord(path: str, output: str | None) -> int:
     return 0
 
 
+def list_proxy_table(pidfile: str) -> int:
+    """Ask the proxy process for its table and counts (SIGUSR2), then print them as ipvsadm -Ln would."""
+    try:
+        with open(pidfile, encoding="ascii") as handle:
+            pid = int(handle.read().strip())
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(proxy_worker.STATS_DUMP)
+        os.kill(pid, signal.SIGUSR2)
+    except (OSError, ValueError) as error:
+        print(f"pykeepalivedctl: no proxy data plane is running ({pidfile}: {error})", file=sys.stderr)
+        return 1
+    deadline = time.monotonic() + 5
+    while not os.path.exists(proxy_worker.STATS_DUMP):
+        if time.monotonic() > deadline:
+            print(f"pykeepalivedctl: process {pid} wrote no {proxy_worker.STATS_DUMP}", file=sys.stderr)
+            return 1
+        time.sleep(0.02)
+    with open(proxy_worker.STATS_DUMP, encoding="utf-8") as handle:
+        snapshot = json.load(handle)
+    table = table_from_json(json.dumps(snapshot["table"]))
+    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
+    for entry in snapshot["counts"]:
+        service = counts.setdefault(ServiceKey(**entry["service"]), {})
+        service[DestinationKey(**entry["destination"])] = (entry["active"], 0)
+    print(listing(table, counts), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "lab":
         return demo()
+    if args.command == "ipvsadm":
+        return list_proxy_table(args.pidfile)
     if args.command == "convert-ldirectord":
         return convert_ldirectord(args.file, args.output)
     result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)

@@ -9,23 +9,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 
 from ..io.proxy import ProxyBackend
-from ..lb.table import AddService, DeleteService, EditService, Operation, ServiceKey, plan, table_from_json
+from ..lb.table import (
+    AddService,
+    DeleteService,
+    EditService,
+    Operation,
+    ServiceKey,
+    plan,
+    table_from_json,
+    table_to_json,
+)
 from . import logs
 from .process import die_with_parent, event_loop_factory, pidfile
 
 STATS_DUMP = "/tmp/pykeepalived_proxy.stats"
+DEFAULT_PIDFILE = "/run/pykeepalived_proxy.pid"
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="pykeepalived-proxy")
-    parser.add_argument("--pidfile")
+    parser.add_argument("--pidfile", default=DEFAULT_PIDFILE)
     parser.add_argument("--log-console", action="store_true")
     parser.add_argument("--no-syslog", action="store_true")
     parser.add_argument("--log-facility")
@@ -33,26 +45,28 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
+    """The table with each real server's active connections and totals, as `pykeepalivedctl ipvsadm` reads it."""
     snapshot = {
-        str(key): {
-            "scheduler": backend.services[key].service.scheduler,
-            "refused": backend.services[key].refused,
-            "real_servers": {
-                f"[{member_key.address}]:{member_key.port}": {
-                    "weight": member.weight,
-                    "active": member.active,
-                    "connections": counters.connections,
-                    "bytes_in": counters.bytes_in,
-                    "bytes_out": counters.bytes_out,
-                }
-                for member_key, (member, counters) in members.items()
-            },
-        }
-        for key, members in backend.stats().items()
+        "table": json.loads(table_to_json(backend.read())),
+        "counts": [
+            {
+                "service": dataclasses.asdict(key),
+                "destination": dataclasses.asdict(member_key),
+                "active": member.active,
+                "connections": counters.connections,
+                "bytes_in": counters.bytes_in,
+                "bytes_out": counters.bytes_out,
+            }
+            for key, members in backend.stats().items()
+            for member_key, (member, counters) in members.items()
+        ],
+        "refused": {str(key): proxy.refused for key, proxy in backend.services.items()},
     }
     try:
-        with open(STATS_DUMP, "w", encoding="utf-8") as dump:
+        # Whole or not at all: a reader waits for the file to appear.
+        with open(f"{STATS_DUMP}.new", "w", encoding="utf-8") as dump:
             json.dump(snapshot, dump, indent=2)
+        os.replace(f"{STATS_DUMP}.new", STATS_DUMP)
     except OSError as error:
         logger.info(f"cannot write {STATS_DUMP}: {error}")
 
