@@ -162,3 +162,61 @@ async def test_what_a_client_sends_before_the_real_server_is_up_gets_through() -
         writer.write_eof()
         assert await asyncio.wait_for(reader.read(), 5) == b"rs0\nGET / HTTP/1.0\r\n\r\nbye\n"
         writer.close()
+
+
+@in_event_loop
+async def test_a_reload_with_1000_real_servers_drops_no_open_connection() -> None:
+    names: dict[int, bytes] = {}
+    servers = [await echo_server(names) for _ in range(1000)]
+    names.update({port: f"rs{port}".encode() for _, port in servers})
+    key = ServiceKey("TCP", LOOPBACK, free_port())
+    first = {DestinationKey(LOOPBACK, port): Destination(1) for _, port in servers[:500]}
+    backend = ProxyBackend(asyncio.get_running_loop())
+    try:
+        backend.apply(plan({key: Service("wrr", destinations=first)}, backend.read()))
+        await asyncio.sleep(0)
+        opened = [await asyncio.open_connection(key.address, key.port) for _ in range(200)]
+        for reader, _ in opened:
+            await reader.readline()
+        # The reload: 500 servers added, the weights of the first 500 changed, the service's scheduler changed.
+        reloaded = {DestinationKey(LOOPBACK, port): Destination(2) for _, port in servers}
+        operations = plan({key: Service("wlc", destinations=reloaded)}, backend.read())
+        assert len(operations) == 1001
+        backend.apply(operations)
+        for reader, writer in opened:
+            writer.write(b"after the reload")
+            assert await reader.readexactly(16) == b"after the reload"
+            writer.write_eof()
+            assert await reader.read() == b"bye\n"
+            writer.close()
+        assert plan({key: Service("wlc", destinations=reloaded)}, backend.read()) == []
+    finally:
+        await backend.close()
+        for server, _ in servers:
+            server.close()
+
+
+@in_event_loop
+async def test_a_service_it_cannot_serve_is_reported_and_the_others_still_run() -> None:
+    server, port = await echo_server({})
+    taken = socket.socket()
+    taken.bind((LOOPBACK, 0))
+    taken.listen()
+    member = {DestinationKey(LOOPBACK, port): Destination(1)}
+    table = {
+        ServiceKey("TCP", LOOPBACK, taken.getsockname()[1]): Service("rr", destinations=member),
+        ServiceKey("UDP", LOOPBACK, 53): Service("rr", destinations=member),
+        ServiceKey("TCP", LOOPBACK, free_port()): Service("rr", destinations=member),
+    }
+    errors: list[str] = []
+    backend = ProxyBackend(asyncio.get_running_loop())
+    try:
+        backend.apply(plan(table, backend.read()), lambda key, error: errors.append(f"{key}: {error}"))
+        assert len(errors) == 2
+        assert "Address already in use" in errors[0]
+        assert errors[1] == "[127.0.0.1]:UDP:53: the proxy data plane carries TCP services only, not [127.0.0.1]:UDP:53"
+        assert list(backend.read()) == [list(table)[2]]
+    finally:
+        await backend.close()
+        server.close()
+        taken.close()

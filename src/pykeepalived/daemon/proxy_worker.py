@@ -19,11 +19,6 @@ from collections.abc import Sequence
 
 from ..io.proxy import ProxyBackend
 from ..lb.table import (
-    AddService,
-    DeleteService,
-    EditService,
-    Operation,
-    ServiceKey,
     plan,
     table_from_json,
     table_to_json,
@@ -71,12 +66,6 @@ def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
         logger.info(f"cannot write {STATS_DUMP}: {error}")
 
 
-def service_of(operation: Operation) -> ServiceKey:
-    if isinstance(operation, AddService | EditService | DeleteService):
-        return operation.key
-    return operation.service
-
-
 async def serve(logger: logging.Logger) -> int:
     loop = asyncio.get_running_loop()
     backend = ProxyBackend(loop)
@@ -94,15 +83,10 @@ async def serve(logger: logging.Logger) -> int:
             except (ValueError, KeyError, TypeError) as error:
                 logger.info(f"proxy: ignoring a table it cannot read: {error}")
                 continue
-            for operation in plan(desired, backend.read()):
-                service = service_of(operation)
-                # The members of a service the proxy could not take wait for the next table.
-                if not isinstance(operation, AddService) and service not in backend.services:
-                    continue
-                try:
-                    backend.apply([operation])
-                except (OSError, ValueError) as error:
-                    logger.info(f"proxy: cannot serve {service}: {error}")
+            backend.apply(
+                plan(desired, backend.read()),
+                lambda service, error: logger.info(f"proxy: cannot serve {service}: {error}"),
+            )
         stopped.set()
 
     following = loop.create_task(follow_the_checker())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -25,6 +26,7 @@ from ..lb.table import (
     Service,
     ServiceKey,
     Table,
+    service_of,
 )
 
 LISTEN_BACKLOG = 1024
@@ -234,6 +236,9 @@ class ProxyService:
         return proxied
 
 
+ErrorHandler = Callable[[ServiceKey, Exception], None]
+
+
 class ProxyBackend:
     """The data plane as user-space relays in this process's event loop."""
 
@@ -253,29 +258,48 @@ class ProxyBackend:
             for key, proxy in self.services.items()
         }
 
-    def apply(self, operations: list[Operation]) -> None:
-        for operation in operations:
-            if isinstance(operation, AddService):
-                proxy = ProxyService(operation.key, operation.service)
-                self.listening[operation.key] = proxy.listen(self.loop)
-                self.services[operation.key] = proxy
-            elif isinstance(operation, EditService):
-                proxy = self.services[operation.key]
-                if operation.service.scheduler != proxy.service.scheduler:
-                    proxy.scheduler = make_scheduler(operation.service.scheduler)
-                proxy.service = operation.service
-                proxy.members_changed()
-            elif isinstance(operation, DeleteService):
-                self.services.pop(operation.key)
-                self.listening.pop(operation.key).add_done_callback(lambda task: task.result().close())
-            elif isinstance(operation, AddDestination | EditDestination):
-                self._set_member(operation.service, operation.key, operation.destination)
-            else:
-                proxy = self.services[operation.service]
-                proxy.members.pop(operation.key, None)
-                proxy.members_changed()
+    def apply(self, operations: list[Operation], on_error: ErrorHandler | None = None) -> None:
+        """Carry out the operations; with `on_error`, a service that cannot be served is reported and skipped
+        (with its members, until a later table) instead of stopping the batch."""
+        changed: dict[ServiceKey, ProxyService] = {}
+        try:
+            for operation in operations:
+                service = service_of(operation)
+                if on_error is None:
+                    self._apply_one(operation, changed)
+                elif isinstance(operation, AddService) or service in self.services:
+                    try:
+                        self._apply_one(operation, changed)
+                    except (OSError, ValueError) as error:
+                        on_error(service, error)
+        finally:
+            # Once per service and batch: rebuilding sh/mh tables per member would make a reload quadratic.
+            for key, proxy in changed.items():
+                if self.services.get(key) is proxy:
+                    proxy.members_changed()
 
-    def _set_member(self, service: ServiceKey, key: DestinationKey, destination: Destination) -> None:
+    def _apply_one(self, operation: Operation, changed: dict[ServiceKey, ProxyService]) -> None:
+        if isinstance(operation, AddService):
+            proxy = ProxyService(operation.key, operation.service)
+            self.listening[operation.key] = proxy.listen(self.loop)
+            self.services[operation.key] = proxy
+        elif isinstance(operation, EditService):
+            proxy = self.services[operation.key]
+            if operation.service.scheduler != proxy.service.scheduler:
+                proxy.scheduler = make_scheduler(operation.service.scheduler)
+            proxy.service = operation.service
+            changed[operation.key] = proxy
+        elif isinstance(operation, DeleteService):
+            self.services.pop(operation.key)
+            self.listening.pop(operation.key).add_done_callback(lambda task: task.result().close())
+        elif isinstance(operation, AddDestination | EditDestination):
+            changed[operation.service] = self._set_member(operation.service, operation.key, operation.destination)
+        else:
+            proxy = self.services[operation.service]
+            proxy.members.pop(operation.key, None)
+            changed[operation.service] = proxy
+
+    def _set_member(self, service: ServiceKey, key: DestinationKey, destination: Destination) -> ProxyService:
         proxy = self.services[service]
         proxied = proxy.members.get(key)
         if proxied is None:
@@ -286,7 +310,7 @@ class ProxyBackend:
         proxied.member.upper_threshold = destination.upper_threshold
         proxied.member.lower_threshold = destination.lower_threshold
         proxied.member.update_overload()
-        proxy.members_changed()
+        return proxy
 
     def stats(self) -> dict[ServiceKey, dict[DestinationKey, tuple[Member, Counters]]]:
         return {

@@ -106,6 +106,12 @@ class DeleteDestination:
 Operation = AddService | EditService | DeleteService | AddDestination | EditDestination | DeleteDestination
 
 
+def service_of(operation: Operation) -> ServiceKey:
+    if isinstance(operation, AddService | EditService | DeleteService):
+        return operation.key
+    return operation.service
+
+
 def _same_settings(a: Service, b: Service) -> bool:
     return (a.scheduler, a.persistence_timeout, a.persistence_granularity) == (
         b.scheduler,
