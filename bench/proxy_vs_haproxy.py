@@ -10,7 +10,6 @@ Needs `apt-get install haproxy nginx-light apache2-utils`. Not a pass/fail test.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import secrets
 import shutil
@@ -20,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, table_to_json
 
 SERVERS = (18081, 18082)
 HAPROXY_PORT, PROXY_PORT = 18001, 18002
@@ -64,14 +65,8 @@ backend reals
 
 
 def table_line() -> str:
-    members = [
-        {"key": {"address": "127.0.0.1", "port": port}, "destination": {"weight": 1, "forwarding": "NAT",
-         "upper_threshold": 0, "lower_threshold": 0}}
-        for port in SERVERS
-    ]  # fmt: skip
-    service = {"scheduler": "rr", "persistence_timeout": 0, "persistence_granularity": None, "destinations": members}
-    key = {"protocol": "TCP", "address": "127.0.0.1", "port": PROXY_PORT, "fwmark": 0}
-    return json.dumps([{"key": key, "service": service}]) + "\n"
+    members = {DestinationKey("127.0.0.1", port): Destination(1) for port in SERVERS}
+    return table_to_json({ServiceKey("TCP", "127.0.0.1", PROXY_PORT): Service("rr", destinations=members)}) + "\n"
 
 
 def in_namespace(namespace: str, *command: str) -> list[str]:

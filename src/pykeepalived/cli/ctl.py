@@ -15,7 +15,7 @@ from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..daemon import proxy_worker
 from ..lb.listing import listing
-from ..lb.table import DestinationKey, ServiceKey, table_from_json
+from ..lb.table import DestinationKey, ServiceKey, table_from_data
 from .common import config_test_exit_code, load_file, report
 from .demo import demo
 
@@ -85,7 +85,7 @@ def list_proxy_table(pidfile: str) -> int:
         time.sleep(0.02)
     with open(proxy_worker.STATS_DUMP, encoding="utf-8") as handle:
         snapshot = json.load(handle)
-    table = table_from_json(json.dumps(snapshot["table"]))
+    table = table_from_data(snapshot["table"])
     counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
     for entry in snapshot["counts"]:
         service = counts.setdefault(ServiceKey(**entry["service"]), {})

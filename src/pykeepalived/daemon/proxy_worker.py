@@ -18,11 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from ..io.proxy import ProxyBackend
-from ..lb.table import (
-    plan,
-    table_from_json,
-    table_to_json,
-)
+from ..lb.table import plan, table_from_json, table_to_data
 from . import logs
 from .process import die_with_parent, event_loop_factory, pidfile
 
@@ -42,7 +38,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
 def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
     """The table with each real server's active connections and totals, as `pykeepalivedctl ipvsadm` reads it."""
     snapshot = {
-        "table": json.loads(table_to_json(backend.read())),
+        "table": table_to_data(backend.read()),
         "counts": [
             {
                 "service": dataclasses.asdict(key),

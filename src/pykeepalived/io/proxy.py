@@ -27,6 +27,7 @@ from ..lb.table import (
     ServiceKey,
     Table,
     service_of,
+    with_members,
 )
 
 LISTEN_BACKLOG = 1024
@@ -249,12 +250,7 @@ class ProxyBackend:
 
     def read(self) -> Table:
         return {
-            key: Service(
-                proxy.service.scheduler,
-                proxy.service.persistence_timeout,
-                proxy.service.persistence_granularity,
-                {member_key: proxied.destination for member_key, proxied in proxy.members.items()},
-            )
+            key: with_members(proxy.service, {member_key: p.destination for member_key, p in proxy.members.items()})
             for key, proxy in self.services.items()
         }
 

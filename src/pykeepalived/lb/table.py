@@ -10,6 +10,7 @@ import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -161,52 +162,48 @@ class MemoryBackend:
             self.applied.append(operation)
             if isinstance(operation, AddService | EditService):
                 members = self.services[operation.key].members() if operation.key in self.services else {}
-                self.services[operation.key] = Service(
-                    operation.service.scheduler,
-                    operation.service.persistence_timeout,
-                    operation.service.persistence_granularity,
-                    dict(members),
-                )
+                self.services[operation.key] = with_members(operation.service, members)
             elif isinstance(operation, DeleteService):
                 del self.services[operation.key]
             elif isinstance(operation, AddDestination | EditDestination):
                 members = dict(self.services[operation.service].members())
                 members[operation.key] = operation.destination
-                self.services[operation.service] = _with_members(self.services[operation.service], members)
+                self.services[operation.service] = with_members(self.services[operation.service], members)
             else:
                 members = dict(self.services[operation.service].members())
                 members.pop(operation.key, None)
-                self.services[operation.service] = _with_members(self.services[operation.service], members)
+                self.services[operation.service] = with_members(self.services[operation.service], members)
 
 
-def _with_members(service: Service, members: Mapping[DestinationKey, Destination]) -> Service:
-    return Service(service.scheduler, service.persistence_timeout, service.persistence_granularity, members)
+def with_members(service: Service, members: Mapping[DestinationKey, Destination]) -> Service:
+    return dataclasses.replace(service, destinations=dict(members))
 
 
-def table_to_json(table: Table) -> str:
-    """One line of JSON: how the checker process hands the table to a data plane in another process."""
-    return json.dumps(
-        [
-            {
-                "key": dataclasses.asdict(key),
-                "service": {
-                    "scheduler": service.scheduler,
-                    "persistence_timeout": service.persistence_timeout,
-                    "persistence_granularity": service.persistence_granularity,
-                    "destinations": [
-                        {"key": dataclasses.asdict(member), "destination": dataclasses.asdict(destination)}
-                        for member, destination in service.members().items()
-                    ],
-                },
-            }
-            for key, service in table.items()
-        ]
-    )
+TableData = list[dict[str, Any]]
 
 
-def table_from_json(text: str) -> Table:
+def table_to_data(table: Table) -> TableData:
+    """The table as JSON-ready data: how it leaves the process that holds it."""
+    return [
+        {
+            "key": dataclasses.asdict(key),
+            "service": {
+                "scheduler": service.scheduler,
+                "persistence_timeout": service.persistence_timeout,
+                "persistence_granularity": service.persistence_granularity,
+                "destinations": [
+                    {"key": dataclasses.asdict(member), "destination": dataclasses.asdict(destination)}
+                    for member, destination in service.members().items()
+                ],
+            },
+        }
+        for key, service in table.items()
+    ]
+
+
+def table_from_data(data: TableData) -> Table:
     table: dict[ServiceKey, Service] = {}
-    for entry in json.loads(text):
+    for entry in data:
         service = entry["service"]
         members = {
             DestinationKey(**member["key"]): Destination(**member["destination"]) for member in service["destinations"]
@@ -215,3 +212,12 @@ def table_from_json(text: str) -> Table:
             service["scheduler"], service["persistence_timeout"], service["persistence_granularity"], members or None
         )
     return table
+
+
+def table_to_json(table: Table) -> str:
+    """One line of JSON: how the checker process hands the table to a data plane in another process."""
+    return json.dumps(table_to_data(table))
+
+
+def table_from_json(text: str) -> Table:
+    return table_from_data(json.loads(text))
