@@ -201,14 +201,13 @@ class ProxyService:
         self.service = service
         self.scheduler: Scheduler = make_scheduler(service.scheduler)
         self.members: dict[DestinationKey, ProxiedMember] = {}
-        self.server: asyncio.Server | None = None
+        # What the scheduler sees, rebuilt when the members change rather than on every connection.
+        self.member_list: list[Member] = []
         self.refused = 0
 
-    def member_list(self) -> list[Member]:
-        return [proxied.member for proxied in self.members.values()]
-
     def members_changed(self) -> None:
-        self.scheduler.update(self.member_list())
+        self.member_list = [proxied.member for proxied in self.members.values()]
+        self.scheduler.update(self.member_list)
 
     def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[asyncio.Server]:
         """Binds now, so an address in use fails the apply; serving starts on the loop."""
@@ -230,7 +229,7 @@ class ProxyService:
         """The real server for a new connection, or None (counted as refused) when no server can take it."""
         source, source_port = transport.get_extra_info("peername")[:2]
         flow = Flow(source, source_port, self.key.address, asyncio.get_running_loop().time())
-        chosen = self.scheduler.pick(self.member_list(), flow)
+        chosen = self.scheduler.pick(self.member_list, flow)
         proxied = self.members.get(chosen.key) if chosen is not None else None
         if proxied is None:
             self.refused += 1
