@@ -14,7 +14,7 @@ from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..config.model import Config
 from ..daemon import logs
-from ..daemon.process import DATAPLANES
+from ..daemon.process import DATAPLANES, logging_arguments
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
@@ -129,15 +129,9 @@ def child_arguments(args: argparse.Namespace, pidfile: str) -> list[str]:
     arguments = ["--config", args.use_file, "--pidfile", pidfile]
     if args.config_id:
         arguments += ["--config-id", args.config_id]
-    if args.log_console:
-        arguments.append("--log-console")
     if args.log_detail:
         arguments.append("--log-detail")
-    if args.no_syslog:
-        arguments.append("--no-syslog")
-    if args.log_facility:
-        arguments += ["--log-facility", args.log_facility]
-    return [*arguments, "--dataplane", args.dataplane]
+    return [*arguments, *logging_arguments(args), "--dataplane", args.dataplane]
 
 
 def run_daemon(args: argparse.Namespace, config: Config) -> int:

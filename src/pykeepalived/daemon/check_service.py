@@ -41,7 +41,7 @@ from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
 from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan, table_to_json
-from .process import event_loop_factory, pidfile, start_child
+from .process import event_loop_factory, logging_arguments, pidfile, start_child
 from .supervisor import child_command
 
 DEFAULT_RETRY = 1
@@ -255,12 +255,7 @@ class ProxyFeed(MemoryBackend):
 
 
 def proxy_command(args: argparse.Namespace) -> list[str]:
-    arguments = ["--log-console"] if args.log_console else []
-    if args.no_syslog:
-        arguments.append("--no-syslog")
-    if args.log_facility:
-        arguments += ["--log-facility", args.log_facility]
-    return child_command("pykeepalived.daemon.proxy_worker", arguments)
+    return child_command("pykeepalived.daemon.proxy_worker", logging_arguments(args))
 
 
 class CheckService:

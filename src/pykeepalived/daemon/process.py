@@ -27,16 +27,31 @@ def die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+def add_logging_options(parser: argparse.ArgumentParser) -> None:
+    """Where a child process logs: the options every child takes."""
+    parser.add_argument("--log-console", action="store_true")
+    parser.add_argument("--no-syslog", action="store_true")
+    parser.add_argument("--log-facility")
+
+
+def logging_arguments(args: argparse.Namespace) -> list[str]:
+    """The logging options of `args` (the daemon's or a child's), as a child's command line takes them."""
+    arguments = ["--log-console"] if args.log_console else []
+    if args.no_syslog:
+        arguments.append("--no-syslog")
+    if args.log_facility:
+        arguments += ["--log-facility", args.log_facility]
+    return arguments
+
+
 def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     """The options the supervisor passes to a child process."""
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--config", required=True)
     parser.add_argument("--config-id")
     parser.add_argument("--pidfile")
-    parser.add_argument("--log-console", action="store_true")
+    add_logging_options(parser)
     parser.add_argument("--log-detail", action="store_true")
-    parser.add_argument("--no-syslog", action="store_true")
-    parser.add_argument("--log-facility")
     parser.add_argument("--dataplane", choices=DATAPLANES, default="auto")
     return parser.parse_args(argv)
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from ..io.proxy import ProxyBackend
 from ..lb.table import plan, table_from_json, table_to_data
 from . import logs
-from .process import die_with_parent, event_loop_factory, pidfile
+from .process import add_logging_options, die_with_parent, event_loop_factory, pidfile
 
 STATS_DUMP = "/tmp/pykeepalived_proxy.stats"
 DEFAULT_PIDFILE = "/run/pykeepalived_proxy.pid"
@@ -29,9 +29,7 @@ DEFAULT_PIDFILE = "/run/pykeepalived_proxy.pid"
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="pykeepalived-proxy")
     parser.add_argument("--pidfile", default=DEFAULT_PIDFILE)
-    parser.add_argument("--log-console", action="store_true")
-    parser.add_argument("--no-syslog", action="store_true")
-    parser.add_argument("--log-facility")
+    add_logging_options(parser)
     return parser.parse_args(argv)
 
 
