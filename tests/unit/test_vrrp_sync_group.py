@@ -39,12 +39,18 @@ def feed(group: SyncGroup, instance: Instance, event: Event, log: list[str]) -> 
         queue.extend(reaction.events)
 
 
-def test_members_become_master_only_together() -> None:
+def started_pair() -> tuple[SyncGroup, Instance, Instance, list[str]]:
+    """Group G of VI_1 and VI_2, both started in BACKUP, and the group's log so far."""
     a, b = member("VI_1", 1), member("VI_2", 2)
     group = SyncGroup("G", [a, b])
     log: list[str] = []
     for instance in (a, b):
         feed(group, instance, Start(0.0), log)
+    return group, a, b, log
+
+
+def test_members_become_master_only_together() -> None:
+    group, a, b, log = started_pair()
     # VI_1's timer runs out first: it waits for VI_2.
     feed(group, a, Timer(a.next_deadline or 0), log)
     assert (a.state, b.state) == (State.BACKUP, State.BACKUP) and a.wants_master
@@ -54,11 +60,7 @@ def test_members_become_master_only_together() -> None:
 
 
 def test_one_member_losing_master_takes_the_group_to_backup() -> None:
-    a, b = member("VI_1", 1), member("VI_2", 2)
-    group = SyncGroup("G", [a, b])
-    log: list[str] = []
-    for instance in (a, b):
-        feed(group, instance, Start(0.0), log)
+    group, a, b, log = started_pair()
     feed(group, a, Timer(a.next_deadline or 0), log)
     feed(group, b, Timer(b.next_deadline or 0), log)
     higher = Received(Advert(3, 1, 200, a.params.addresses, 100), PEER, MCAST_GROUP4, 255, True)
@@ -68,11 +70,7 @@ def test_one_member_losing_master_takes_the_group_to_backup() -> None:
 
 
 def test_a_fault_in_one_member_is_the_groups() -> None:
-    a, b = member("VI_1", 1), member("VI_2", 2)
-    group = SyncGroup("G", [a, b])
-    log: list[str] = []
-    for instance in (a, b):
-        feed(group, instance, Start(0.0), log)
+    group, a, b, log = started_pair()
     reaction = group.fault(True, 1.0)
     for target, event in reaction.events:
         feed(group, target, event, log)

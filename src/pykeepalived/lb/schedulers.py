@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -191,11 +191,7 @@ class WeightedFailover(Scheduler):
     name = "fo"
 
     def pick(self, members: Sequence[Member], flow: Flow) -> Member | None:
-        best: Member | None = None
-        for member in members:
-            if member.usable() and (best is None or member.weight > best.weight):
-                best = member
-        return best
+        return _heaviest(member for member in members if member.usable())
 
 
 class WeightedOverflow(Scheduler):
@@ -204,11 +200,16 @@ class WeightedOverflow(Scheduler):
     name = "ovf"
 
     def pick(self, members: Sequence[Member], flow: Flow) -> Member | None:
-        best: Member | None = None
-        for member in members:
-            if member.usable() and member.active < member.weight and (best is None or member.weight > best.weight):
-                best = member
-        return best
+        return _heaviest(member for member in members if member.usable() and member.active < member.weight)
+
+
+def _heaviest(candidates: Iterable[Member]) -> Member | None:
+    """The candidate of highest weight; the first in order wins a tie, as in IPVS."""
+    best: Member | None = None
+    for member in candidates:
+        if best is None or member.weight > best.weight:
+            best = member
+    return best
 
 
 def _usable_by_key(members: Sequence[Member], key: DestinationKey | None) -> Member | None:
