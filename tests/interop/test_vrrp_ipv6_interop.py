@@ -27,22 +27,13 @@ CONFIG = """vrrp_instance VI_1 {{
 KEEPALIVED = ["keepalived"]
 
 
-def holders(lab: Lab) -> list[Router]:
-    found = []
-    for router in lab.routers:
-        out = run("ip", "-n", router.namespace, "-6", "-o", "addr", "show", "dev", "eth0", check=False).stdout
-        if f" {VIP}/" in out:
-            found.append(router)
-    return found
-
-
 def expect_sole_holder(lab: Lab, router: Router, within: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < within:
-        if holders(lab) == [router]:
+        if lab.holders(VIP) == [router]:
             return time.monotonic() - started
         time.sleep(0.02)
-    raise AssertionError(f"r{router.index} is not the only holder of {VIP}: {[r.index for r in holders(lab)]}")
+    raise AssertionError(f"r{router.index} is not the only holder of {VIP}: {[r.index for r in lab.holders(VIP)]}")
 
 
 def wait_until_backup(lab: Lab, router: Router) -> None:

@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from pykeepalived.cli.lab import Lab, Router
+from servers import start_web_server
+
+from pykeepalived.cli.lab import Lab
 
 STATS = Path("/tmp/pykeepalived_check.stats")
 DELAY_LOOP, RETRY, CONNECT_TIMEOUT, DELAY_BEFORE_RETRY = 0.5, 1, 0.5, 0.2
@@ -63,16 +65,6 @@ virtual_server 10.99.1.1 80 {{
 """
 
 
-def start_web_server(lab: Lab, router: Router) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", router.namespace, sys.executable, "-m", "http.server", "8080", "--bind",
-         router.address, "--directory", str(lab.workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    lab.started.append(process)
-    return process
-
-
 def table(lab: Lab) -> dict[str, object]:
     STATS.unlink(missing_ok=True)
     deadline = time.monotonic() + 5
@@ -107,7 +99,7 @@ def run_scenario(lab: Lab) -> None:
     record = lab.workdir / "notify.log"
     notify.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
     notify.chmod(0o755)
-    servers = {r.index: start_web_server(lab, r) for r in lab.routers[1:]}
+    servers = {r.index: start_web_server(lab, r, lab.workdir) for r in lab.routers[1:]}
     maildir = lab.workdir / "maildir"
     mail_server = subprocess.Popen(
         ["ip", "netns", "exec", lab.client, sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{SMTP_HOST}:{SMTP_PORT}",
@@ -130,7 +122,7 @@ def run_scenario(lab: Lab) -> None:
     assert "Removing service [10.99.0.12]:tcp:8080 from VS [10.99.1.1]:tcp:80" in log
     assert "Lost quorum 2-0=2 > 1 for VS [10.99.1.1]:tcp:80" in log
     assert "Adding sorry server [10.99.0.99]:tcp:8080 to VS [10.99.1.1]:tcp:80" in log
-    servers[2] = start_web_server(lab, lab.routers[1])
+    servers[2] = start_web_server(lab, lab.routers[1], lab.workdir)
     wait_for_table(lab, both, within=DELAY_LOOP + 3)
     time.sleep(0.3)
     lines = record.read_text().splitlines()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -15,6 +14,7 @@ import dns.message
 import dns.rrset
 import pytest
 from aiosmtpd.controller import Controller
+from servers import free_port
 
 from pykeepalived.io.probes import dns as dns_probe
 from pykeepalived.io.probes import fast, file, http, misc, ping, smtp, tcp, udp
@@ -23,12 +23,6 @@ from pykeepalived.io.probes.http import UrlCheck, judge
 
 BODY = b"<html>hello</html>"
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def target(port: int, timeout: float = 0.5) -> Target:

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 import uvloop
+from servers import free_port
 
 from pykeepalived.io.proxy import ProxyBackend
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
@@ -28,12 +29,6 @@ def in_event_loop(scenario: Callable[[], Coroutine[Any, Any, None]]) -> Callable
                 runner.run(asyncio.wait_for(scenario(), 60))
 
     return test
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 async def echo_server(names: dict[int, bytes]) -> tuple[asyncio.Server, int]:

@@ -13,6 +13,8 @@ import sys
 import time
 from collections import Counter
 
+from servers import start_web_server
+
 from pykeepalived.cli.lab import Lab, Router, run
 
 VIP, PORT = "10.99.1.1", 80
@@ -49,17 +51,12 @@ def config(lab: Lab) -> str:
 """
 
 
-def start_web_server(lab: Lab, router: Router) -> subprocess.Popen[bytes]:
+def start_named_web_server(lab: Lab, router: Router) -> subprocess.Popen[bytes]:
+    """A web server whose /who answers the router's name."""
     root = lab.workdir / f"www{router.index}"
     root.mkdir(exist_ok=True)
     (root / "who").write_text(f"r{router.index}")
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", router.namespace, sys.executable, "-m", "http.server", "8080", "--bind",
-         router.address, "--directory", str(root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    lab.started.append(process)
-    return process
+    return start_web_server(lab, router, root)
 
 
 def requests(lab: Lab, count: int) -> list[str]:
@@ -80,7 +77,7 @@ def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
         # What VRRP would do on the master: the VIP on the balancer, and the client's route to it.
         run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
         run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
-        servers = {r.index: start_web_server(lab, r) for r in lab.routers[1:]}
+        servers = {r.index: start_named_web_server(lab, r) for r in lab.routers[1:]}
         lab.start_router(balancer, config(lab), "-C", "-c", str(lab.workdir / "r1.vrrp.pid"))
         wait_for_answers(lab, {"r2", "r3"}, within=10)
         assert Counter(requests(lab, 40)) == {"r2": 20, "r3": 20}
