@@ -29,10 +29,9 @@ def service_line(key: ServiceKey, scheduler: str, persistence: int, granularity:
         if granularity and not key.fwmark and ":" not in key.address:
             if granularity != "255.255.255.255":
                 line += f" mask {granularity}"
-        elif granularity and ":" in key.address:
-            prefix = int(granularity) if granularity.isdigit() else ipaddress.ip_network(f"::/{granularity}").prefixlen
-            if prefix != 128:
-                line += f" mask {prefix}"
+        elif granularity and ":" in key.address and int(granularity) != 128:
+            # IPv6 granularity is a prefix length.
+            line += f" mask {granularity}"
     return line + "\n"
 
 
