@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
 import sys
 from collections.abc import Sequence
 
@@ -14,7 +12,7 @@ from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..config.model import Config
 from ..daemon import logs
-from ..daemon.process import DATAPLANES, logging_arguments
+from ..daemon.process import DATAPLANES, logging_arguments, pidfile
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
@@ -160,14 +158,8 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
         daemonize()
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived")
     banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
-    pidfile = args.pid or DEFAULT_PIDFILE
-    with open(pidfile, "w", encoding="ascii") as handle:
-        handle.write(f"{os.getpid()}\n")
-    try:
+    with pidfile(args.pid or DEFAULT_PIDFILE):
         return asyncio.run(Supervisor(children, logger, respawn=not args.dont_respawn).run())
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(pidfile)
 
 
 if __name__ == "__main__":

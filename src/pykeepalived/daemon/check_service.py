@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import random
 import signal
@@ -41,12 +40,21 @@ from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
 from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan, table_to_json
-from .process import event_loop_factory, logging_arguments, pidfile, start_child
+from .process import (
+    event_loop_factory,
+    logging_arguments,
+    pidfile,
+    release_signals,
+    start_child,
+    write_json_atomically,
+)
 from .supervisor import child_command
 
 DEFAULT_RETRY = 1
 DEFAULT_DELAY_BEFORE_RETRY = 1.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
+# keepalived's checker writes /tmp/keepalived_check.data and .stats on SIGUSR1 / SIGUSR2.
+DATA_DUMP = "/tmp/pykeepalived_check.data"
 STATS_DUMP = "/tmp/pykeepalived_check.stats"
 
 
@@ -401,12 +409,8 @@ class CheckService:
             for policy in self.policies
         }
 
-    def write_dump(self) -> None:
-        try:
-            with open(STATS_DUMP, "w", encoding="utf-8") as dump:
-                json.dump(self.snapshot(), dump, indent=2)
-        except OSError as error:
-            self.logger.info(f"cannot write {STATS_DUMP}: {error}")
+    def write_dump(self, path: str) -> None:
+        write_json_atomically(path, self.snapshot(), self.logger)
 
 
 async def serve(config: Config, logger: logging.Logger, backend: MemoryBackend) -> int:
@@ -415,8 +419,10 @@ async def serve(config: Config, logger: logging.Logger, backend: MemoryBackend) 
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    loop.add_signal_handler(signal.SIGUSR2, service.write_dump)
+    loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
+    loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
     loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
+    release_signals()
     service.start()
     await stopped.wait()
     await service.stop()

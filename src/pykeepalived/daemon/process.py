@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -56,9 +57,20 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Their default action ends the process: one sent between writing the pidfile and installing the handlers
+# (a reader of the pidfile cannot tell the difference) waits, blocked, until release_signals().
+HELD_SIGNALS = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def release_signals() -> None:
+    """Deliver the held signals: call once a handler is installed for each of them."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+
+
 @contextlib.contextmanager
 def pidfile(path: str | None) -> Iterator[None]:
-    """Write our pid to `path` (if given) for as long as the block runs."""
+    """Write our pid to `path` (if given) for as long as the block runs; hold HELD_SIGNALS from now on."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     if path:
         with open(path, "w", encoding="ascii") as handle:
             handle.write(f"{os.getpid()}\n")
@@ -68,6 +80,17 @@ def pidfile(path: str | None) -> Iterator[None]:
         if path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+
+
+def write_json_atomically(path: str, data: object, logger: logging.Logger) -> None:
+    """A dump file, whole or not at all: whoever signalled for it waits for it to appear and reads it."""
+    try:
+        with open(f"{path}.new", "w", encoding="utf-8") as dump:
+            json.dump(data, dump, indent=2)
+            dump.write("\n")
+        os.replace(f"{path}.new", path)
+    except OSError as error:
+        logger.info(f"cannot write {path}: {error}")
 
 
 def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Namespace, logging.Logger, Config | None]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -20,7 +18,14 @@ from collections.abc import Sequence
 from ..io.proxy import ProxyBackend
 from ..lb.table import plan, table_from_json, table_to_data
 from . import logs
-from .process import add_logging_options, die_with_parent, event_loop_factory, pidfile
+from .process import (
+    add_logging_options,
+    die_with_parent,
+    event_loop_factory,
+    pidfile,
+    release_signals,
+    write_json_atomically,
+)
 
 STATS_DUMP = "/tmp/pykeepalived_proxy.stats"
 DEFAULT_PIDFILE = "/run/pykeepalived_proxy.pid"
@@ -51,13 +56,7 @@ def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
         ],
         "refused": {str(key): proxy.refused for key, proxy in backend.services.items()},
     }
-    try:
-        # Whole or not at all: a reader waits for the file to appear.
-        with open(f"{STATS_DUMP}.new", "w", encoding="utf-8") as dump:
-            json.dump(snapshot, dump, indent=2)
-        os.replace(f"{STATS_DUMP}.new", STATS_DUMP)
-    except OSError as error:
-        logger.info(f"cannot write {STATS_DUMP}: {error}")
+    write_json_atomically(STATS_DUMP, snapshot, logger)
 
 
 async def serve(logger: logging.Logger) -> int:
@@ -69,6 +68,10 @@ async def serve(logger: logging.Logger) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
     loop.add_signal_handler(signal.SIGUSR2, write_stats, backend, logger)
+    # The table comes from the checker on stdin: there is nothing to reload and no other dump.
+    for ignored in (signal.SIGHUP, signal.SIGUSR1):
+        signal.signal(ignored, signal.SIG_IGN)
+    release_signals()
 
     async def follow_the_checker() -> None:
         while line := await reader.readline():

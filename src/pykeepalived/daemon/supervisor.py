@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
+from .process import release_signals
 
 RESPAWN_BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30)
 CHILD_STOP_SECONDS = 5.0
@@ -72,6 +73,7 @@ class Supervisor:
             loop.add_signal_handler(signum, self.stopping.set)
         for forwarded in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
             loop.add_signal_handler(forwarded, self._forward, forwarded)
+        release_signals()
         keepers = [loop.create_task(self._keep_alive(child)) for child in self.children]
         self.logger.info("Startup complete")
         await self.stopping.wait()

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import collections
 import ipaddress
-import json
 import logging
 import os
 import resource
@@ -64,7 +63,7 @@ from ..vrrp.packet import (
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
-from .process import pidfile, start_child
+from .process import pidfile, release_signals, start_child, write_json_atomically
 from .tracking import (
     NotifyFifo,
     PollWatcher,
@@ -506,12 +505,7 @@ class VrrpService:
         }
 
     def write_dump(self, path: str) -> None:
-        try:
-            with open(path, "w", encoding="utf-8") as dump:
-                json.dump(self.snapshot(), dump, indent=2)
-                dump.write("\n")
-        except OSError as error:
-            self.logger.info(f"cannot write {path}: {error}")
+        write_json_atomically(path, self.snapshot(), self.logger)
 
     def _notify_group(self, name: str, state: State) -> None:
         """A sync group's notify scripts and FIFO line (keepalived reports groups with priority 0)."""
@@ -575,6 +569,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
     loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
     loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
+    release_signals()
     service.open()
     service.start()
     await service.stopped.wait()
