@@ -14,9 +14,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages: Python; iproute2 for the namespace labs; keepalived (the reference the tests compare
-# against) and tshark (an independent check of our packets). The keepalived service does not start:
+# against) and tshark (an independent check of our packets); nftables and libnftables' Python binding
+# (the kernel NAT data plane). The keepalived service does not start:
 # Debian's unit requires /etc/keepalived/keepalived.conf, and we never write it.
-packages=(python3 python3-venv python3-pip keepalived iproute2 tshark openssl)
+packages=(python3 python3-venv python3-pip keepalived iproute2 tshark openssl nftables python3-nftables)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -31,6 +32,12 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# libnftables' binding is only packaged for Debian's python3 (it is pure Python over ctypes): let the
+# virtual environment import that one package, and nothing else from Debian's site-packages.
+mkdir -p .venv/debian-packages
+ln -sfn /usr/lib/python3/dist-packages/nftables .venv/debian-packages/nftables
+site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$PWD/.venv/debian-packages" > "$site_packages/debian-packages.pth"
 
 case "$job" in
 demo)

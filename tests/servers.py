@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from pykeepalived.cli.lab import Lab, Router
+from pykeepalived.cli.lab import Lab, Router, run
+
+VIP, PORT = "10.99.1.1", 80
+# Each request on a new connection, from `source` if given; a failure is an answer too.
+CLIENT_SCRIPT = """
+import http.client, json, sys
+count, host, port, source = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+answers = []
+for _ in range(count):
+    connection = http.client.HTTPConnection(host, port, timeout=2, source_address=(source, 0) if source else None)
+    try:
+        connection.request("GET", "/who")
+        answers.append(connection.getresponse().read().decode())
+    except OSError as error:
+        answers.append("failed: %s" % error)
+    finally:
+        connection.close()
+print(json.dumps(answers))
+"""
 
 
 def free_port() -> int:
@@ -16,12 +36,34 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_web_server(lab: Lab, router: Router, root: Path) -> subprocess.Popen[bytes]:
-    """Python's http.server on the router's address, port 8080, serving `root`; the lab stops it."""
+def start_web_server(lab: Lab, router: Router, root: Path, port: int = 8080) -> subprocess.Popen[bytes]:
+    """Python's http.server on the router's address and `port`, serving `root`; the lab stops it."""
     process = subprocess.Popen(
-        ["ip", "netns", "exec", router.namespace, sys.executable, "-m", "http.server", "8080", "--bind",
+        ["ip", "netns", "exec", router.namespace, sys.executable, "-m", "http.server", str(port), "--bind",
          router.address, "--directory", str(root)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     lab.started.append(process)
     return process
+
+
+def start_named_web_server(lab: Lab, router: Router) -> subprocess.Popen[bytes]:
+    """A web server whose /who answers the router's name."""
+    root = lab.workdir / f"www{router.index}"
+    root.mkdir(exist_ok=True)
+    (root / "who").write_text(f"r{router.index}")
+    return start_web_server(lab, router, root)
+
+
+def requests(lab: Lab, count: int, source: str = "") -> list[str]:
+    """What the lab's client got for `count` requests to the virtual server."""
+    script = [sys.executable, "-c", CLIENT_SCRIPT, str(count), VIP, str(PORT), source]
+    out = run("ip", "netns", "exec", lab.client, *script)
+    return list(json.loads(out.stdout))
+
+
+def wait_for_answers(lab: Lab, expected: set[str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while set(answers := requests(lab, 6)) != expected:
+        assert time.monotonic() < deadline, f"answers {answers}, expected only {expected}"
+        time.sleep(0.2)

@@ -4,31 +4,15 @@ check stops getting them."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 
-from servers import start_web_server
+from servers import PORT, VIP, requests, start_named_web_server, wait_for_answers
 
 from pykeepalived.cli.lab import Lab, Router, run
-
-VIP, PORT = "10.99.1.1", 80
-CLIENT_SCRIPT = """
-import json, sys, urllib.request
-answers = []
-url = "http://%s:%s/who" % (sys.argv[2], sys.argv[3])
-for _ in range(int(sys.argv[1])):
-    try:
-        answers.append(urllib.request.urlopen(url, timeout=2).read().decode())
-    except OSError as error:
-        answers.append("failed: %s" % error)
-print(json.dumps(answers))
-"""
 
 
 def config(lab: Lab) -> str:
@@ -51,26 +35,6 @@ def config(lab: Lab) -> str:
 """
 
 
-def start_named_web_server(lab: Lab, router: Router) -> subprocess.Popen[bytes]:
-    """A web server whose /who answers the router's name."""
-    root = lab.workdir / f"www{router.index}"
-    root.mkdir(exist_ok=True)
-    (root / "who").write_text(f"r{router.index}")
-    return start_web_server(lab, router, root)
-
-
-def requests(lab: Lab, count: int) -> list[str]:
-    out = run("ip", "netns", "exec", lab.client, sys.executable, "-c", CLIENT_SCRIPT, str(count), VIP, str(PORT))
-    return list(json.loads(out.stdout))
-
-
-def wait_for_answers(lab: Lab, expected: set[str], within: float) -> None:
-    deadline = time.monotonic() + within
-    while set(answers := requests(lab, 6)) != expected:
-        assert time.monotonic() < deadline, f"answers {answers}, expected only {expected}"
-        time.sleep(0.2)
-
-
 def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
     with Lab(f"px{secrets.token_hex(3)}", routers=3) as lab:
         balancer = lab.routers[0]
@@ -78,7 +42,7 @@ def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
         run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
         run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
         servers = {r.index: start_named_web_server(lab, r) for r in lab.routers[1:]}
-        lab.start_router(balancer, config(lab), "-C", "-c", str(lab.workdir / "r1.vrrp.pid"))
+        lab.start_router(balancer, config(lab), "-C", "--dataplane", "proxy", "-c", str(lab.workdir / "r1.vrrp.pid"))
         wait_for_answers(lab, {"r2", "r3"}, within=10)
         assert Counter(requests(lab, 40)) == {"r2": 20, "r3": 20}
         listed = run(sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln").stdout

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..daemon import proxy_worker
+from ..io import nftables
+from ..io.nftables import connection_counts
 from ..lb.listing import listing
 from ..lb.table import DestinationKey, ServiceKey, table_from_data
 from .common import config_test_exit_code, load_file, report
@@ -94,12 +96,27 @@ def list_proxy_table(pidfile: str) -> int:
     return 0
 
 
+def list_nftables_table(state_file: str) -> int:
+    """The table the checker last committed to nftables, with conntrack's connection counts."""
+    with open(state_file, encoding="utf-8") as handle:
+        table = table_from_data(json.load(handle)["table"])
+    print(listing(table, connection_counts(table)), end="")
+    return 0
+
+
+def list_table(pidfile: str) -> int:
+    """Whichever data plane is active: the proxy if its process runs, else the nftables table."""
+    if not os.path.exists(pidfile) and os.path.exists(nftables.STATE_FILE):
+        return list_nftables_table(nftables.STATE_FILE)
+    return list_proxy_table(pidfile)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "lab":
         return demo()
     if args.command == "ipvsadm":
-        return list_proxy_table(args.pidfile)
+        return list_table(args.pidfile)
     if args.command == "convert-ldirectord":
         return convert_ldirectord(args.file, args.output)
     result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)

@@ -36,6 +36,8 @@ from ..config.model import (
     VirtualServer,
 )
 from ..io.alerts import send_alert
+from ..io.files import write_json_atomically
+from ..io.nftables import DataplaneUnavailable, NftablesBackend, open_nftables
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
@@ -46,7 +48,6 @@ from .process import (
     pidfile,
     release_signals,
     start_child,
-    write_json_atomically,
 )
 from .supervisor import child_command
 
@@ -266,6 +267,24 @@ def proxy_command(args: argparse.Namespace) -> list[str]:
     return child_command("pykeepalived.daemon.proxy_worker", logging_arguments(args))
 
 
+def open_backend(args: argparse.Namespace, logger: logging.Logger) -> MemoryBackend | None:
+    """The data plane --dataplane asks for (None if it cannot run here); auto takes nftables, else the proxy."""
+    if args.dataplane == "memory":
+        return MemoryBackend()
+    if args.dataplane in ("auto", "nftables"):
+        try:
+            backend = NftablesBackend(open_nftables(), logger)
+        except DataplaneUnavailable as reason:
+            if args.dataplane == "nftables":
+                logger.info(f"nftables data plane: {reason}")
+                return None
+            logger.info(f"nftables data plane unavailable ({reason}) - using the userspace proxy")
+        else:
+            logger.info("Using the nftables data plane")
+            return backend
+    return ProxyFeed(proxy_command(args), logger)
+
+
 class CheckService:
     def __init__(self, config: Config, logger: logging.Logger, backend: MemoryBackend) -> None:
         self.config = config
@@ -435,13 +454,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if config is None:
         return 4
-    backend = MemoryBackend() if args.dataplane == "memory" else ProxyFeed(proxy_command(args), logger)
+    backend = open_backend(args, logger)
+    if backend is None:
+        return 4
     try:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             return runner.run(serve(config, logger, backend))
     finally:
-        if isinstance(backend, ProxyFeed):
-            backend.close()
+        backend.close()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
-import json
 import logging
 import os
 import signal
@@ -18,8 +17,8 @@ from ..io.files import FileSystem, default_config_id, local_interfaces
 from . import logs
 
 PR_SET_PDEATHSIG = 1
-# "auto" is the proxy until the IPVS and nftables data planes land; "memory" only keeps the table.
-DATAPLANES = ("auto", "proxy", "memory")
+# "auto" is nftables where it works, else the proxy (IPVS is not driven yet); "memory" only keeps the table.
+DATAPLANES = ("auto", "nftables", "proxy", "memory")
 
 
 def die_with_parent() -> None:
@@ -80,17 +79,6 @@ def pidfile(path: str | None) -> Iterator[None]:
         if path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-
-
-def write_json_atomically(path: str, data: object, logger: logging.Logger) -> None:
-    """A dump file, whole or not at all: whoever signalled for it waits for it to appear and reads it."""
-    try:
-        with open(f"{path}.new", "w", encoding="utf-8") as dump:
-            json.dump(data, dump, indent=2)
-            dump.write("\n")
-        os.replace(f"{path}.new", path)
-    except OSError as error:
-        logger.info(f"cannot write {path}: {error}")
 
 
 def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Namespace, logging.Logger, Config | None]:

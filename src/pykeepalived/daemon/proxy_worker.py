@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ..io.files import write_json_atomically
 from ..io.proxy import ProxyBackend
 from ..lb.table import plan, table_from_json, table_to_data
 from . import logs
@@ -24,7 +25,6 @@ from .process import (
     event_loop_factory,
     pidfile,
     release_signals,
-    write_json_atomically,
 )
 
 STATS_DUMP = "/tmp/pykeepalived_proxy.stats"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from ..config.model import Config, GlobalDefs, Script
 from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.alerts import send_alert
+from ..io.files import write_json_atomically
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.scripts import RunAs, insecure_path, run_command, script_user
@@ -63,7 +64,7 @@ from ..vrrp.packet import (
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
-from .process import pidfile, release_signals, start_child, write_json_atomically
+from .process import pidfile, release_signals, start_child
 from .tracking import (
     NotifyFifo,
     PollWatcher,

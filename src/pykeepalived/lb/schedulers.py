@@ -278,14 +278,14 @@ class MaglevHashing(Scheduler):
     def __init__(self, fallback: bool = False, with_port: bool = False) -> None:
         self.fallback = fallback
         self.with_port = with_port
-        self.table: list[DestinationKey | None] = [None] * MAGLEV_TABLE_SIZE
+        self.buckets: list[DestinationKey | None] = [None] * MAGLEV_TABLE_SIZE
 
     @staticmethod
     def _hash(text: str, key: bytes) -> int:
         return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8, key=key).digest(), "big")
 
     def update(self, members: Sequence[Member]) -> None:
-        self.table = [None] * MAGLEV_TABLE_SIZE
+        self.buckets = [None] * MAGLEV_TABLE_SIZE
         weighted = [member for member in members if member.weight > 0]
         if not weighted:
             return
@@ -301,10 +301,10 @@ class MaglevHashing(Scheduler):
             for index, member in enumerate(weighted):
                 for _ in range(turns[index]):
                     slot = (offsets[index] + tried[index] * skips[index]) % MAGLEV_TABLE_SIZE
-                    while self.table[slot] is not None:
+                    while self.buckets[slot] is not None:
                         tried[index] += 1
                         slot = (offsets[index] + tried[index] * skips[index]) % MAGLEV_TABLE_SIZE
-                    self.table[slot] = member.key
+                    self.buckets[slot] = member.key
                     filled += 1
                     if filled == MAGLEV_TABLE_SIZE:
                         return
@@ -313,7 +313,7 @@ class MaglevHashing(Scheduler):
         source = f"{flow.source}:{flow.source_port}" if self.with_port else flow.source
         start = self._hash(source, b"flow") % MAGLEV_TABLE_SIZE
         for offset in range(MAGLEV_TABLE_SIZE if self.fallback else 1):
-            member = _usable_by_key(members, self.table[(start + offset) % MAGLEV_TABLE_SIZE])
+            member = _usable_by_key(members, self.buckets[(start + offset) % MAGLEV_TABLE_SIZE])
             if member is not None:
                 return member
         return None

@@ -157,6 +157,9 @@ class MemoryBackend:
     def read(self) -> Table:
         return dict(self.services)
 
+    def close(self) -> None:
+        """Release what the data plane holds (the in-memory table holds nothing outside the process)."""
+
     def apply(self, operations: list[Operation]) -> None:
         for operation in operations:
             self.applied.append(operation)

@@ -1,0 +1,126 @@
+"""The nftables data plane: the table becomes one libnftables JSON transaction per change."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+from typing import Any, Protocol
+
+from ..lb import nftables as rules
+from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
+from .files import write_json_atomically
+
+# What `pykeepalivedctl ipvsadm` lists: the table last committed to the kernel (weights, schedulers and
+# thresholds are not all recoverable from the rules themselves).
+STATE_FILE = "/run/pykeepalived_nftables.json"
+
+
+class DataplaneUnavailable(Exception):
+    """This data plane cannot run here (the reason is the message)."""
+
+
+class Nftables(Protocol):
+    """The part of libnftables' Python binding we use."""
+
+    def json_cmd(self, json_root: dict[str, Any]) -> tuple[int, Any, str]: ...
+
+    def cmd(self, cmdline: str) -> tuple[int, str, str]: ...
+
+
+def open_nftables() -> Nftables:
+    """libnftables, checked by listing the ruleset (which needs CAP_NET_ADMIN in this namespace)."""
+    try:
+        import nftables
+    except ImportError as error:
+        message = f"libnftables' Python binding is missing ({error}): apt install python3-nftables"
+        raise DataplaneUnavailable(message) from error
+    try:
+        library = nftables.Nftables()
+    except OSError as error:
+        raise DataplaneUnavailable(f"libnftables cannot be loaded: {error}") from error
+    library.set_json_output(True)
+    code, _, refusal = library.cmd("list tables")
+    if code != 0:
+        raise DataplaneUnavailable(f"nftables does not work here: {refusal.strip()}")
+    return library  # type: ignore[no-any-return]
+
+
+class NftablesBackend(MemoryBackend):
+    """Keeps the table and writes all of it to the kernel in one transaction after every change."""
+
+    def __init__(self, library: Nftables, logger: logging.Logger, state_file: str = STATE_FILE) -> None:
+        super().__init__()
+        self.library = library
+        self.logger = logger
+        self.state_file = state_file
+        self.transactions = 0
+        self.reported: set[str] = set()
+
+    def apply(self, operations: list[Operation]) -> None:
+        super().apply(operations)
+        if operations or self.transactions == 0:
+            self.commit()
+
+    def commit(self) -> None:
+        table = self.read()
+        for problem in rules.unsupported(table):
+            if problem not in self.reported:
+                self.reported.add(problem)
+                self.logger.info(problem)
+        code, _, error = self.library.json_cmd({"nftables": rules.transaction(table)})
+        if code != 0:
+            self.logger.info(f"nftables: the transaction was refused, the kernel keeps the previous rules: {error}")
+            return
+        self.transactions += 1
+        write_json_atomically(self.state_file, {"table": table_to_data(table)}, self.logger)
+
+    def ruleset(self) -> dict[str, Any]:
+        """Our table as the kernel has it (nft -j list table)."""
+        code, output, error = self.library.cmd(f"list table {rules.FAMILY} {rules.TABLE_NAME}")
+        if code != 0:
+            raise DataplaneUnavailable(error.strip())
+        return json.loads(output)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Remove our table, as keepalived removes its virtual servers when it stops."""
+        if self.transactions:
+            self.library.json_cmd({"nftables": rules.removal()})
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.state_file)
+
+
+TCP_CONNTRACK_ESTABLISHED = 3
+PROTOCOL_NAMES = {socket.IPPROTO_TCP: "TCP", socket.IPPROTO_UDP: "UDP"}
+
+
+def connection_counts(table: Table) -> dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]:
+    """Active and inactive connections per real server, from conntrack, as IPVS counts them:
+    established TCP is active, everything else (other TCP states, UDP) inactive."""
+    from pyroute2 import Conntrack
+
+    services: dict[tuple[str | None, str, int], ServiceKey] = {
+        (key.protocol.upper(), key.address, key.port): key for key in table if not key.fwmark
+    }
+    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
+    conntrack = Conntrack()
+    try:
+        for entry in conntrack.dump_entries():
+            original, reply = entry.tuple_orig, entry.tuple_reply
+            service = services.get((PROTOCOL_NAMES.get(original.proto), original.daddr, original.dport))
+            if service is None:
+                continue
+            member = DestinationKey(reply.saddr, reply.sport)
+            if member not in table[service].members():
+                continue
+            active, inactive = counts.setdefault(service, {}).get(member, (0, 0))
+            if entry.protoinfo is not None and entry.protoinfo.state == TCP_CONNTRACK_ESTABLISHED:
+                active += 1
+            else:
+                inactive += 1
+            counts[service][member] = (active, inactive)
+    finally:
+        conntrack.close()
+    return counts

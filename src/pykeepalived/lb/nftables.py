@@ -1,0 +1,172 @@
+"""The load-balancer table as one nftables transaction (libnftables' JSON commands): kernel NAT load balancing.
+
+Each virtual service is one DNAT rule whose target comes from a map indexed by `numgen` (rr, wrr and the
+connection-count schedulers) or by `jhash` with a fixed seed (sh, dh, mh), so the same table always yields
+the same rules and a reload does not move a source to another server. The map's slots follow the IPVS
+schedulers: one interleaved wrr cycle, sh's 256 weighted buckets, dh's 256 buckets, mh's Maglev table.
+Replacing the table is one atomic transaction; connections already tracked keep their server (conntrack
+holds their NAT binding), which is how a removed server drains.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .schedulers import DestinationHashing, Flow, MaglevHashing, Member, SourceHashing, make_scheduler
+from .table import DestinationKey, Service, ServiceKey, Table
+
+TABLE_NAME = "pykeepalived"
+FAMILY = "inet"
+# Fixed, so that a reload (a new rule) hashes every source to the same slot as before.
+HASH_SEED = 0x706B6C64
+# A wrr cycle longer than this is scaled down (weights divided) to keep the map small.
+MAX_CYCLE_SLOTS = 4096
+CHAINS = (("prerouting", "prerouting", -100), ("output", "output", -100))
+
+Command = dict[str, Any]
+
+
+def weighted_members(service: Service) -> list[Member]:
+    """The destinations that take new connections (weight 0 is quiesced), in the table's order."""
+    return [
+        Member(key=key, weight=destination.weight)
+        for key, destination in sorted(service.members().items())
+        if destination.weight > 0
+    ]
+
+
+def _cycle_weights(members: Sequence[Member]) -> list[int]:
+    divisor = math.gcd(*(member.weight for member in members))
+    weights = [member.weight // divisor for member in members]
+    while sum(weights) > MAX_CYCLE_SLOTS:
+        weights = [max(weight // 2, 1) for weight in weights]
+    return weights
+
+
+def round_robin_slots(members: Sequence[Member]) -> list[DestinationKey]:
+    """One whole cycle of IPVS's interleaved wrr (rr when the weights are equal)."""
+    scaled = [Member(key=m.key, weight=w) for m, w in zip(members, _cycle_weights(members), strict=True)]
+    scheduler = make_scheduler("wrr")
+    flow = Flow(source="0.0.0.0", source_port=0, target="0.0.0.0", now=0.0)
+    slots: list[DestinationKey] = []
+    for _ in range(sum(member.weight for member in scaled)):
+        member = scheduler.pick(scaled, flow)
+        assert member is not None
+        slots.append(member.key)
+    return slots
+
+
+def hashed_slots(scheduler_name: str, members: Sequence[Member]) -> list[DestinationKey]:
+    """sh's, dh's or mh's bucket table, as the IPVS scheduler fills it."""
+    scheduler = make_scheduler(scheduler_name)
+    assert isinstance(scheduler, SourceHashing | DestinationHashing | MaglevHashing)
+    scheduler.update(members)
+    return [bucket for bucket in scheduler.buckets if bucket is not None]
+
+
+def slots(service: Service) -> list[DestinationKey]:
+    """Which real server each map slot sends a new connection to."""
+    members = weighted_members(service)
+    if not members:
+        return []
+    if service.scheduler in ("sh", "dh", "mh"):
+        return hashed_slots(service.scheduler, members)
+    if service.scheduler == "fo":
+        heaviest = max(members, key=lambda member: member.weight)
+        return [heaviest.key]
+    return round_robin_slots(members)
+
+
+def _match(protocol: str, field: str, value: object) -> Command:
+    return {"match": {"op": "==", "left": {"payload": {"protocol": protocol, "field": field}}, "right": value}}
+
+
+def _ip_family(address: str) -> str:
+    return "ip6" if ipaddress.ip_address(address).version == 6 else "ip"
+
+
+def _slot_key(service: Service, family: str, modulus: int) -> Command:
+    """What picks the slot: the source address (sh, mh), the destination address (dh), or a counter."""
+    if service.scheduler in ("sh", "mh", "dh"):
+        field = "daddr" if service.scheduler == "dh" else "saddr"
+        return {"jhash": {"mod": modulus, "seed": HASH_SEED, "expr": {"payload": {"protocol": family, "field": field}}}}
+    return {"numgen": {"mode": "inc", "mod": modulus}}
+
+
+def service_rule(key: ServiceKey, service: Service, chain: str) -> Command | None:
+    """The DNAT rule of one service, or None when no real server takes new connections."""
+    targets = slots(service)
+    if not targets or key.fwmark:
+        return None
+    family = _ip_family(key.address)
+    protocol = key.protocol.lower()
+    data = [[index, {"concat": [target.address, target.port]}] for index, target in enumerate(targets)]
+    dnat = {
+        "dnat": {
+            "family": family,
+            "addr": {"map": {"key": _slot_key(service, family, len(targets)), "data": {"set": data}}},
+        }
+    }
+    return {
+        "add": {
+            "rule": {
+                "family": FAMILY,
+                "table": TABLE_NAME,
+                "chain": chain,
+                "comment": f"{key} {service.scheduler}",
+                "expr": [_match(family, "daddr", key.address), _match(protocol, "dport", key.port), dnat],
+            }
+        }
+    }
+
+
+def transaction(table: Table) -> list[Command]:
+    """Replace our whole nftables table with `table`'s rules: one atomic transaction."""
+    identity = {"family": FAMILY, "name": TABLE_NAME}
+    commands: list[Command] = [{"add": {"table": identity}}, {"flush": {"table": identity}}]
+    for chain, hook, priority in CHAINS:
+        commands.append(
+            {
+                "add": {
+                    "chain": {
+                        "family": FAMILY,
+                        "table": TABLE_NAME,
+                        "name": chain,
+                        "type": "nat",
+                        "hook": hook,
+                        "prio": priority,
+                        "policy": "accept",
+                    }
+                }
+            }
+        )
+    for key, service in sorted(table.items()):
+        for chain, _, _ in CHAINS:
+            rule = service_rule(key, service, chain)
+            if rule is not None:
+                commands.append(rule)
+    return commands
+
+
+def removal() -> list[Command]:
+    return [{"delete": {"table": {"family": FAMILY, "name": TABLE_NAME}}}]
+
+
+def unsupported(table: Mapping[ServiceKey, Service]) -> list[str]:
+    """What in `table` this data plane does not do (yet), one line each, for the log."""
+    problems = []
+    for key, service in table.items():
+        if key.fwmark:
+            problems.append(f"{key}: fwmark services are not balanced by the nftables data plane")
+        if service.persistence_timeout:
+            problems.append(f"{key}: persistence_timeout is not kept by the nftables data plane")
+        for destination_key, destination in service.members().items():
+            if destination.forwarding != "NAT":
+                problems.append(
+                    f"{key}: {destination_key.text(key.protocol.lower())} uses {destination.forwarding}; "
+                    "the nftables data plane forwards with NAT"
+                )
+    return problems

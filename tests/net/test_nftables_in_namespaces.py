@@ -1,0 +1,161 @@
+"""`pykeepalived -C --dataplane nftables` in a namespace lab, as LVS-NAT is deployed: the client reaches the
+virtual server through the balancer, which DNATs to the real servers; their replies route back through it.
+rr is exact, wrr keeps the weights, sh keeps each source on its server across a restart, a server that fails
+its check gets no new connection while its open ones finish, and ipvsadm -Ln lists the table."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import time
+from collections import Counter
+
+from servers import PORT, VIP, requests, start_named_web_server, start_web_server, wait_for_answers
+
+from pykeepalived.cli.lab import CLIENT_ADDRESS, Lab, run
+
+HEALTH_PORT = 8081
+SH_SOURCES = [f"10.99.0.{host}" for host in range(150, 158)]
+HELD_CONNECTION = """
+import socket, sys
+held = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print("open", flush=True)
+sys.stdin.readline()
+held.sendall(b"GET /who HTTP/1.0\\r\\n\\r\\n")
+reply = b""
+while chunk := held.recv(4096):
+    reply += chunk
+print(reply.split(b"\\r\\n\\r\\n", 1)[1].decode(), flush=True)
+"""
+
+
+def config(lab: Lab, scheduler: str, weights: tuple[int, int] = (1, 1)) -> str:
+    reals = "".join(
+        f"""    real_server {router.address} 8080 {{
+        weight {weight}
+        TCP_CHECK {{
+            connect_port {HEALTH_PORT}
+            connect_timeout 0.5
+        }}
+    }}
+"""
+        for router, weight in zip(lab.routers[1:], weights, strict=True)
+    )
+    return f"""virtual_server {VIP} {PORT} {{
+    delay_loop 0.5
+    lb_algo {scheduler}
+    lb_kind NAT
+    protocol TCP
+{reals}}}
+"""
+
+
+def build_nat(lab: Lab) -> None:
+    """The balancer holds the VIP and forwards; the real servers route the client's replies through it."""
+    balancer = lab.routers[0]
+    run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
+    run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
+    for source in SH_SOURCES:
+        run("ip", "-n", lab.client, "addr", "add", f"{source}/32", "dev", "eth0")
+    forwarding = ("net.ipv4.ip_forward=1", "net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0")
+    for setting in forwarding:
+        run("ip", "netns", "exec", balancer.namespace, "sysctl", "-q", "-w", setting)
+    for real in lab.routers[1:]:
+        run("ip", "netns", "exec", real.namespace, "sysctl", "-q", "-w", "net.ipv4.conf.all.accept_redirects=0")
+        for clients in (f"{CLIENT_ADDRESS}/32", "10.99.0.144/28"):
+            run("ip", "-n", real.namespace, "route", "add", clients, "via", balancer.address)
+
+
+def start_balancer(lab: Lab, configuration: str) -> subprocess.Popen[bytes]:
+    balancer = lab.routers[0]
+    lab.start_router(balancer, configuration, "-C", "--dataplane", "nftables", "-c", str(lab.workdir / "r1.vrrp.pid"))
+    assert balancer.process is not None
+    return balancer.process  # type: ignore[return-value]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def hold_connection(lab: Lab) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client, sys.executable, "-c", HELD_CONNECTION, VIP, str(PORT)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lab.started.append(holder)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def finish(holder: subprocess.Popen[str]) -> str:
+    output, _ = holder.communicate("go\n", timeout=10)
+    return output.strip()
+
+
+def ipvsadm_listing(lab: Lab) -> str:
+    command = [sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln"]
+    return run("ip", "netns", "exec", lab.routers[0].namespace, *command, check=False).stdout
+
+
+def wait_for_both_servers(lab: Lab) -> None:
+    """Until both real servers are in the table (with sh, one client address only ever sees one)."""
+    deadline = time.monotonic() + 10
+    while ipvsadm_listing(lab).count("  -> 10.99.") != 2:
+        assert time.monotonic() < deadline, ipvsadm_listing(lab)
+        time.sleep(0.1)
+
+
+def test_nftables_data_plane_schedules_drains_and_lists() -> None:
+    with Lab(f"nf{secrets.token_hex(3)}", routers=3) as lab:
+        build_nat(lab)
+        health = {}
+        for real in lab.routers[1:]:
+            start_named_web_server(lab, real)
+            health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
+
+        daemon = start_balancer(lab, config(lab, "rr"))
+        wait_for_answers(lab, {"r2", "r3"}, within=10)
+        assert Counter(requests(lab, 40)) == {"r2": 20, "r3": 20}
+        listed = ipvsadm_listing(lab)
+        rows = [line.split() for line in listed.splitlines()[3:]]
+        assert [row[:5] for row in rows] == [
+            ["TCP", "10.99.1.1:80", "rr"],
+            ["->", "10.99.0.12:8080", "Masq", "1", "0"],
+            ["->", "10.99.0.13:8080", "Masq", "1", "0"],
+        ], listed
+        # The closed connections are conntrack's TIME_WAIT entries: ipvsadm counts them as InActConn too.
+        assert all(int(row[5]) >= 20 for row in rows[1:]), listed
+
+        held = [hold_connection(lab), hold_connection(lab)]
+        stopped_at = time.monotonic()
+        health[2].terminate()
+        wait_for_answers(lab, {"r3"}, within=5)
+        removed_after = time.monotonic() - stopped_at
+        assert Counter(requests(lab, 20)) == {"r3": 20}
+        assert sorted(finish(holder) for holder in held) == ["r2", "r3"], "an open connection did not finish"
+        assert "Removing service [10.99.0.12]:tcp:8080 from VS [10.99.1.1]:tcp:80" in "\n".join(
+            lab.log_lines(lab.routers[0])
+        )
+        health[2] = start_web_server(lab, lab.routers[1], lab.workdir, HEALTH_PORT)
+        stop(daemon)
+        tables = run("ip", "netns", "exec", lab.routers[0].namespace, "nft", "list", "tables").stdout
+        assert "pykeepalived" not in tables, "the table outlived the daemon"
+
+        daemon = start_balancer(lab, config(lab, "wrr", (1, 3)))
+        wait_for_answers(lab, {"r2", "r3"}, within=10)
+        answers = Counter(requests(lab, 400))
+        assert abs(answers["r3"] / 400 - 0.75) <= 0.02, answers
+        stop(daemon)
+
+        daemon = start_balancer(lab, config(lab, "sh"))
+        wait_for_both_servers(lab)
+        before = {source: set(requests(lab, 3, source)) for source in SH_SOURCES}
+        assert all(len(servers) == 1 for servers in before.values()), before
+        stop(daemon)
+        start_balancer(lab, config(lab, "sh"))
+        wait_for_both_servers(lab)
+        after = {source: set(requests(lab, 3, source)) for source in SH_SOURCES}
+        assert after == before
+        print(f"removed from the table {removed_after:.2f} s after its check port closed")

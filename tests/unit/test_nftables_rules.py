@@ -1,0 +1,79 @@
+"""The table as nftables rules: which real server each map slot holds, and the transaction's shape."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pykeepalived.lb import nftables
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey
+
+A, B, C = DestinationKey("10.99.0.12", 8080), DestinationKey("10.99.0.13", 8080), DestinationKey("10.99.0.14", 80)
+VS = ServiceKey("TCP", "10.99.1.1", 80)
+
+
+def service(scheduler: str, weights: dict[DestinationKey, int]) -> Service:
+    return Service(scheduler, destinations={key: Destination(weight) for key, weight in weights.items()})
+
+
+def test_rr_cycle_takes_each_server_once() -> None:
+    assert nftables.slots(service("rr", {A: 1, B: 1, C: 1})) == [A, B, C]
+
+
+def test_wrr_cycle_interleaves_like_ipvs() -> None:
+    assert nftables.slots(service("wrr", {A: 1, B: 3})) == [B, B, A, B]
+    assert Counter(nftables.slots(service("wrr", {A: 200, B: 600}))) == {A: 1, B: 3}
+
+
+def test_a_quiesced_server_holds_no_slot_and_no_server_means_no_rule() -> None:
+    assert nftables.slots(service("wrr", {A: 0, B: 2})) == [B]
+    assert nftables.service_rule(VS, service("rr", {A: 0}), "prerouting") is None
+
+
+def test_hashing_schedulers_fill_ipvs_bucket_tables() -> None:
+    sh = nftables.slots(service("sh", {A: 1, B: 3}))
+    assert len(sh) == 256 and Counter(sh) == {A: 64, B: 192}
+    assert len(nftables.slots(service("dh", {A: 1, B: 1}))) == 256
+    mh = nftables.slots(service("mh", {A: 1, B: 1}))
+    assert len(mh) == 251 and set(mh) == {A, B}
+
+
+def test_fo_sends_everything_to_the_heaviest() -> None:
+    assert nftables.slots(service("fo", {A: 1, B: 5, C: 2})) == [B]
+
+
+def test_sh_hashes_the_source_with_a_fixed_seed_and_rr_counts() -> None:
+    sh_rule = nftables.service_rule(VS, service("sh", {A: 1, B: 1}), "prerouting")
+    assert sh_rule is not None
+    key = sh_rule["add"]["rule"]["expr"][2]["dnat"]["addr"]["map"]["key"]
+    source = {"payload": {"protocol": "ip", "field": "saddr"}}
+    assert key == {"jhash": {"mod": 256, "seed": nftables.HASH_SEED, "expr": source}}
+    rr_rule = nftables.service_rule(VS, service("rr", {A: 1, B: 1}), "prerouting")
+    assert rr_rule is not None
+    assert rr_rule["add"]["rule"]["expr"][2]["dnat"]["addr"]["map"]["key"] == {"numgen": {"mode": "inc", "mod": 2}}
+
+
+def test_the_transaction_replaces_the_whole_table_and_is_deterministic() -> None:
+    table = {VS: service("rr", {A: 1, B: 1}), ServiceKey("UDP", "2001:db8::1", 53): service("rr", {C: 1})}
+    commands = nftables.transaction(table)
+    assert commands[:2] == [
+        {"add": {"table": {"family": "inet", "name": "pykeepalived"}}},
+        {"flush": {"table": {"family": "inet", "name": "pykeepalived"}}},
+    ]
+    rules = [command["add"]["rule"] for command in commands if "rule" in command.get("add", {})]
+    assert len(rules) == 4  # two services, in prerouting and output
+    udp = next(rule for rule in rules if "UDP" in rule["comment"])
+    assert udp["expr"][0]["match"]["left"]["payload"]["protocol"] == "ip6"
+    assert udp["expr"][2]["dnat"]["family"] == "ip6"
+    assert nftables.transaction(dict(reversed(table.items()))) == commands
+
+
+def test_what_the_data_plane_does_not_do_is_reported() -> None:
+    table = {
+        ServiceKey("TCP", fwmark=7): service("rr", {A: 1}),
+        VS: Service("rr", persistence_timeout=300, destinations={A: Destination(1, forwarding="DR")}),
+    }
+    problems = nftables.unsupported(table)
+    assert len(problems) == 3
+    assert any("fwmark" in problem for problem in problems)
+    assert any("persistence_timeout" in problem for problem in problems)
+    assert any("uses DR" in problem for problem in problems)
