@@ -1,15 +1,17 @@
-"""The userspace proxy data plane beside HAProxy 2.6 (`mode tcp`), on the same machine and the same servers.
+"""The userspace proxy and nftables data planes beside HAProxy 2.6 (`mode tcp`), on the same servers.
 
-In a network namespace of its own (loopback only): nginx serves two real servers, HAProxy and the
-pykeepalived proxy process (fed its table as the checker process feeds it) each balance them round robin,
-and ApacheBench measures, alternating between the two, three workloads: small requests on kept-alive
-connections, a new connection per request, and 1 MiB responses. Both balancers get one CPU thread.
-Needs `apt-get install haproxy nginx-light apache2-utils`. Not a pass/fail test.
+In a network namespace of its own (loopback only): nginx serves two real servers; HAProxy, the
+pykeepalived proxy process (fed its table as the checker process feeds it) and the nftables rules
+(the transaction the checker commits) each balance them round robin, and ApacheBench measures,
+alternating between them, three workloads: small requests on kept-alive connections, a new connection
+per request, and 1 MiB responses. Both userspace balancers get one CPU thread.
+Needs `apt-get install haproxy nginx-light apache2-utils nftables`. Not a pass/fail test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import secrets
 import shutil
@@ -20,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, table_to_json
+from pykeepalived.lb.nftables import transaction
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, table_to_json
 
 SERVERS = (18081, 18082)
-HAPROXY_PORT, PROXY_PORT = 18001, 18002
+HAPROXY_PORT, PROXY_PORT, NFTABLES_PORT = 18001, 18002, 18003
 WORKLOADS = {
     "small requests, kept alive": ("/", ["-k"], 40_000, 50),
     "new connection per request": ("/", [], 10_000, 50),
@@ -64,9 +67,9 @@ backend reals
 """
 
 
-def table_line() -> str:
-    members = {DestinationKey("127.0.0.1", port): Destination(1) for port in SERVERS}
-    return table_to_json({ServiceKey("TCP", "127.0.0.1", PROXY_PORT): Service("rr", destinations=members)}) + "\n"
+def table(port: int) -> Table:
+    members = {DestinationKey("127.0.0.1", server): Destination(1) for server in SERVERS}
+    return {ServiceKey("TCP", "127.0.0.1", port): Service("rr", destinations=members)}
 
 
 def in_namespace(namespace: str, *command: str) -> list[str]:
@@ -96,9 +99,9 @@ def main() -> int:
     parser.add_argument("--workload", choices=sorted(WORKLOADS), action="append", help="default: all of them")
     args = parser.parse_args()
     workloads = {name: WORKLOADS[name] for name in args.workload or WORKLOADS}
-    for tool in ("haproxy", "nginx", "ab"):
+    for tool in ("haproxy", "nginx", "ab", "nft"):
         if shutil.which(tool) is None:
-            print(f"{tool} is missing: apt-get install haproxy nginx-light apache2-utils", file=sys.stderr)
+            print(f"{tool} is missing: apt-get install haproxy nginx-light apache2-utils nftables", file=sys.stderr)
             return 2
     namespace = f"pb{secrets.token_hex(3)}"
     work = Path(tempfile.mkdtemp(prefix=f"{namespace}-"))
@@ -117,9 +120,12 @@ def main() -> int:
         )
         processes.append(proxy)
         assert proxy.stdin is not None
-        proxy.stdin.write(table_line().encode())
+        proxy.stdin.write(table_to_json(table(PROXY_PORT)).encode() + b"\n")
         proxy.stdin.flush()
-        results: dict[str, dict[str, list[float]]] = {name: {"haproxy": [], "pykeepalived": []} for name in workloads}
+        (work / "rules.json").write_text(json.dumps({"nftables": transaction(table(NFTABLES_PORT))}))
+        subprocess.run(in_namespace(namespace, "nft", "-j", "-f", str(work / "rules.json")), check=True)
+        contenders = {"HAProxy 2.6": HAPROXY_PORT, "proxy": PROXY_PORT, "nftables": NFTABLES_PORT}
+        results: dict[str, dict[str, list[float]]] = {name: {c: [] for c in contenders} for name in workloads}
         for name, (path, options, count, concurrency) in workloads.items():
             splice = "option splice-auto" if path == "/big" else ""
             (work / "haproxy.cfg").write_text(HAPROXY.format(port=HAPROXY_PORT, a=SERVERS[0], b=SERVERS[1],
@@ -128,16 +134,18 @@ def main() -> int:
             processes.append(haproxy)
             time.sleep(1.0)
             for _ in range(args.rounds):
-                results[name]["haproxy"].append(ab(namespace, HAPROXY_PORT, path, options, count, concurrency))
-                results[name]["pykeepalived"].append(ab(namespace, PROXY_PORT, path, options, count, concurrency))
+                for contender, port in contenders.items():
+                    results[name][contender].append(ab(namespace, port, path, options, count, concurrency))
             haproxy.terminate()
             haproxy.wait(timeout=10)
         unit = {"1 MiB responses": "KiB/s"}
-        print(f"{'workload':<30} {'HAProxy 2.6':>14} {'pykeepalived':>14} {'ratio':>7}   (median of {args.rounds})")
+        print(f"{'workload (median of ' + str(args.rounds) + ')':<36}", *(f"{c:>12}" for c in contenders), "   ratios")
         for name, by in results.items():
-            theirs, ours = statistics.median(by["haproxy"]), statistics.median(by["pykeepalived"])
+            medians = {contender: statistics.median(by[contender]) for contender in contenders}
+            theirs = medians["HAProxy 2.6"]
+            ratios = " ".join(f"{c} {medians[c] / theirs:.2f}x" for c in ("proxy", "nftables"))
             label = f"{name} ({unit.get(name, 'req/s')})"
-            print(f"{label:<30} {theirs:>14,.0f} {ours:>14,.0f} {ours / theirs:>7.2f}")
+            print(f"{label:<36}", *(f"{medians[c]:>12,.0f}" for c in contenders), f"   {ratios}")
     finally:
         for process in processes:
             if process.poll() is None:
