@@ -70,8 +70,13 @@ class RealServerPolicy:
     inhibit: bool
     checkers: list[CheckerPolicy]
     forwarding: str = "NAT"
+    upper_threshold: int = 0
+    lower_threshold: int = 0
     # misc_dynamic: the weight a MISC_CHECK's exit code set, replacing the configured one.
     dynamic_weight: int | None = None
+
+    def destination(self, weight: int) -> Destination:
+        return Destination(weight, self.forwarding, self.upper_threshold, self.lower_threshold)
 
     @property
     def alive(self) -> bool:
@@ -92,6 +97,7 @@ class VirtualServerPolicy:
     sorry_server: DestinationKey | None = None
     sorry_inhibit: bool = False
     persistence_timeout: int = 0
+    persistence_granularity: str | None = None
     quorum_up: bool = True
     sorry_active: bool = False
     rs_alive: dict[DestinationKey, bool] = field(default_factory=dict)
@@ -165,7 +171,8 @@ class VirtualServerPolicy:
                 members[self.sorry_server] = Destination(0)
             for rs in self.real_servers:
                 if self.rs_alive.get(rs.key):
-                    members[rs.key] = Destination(rs.effective_weight, rs.forwarding)
+                    members[rs.key] = rs.destination(rs.effective_weight)
                 elif rs.inhibit:
-                    members[rs.key] = Destination(0, rs.forwarding)
-        return Service(self.scheduler, self.persistence_timeout, None, members)
+                    members[rs.key] = rs.destination(0)
+        granularity = self.persistence_granularity if self.persistence_timeout else None
+        return Service(self.scheduler, self.persistence_timeout, granularity, members)

@@ -15,6 +15,7 @@ from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..daemon import proxy_worker
 from ..io import nftables
+from ..io.ipvs import kernel_has_ipvs, read_kernel_table
 from ..io.nftables import connection_counts
 from ..lb.listing import listing
 from ..lb.table import DestinationKey, ServiceKey, table_from_data
@@ -105,7 +106,12 @@ def list_nftables_table(state_file: str) -> int:
 
 
 def list_table(pidfile: str) -> int:
-    """Whichever data plane is active: the proxy if its process runs, else the nftables table."""
+    """Whichever data plane is active: IPVS if the kernel has it, the proxy if its process runs, else the
+    nftables table."""
+    if kernel_has_ipvs():
+        table, counts = read_kernel_table()
+        print(listing(table, counts), end="")
+        return 0
     if not os.path.exists(pidfile) and os.path.exists(nftables.STATE_FILE):
         return list_nftables_table(nftables.STATE_FILE)
     return list_proxy_table(pidfile)

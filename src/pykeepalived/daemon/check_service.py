@@ -37,6 +37,7 @@ from ..config.model import (
 )
 from ..io.alerts import send_alert
 from ..io.files import write_json_atomically
+from ..io.ipvs import IpvsBackend, kernel_has_ipvs
 from ..io.nftables import DataplaneUnavailable, NftablesBackend, open_nftables
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
@@ -172,11 +173,13 @@ def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
                 alpha = bool(real.alpha if real.alpha is not None else server.alpha)
                 inhibit = real.inhibit_on_failure if real.inhibit_on_failure is not None else server.inhibit_on_failure
                 rs_policy = RealServerPolicy(
-                    DestinationKey(str(real.address), real.port),
+                    real_server_key(key, real),
                     real.weight,
                     bool(inhibit),
                     [],
                     (real.lvs_method or server.lb_kind).value,
+                    real.uthreshold or 0,
+                    real.lthreshold or 0,
                 )
                 for checker in checkers:
                     common = checker if isinstance(checker, CheckerCommon) else CheckerCommon()
@@ -216,11 +219,17 @@ def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
                 sorry_server=DestinationKey(str(sorry[0]), sorry[1]) if sorry else None,
                 sorry_inhibit=server.sorry_server_inhibit,
                 persistence_timeout=server.persistence_timeout or 0,
+                persistence_granularity=server.persistence_granularity,
             )
             policies.append(policy)
             for label, description, probe, checker_policy, delays, log_all, rs_policy in pending:
                 runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy))
     return policies, runs
+
+
+def real_server_key(service: ServiceKey, real: RealServer) -> DestinationKey:
+    """As keepalived: a fwmark service's real servers have no port."""
+    return DestinationKey(str(real.address), 0 if service.fwmark else real.port)
 
 
 class ProxyFeed(MemoryBackend):
@@ -268,20 +277,31 @@ def proxy_command(args: argparse.Namespace) -> list[str]:
 
 
 def open_backend(args: argparse.Namespace, logger: logging.Logger) -> MemoryBackend | None:
-    """The data plane --dataplane asks for (None if it cannot run here); auto takes nftables, else the proxy."""
+    """The data plane --dataplane asks for (None if it cannot run here); auto takes IPVS if the kernel has
+    it, else nftables, else the userspace proxy."""
     if args.dataplane == "memory":
         return MemoryBackend()
-    if args.dataplane in ("auto", "nftables"):
+    kernel_planes: dict[str, Callable[[], MemoryBackend]] = {
+        "ipvs": lambda: IpvsBackend(logger),
+        "nftables": lambda: NftablesBackend(open_nftables(), logger),
+    }
+    wanted = list(kernel_planes) if args.dataplane == "auto" else [args.dataplane]
+    for name in wanted:
+        if name not in kernel_planes:
+            break
+        if name == "ipvs" and args.dataplane == "auto" and not kernel_has_ipvs():
+            continue
         try:
-            backend = NftablesBackend(open_nftables(), logger)
+            backend = kernel_planes[name]()
         except DataplaneUnavailable as reason:
-            if args.dataplane == "nftables":
-                logger.info(f"nftables data plane: {reason}")
+            if args.dataplane != "auto":
+                logger.info(f"{name} data plane: {reason}")
                 return None
-            logger.info(f"nftables data plane unavailable ({reason}) - using the userspace proxy")
+            logger.info(f"{name} data plane unavailable ({reason})")
         else:
-            logger.info("Using the nftables data plane")
+            logger.info(f"Using the {name} data plane")
             return backend
+    logger.info("Using the userspace proxy data plane")
     return ProxyFeed(proxy_command(args), logger)
 
 
@@ -307,7 +327,7 @@ class CheckService:
                 if server.quorum_down:
                     found[(key, "quorum_down", None)] = server.quorum_down
                 for real in server.real_server:
-                    rs_key = DestinationKey(str(real.address), real.port)
+                    rs_key = real_server_key(key, real)
                     if real.notify_up:
                         found[(key, "rs_up", rs_key)] = real.notify_up
                     if real.notify_down:
@@ -353,7 +373,7 @@ class CheckService:
     def _alerts_on(self, policy: VirtualServerPolicy, rs: DestinationKey | None) -> bool:
         """smtp_alert of the real server, else of the virtual server, else the global settings."""
         server = self.servers[policy.key]
-        real = next((r for r in server.real_server if DestinationKey(str(r.address), r.port) == rs), None)
+        real = next((r for r in server.real_server if real_server_key(policy.key, r) == rs), None)
         chosen = real.smtp_alert if real is not None and real.smtp_alert is not None else server.smtp_alert
         global_defs = self.config.global_defs
         return bool(chosen if chosen is not None else global_defs.smtp_alert_checker or global_defs.smtp_alert)

@@ -17,8 +17,8 @@ from ..io.files import FileSystem, default_config_id, local_interfaces
 from . import logs
 
 PR_SET_PDEATHSIG = 1
-# "auto" is nftables where it works, else the proxy (IPVS is not driven yet); "memory" only keeps the table.
-DATAPLANES = ("auto", "nftables", "proxy", "memory")
+# "auto" is IPVS if the kernel has it, else nftables where it works, else the proxy; "memory" only keeps the table.
+DATAPLANES = ("auto", "ipvs", "nftables", "proxy", "memory")
 
 
 def die_with_parent() -> None:

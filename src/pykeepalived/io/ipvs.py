@@ -1,0 +1,229 @@
+"""The IPVS data plane: the table's operations as IPVS generic-netlink requests (pyroute2), and the kernel's
+table read back for `ipvsadm -Ln`.
+
+pyroute2 0.9 quirks handled here: IPVSDest.from_message() reports every destination as DR (the raw
+forwarding attribute is read instead); fwmark and IPv6 services need the netmask sent (for IPv6 it is a
+prefix length, which pyroute2 encodes as an IPv4 address: 128 is "128.0.0.0"); "update" deletes, so
+changes use "set".
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ipaddress
+import logging
+import socket
+from typing import Any
+
+from ..lb.table import (
+    AddDestination,
+    AddService,
+    DeleteDestination,
+    DeleteService,
+    Destination,
+    DestinationKey,
+    EditService,
+    MemoryBackend,
+    Operation,
+    Service,
+    ServiceKey,
+    Table,
+)
+from .nftables import DataplaneUnavailable
+
+FORWARDING_METHODS = {"NAT": 0, "TUN": 2, "DR": 3}
+FORWARDING_NAMES = {code: name for name, code in FORWARDING_METHODS.items()}
+PROTOCOLS = {"TCP": socket.IPPROTO_TCP, "UDP": socket.IPPROTO_UDP, "SCTP": socket.IPPROTO_SCTP}
+PROTOCOL_NAMES = {number: name for name, number in PROTOCOLS.items()}
+IP_VS_SVC_F_PERSISTENT = 0x0001
+ALL_SERVICE_FLAGS = 0xFFFF
+
+
+def _family(address: str) -> int:
+    return socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+
+
+def _service_family(key: ServiceKey, service: Service | None) -> int:
+    if key.address:
+        return _family(key.address)
+    members = service.members() if service is not None else {}
+    return _family(next(iter(members)).address) if members else socket.AF_INET
+
+
+def _netmask(family: int, granularity: str | None) -> str:
+    """IPVS_SVC_ATTR_NETMASK: a mask for IPv4, a prefix length for IPv6 (in pyroute2's IPv4 encoding)."""
+    if family == socket.AF_INET6:
+        prefix = int(granularity) if granularity else 128
+        return str(ipaddress.IPv4Address(prefix.to_bytes(4, "little")))
+    return granularity or "255.255.255.255"
+
+
+def service_attributes(key: ServiceKey, service: Service | None) -> dict[str, Any]:
+    """The key of a service and, given its settings, everything IPVS keeps about it."""
+    family = _service_family(key, service)
+    attributes: dict[str, Any] = {"af": family, "protocol": PROTOCOLS[key.protocol.upper()]}
+    if key.fwmark:
+        attributes["fwmark"] = key.fwmark
+    else:
+        attributes.update(addr=key.address, port=key.port)
+    if service is not None:
+        persistent = service.persistence_timeout > 0
+        attributes.update(
+            sched_name=service.scheduler,
+            timeout=service.persistence_timeout,
+            flags={"flags": IP_VS_SVC_F_PERSISTENT if persistent else 0, "mask": ALL_SERVICE_FLAGS},
+            netmask=_netmask(family, service.persistence_granularity),
+        )
+    return attributes
+
+
+def destination_attributes(key: DestinationKey, destination: Destination | None) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"addr": key.address, "port": key.port, "addr_family": _family(key.address)}
+    if destination is not None:
+        attributes.update(
+            weight=destination.weight,
+            fwd_method=FORWARDING_METHODS[destination.forwarding],
+            u_thresh=destination.upper_threshold,
+            l_thresh=destination.lower_threshold,
+        )
+    return attributes
+
+
+def kernel_has_ipvs() -> bool:
+    """Whether the kernel answers IPVS's generic-netlink family (ip_vs loaded, or loadable on demand)."""
+    from pyroute2 import IPVS
+
+    try:
+        connection = IPVS()
+    except Exception:  # pyroute2 raises a bare NetlinkError or OSError when the family is missing
+        return False
+    connection.close()
+    return True
+
+
+class IpvsBackend(MemoryBackend):
+    """Keeps the table and applies each operation to the kernel's IPVS table.
+
+    pyroute2's synchronous IPVS socket runs an event loop of its own, which cannot run inside the checker's:
+    the socket lives in a thread of its own, and each change waits for it (a request takes microseconds).
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__()
+        self.logger = logger
+        self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
+        try:
+            self.connection = self.worker.submit(_open_connection).result()
+        except Exception as error:
+            self.worker.shutdown()
+            raise DataplaneUnavailable(f"the kernel has no IPVS ({error})") from error
+
+    def apply(self, operations: list[Operation]) -> None:
+        for operation in operations:
+            try:
+                self.worker.submit(self._request, operation).result()
+            except Exception as error:  # a netlink error names the errno; keep the others going
+                self.logger.info(f"IPVS: {type(operation).__name__} for {operation_subject(operation)} failed: {error}")
+            super().apply([operation])
+
+    def _request(self, operation: Operation) -> None:
+        from pyroute2 import IPVSDest, IPVSService
+
+        if isinstance(operation, AddService | EditService):
+            command = "add" if isinstance(operation, AddService) else "set"
+            self.connection.service(
+                command, service=IPVSService(**service_attributes(operation.key, operation.service))
+            )
+            return
+        if isinstance(operation, DeleteService):
+            attributes = service_attributes(operation.key, self.services.get(operation.key))
+            self.connection.service("del", service=IPVSService(**attributes))
+            return
+        service = IPVSService(**service_attributes(operation.service, self.services.get(operation.service)))
+        if isinstance(operation, DeleteDestination):
+            self.connection.dest("del", service=service, dest=IPVSDest(**destination_attributes(operation.key, None)))
+            return
+        command = "add" if isinstance(operation, AddDestination) else "set"
+        destination = IPVSDest(**destination_attributes(operation.key, operation.destination))
+        self.connection.dest(command, service=service, dest=destination)
+
+    def close(self) -> None:
+        """Remove our services, as keepalived does when it stops."""
+        self.apply([DeleteService(key) for key in sorted(self.services)])
+        self.worker.submit(self.connection.close).result()
+        self.worker.shutdown()
+
+
+def _open_connection() -> Any:
+    from pyroute2 import IPVS
+
+    return IPVS()
+
+
+def operation_subject(operation: Operation) -> str:
+    if isinstance(operation, AddService | EditService | DeleteService):
+        return str(operation.key)
+    return f"{operation.key.text(operation.service.protocol.lower())} of {operation.service}"
+
+
+def read_kernel_table() -> tuple[Table, dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]]:
+    """Every IPVS service and destination the kernel has, with active and inactive connection counts."""
+    from pyroute2 import IPVS, IPVSService
+
+    table: dict[ServiceKey, Service] = {}
+    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
+    connection = IPVS()
+    try:
+        for message in connection.service("dump"):
+            attributes = message.get_attr("IPVS_CMD_ATTR_SERVICE")
+            protocol = PROTOCOL_NAMES.get(attributes.get_attr("IPVS_SVC_ATTR_PROTOCOL"), "TCP")
+            fwmark = attributes.get_attr("IPVS_SVC_ATTR_FWMARK") or 0
+            family = attributes.get_attr("IPVS_SVC_ATTR_AF")
+            if fwmark:
+                key = ServiceKey(protocol, fwmark=fwmark)
+            else:
+                address = attributes.get_attr("IPVS_SVC_ATTR_ADDR")
+                key = ServiceKey(protocol, address, attributes.get_attr("IPVS_SVC_ATTR_PORT"))
+            flags = attributes.get_attr("IPVS_SVC_ATTR_FLAGS")
+            persistent = bool(flags and flags["flags"] & IP_VS_SVC_F_PERSISTENT)
+            netmask = attributes.get_attr("IPVS_SVC_ATTR_NETMASK")
+            granularity = _granularity(family, netmask) if persistent else None
+            destinations: dict[DestinationKey, Destination] = {}
+            service_counts: dict[DestinationKey, tuple[int, int]] = {}
+            request = IPVSService(af=family, protocol=PROTOCOLS[protocol], **(
+                {"fwmark": fwmark} if fwmark else {"addr": key.address, "port": key.port}
+            ))  # fmt: skip
+            for dest_message in connection.dest("dump", service=request):
+                dest = dest_message.get_attr("IPVS_CMD_ATTR_DEST")
+                member = DestinationKey(dest.get_attr("IPVS_DEST_ATTR_ADDR"), dest.get_attr("IPVS_DEST_ATTR_PORT"))
+                method = (dest.get_attr("IPVS_DEST_ATTR_FWD_METHOD") or 0) & 0x7
+                destinations[member] = Destination(
+                    weight=dest.get_attr("IPVS_DEST_ATTR_WEIGHT"),
+                    forwarding=FORWARDING_NAMES.get(method, "NAT"),
+                    upper_threshold=dest.get_attr("IPVS_DEST_ATTR_U_THRESH") or 0,
+                    lower_threshold=dest.get_attr("IPVS_DEST_ATTR_L_THRESH") or 0,
+                )
+                service_counts[member] = (
+                    dest.get_attr("IPVS_DEST_ATTR_ACTIVE_CONNS") or 0,
+                    dest.get_attr("IPVS_DEST_ATTR_INACT_CONNS") or 0,
+                )
+            table[key] = Service(
+                scheduler=attributes.get_attr("IPVS_SVC_ATTR_SCHED_NAME"),
+                persistence_timeout=attributes.get_attr("IPVS_SVC_ATTR_TIMEOUT") if persistent else 0,
+                persistence_granularity=granularity,
+                destinations=destinations,
+            )
+            counts[key] = service_counts
+    finally:
+        connection.close()
+    return table, counts
+
+
+def _granularity(family: int, netmask: str | None) -> str | None:
+    """A persistence granularity as keepalived writes it, None for the default (a single address)."""
+    if netmask is None:
+        return None
+    if family == socket.AF_INET6:
+        prefix = int.from_bytes(ipaddress.IPv4Address(netmask).packed, "little")
+        return None if prefix == 128 else str(prefix)
+    return None if netmask == "255.255.255.255" else netmask

@@ -1,0 +1,218 @@
+"""Run inside the user-mode-linux guest (tests/net/test_ipvs_in_user_mode_linux.py boots it): a kernel with
+IPVS. The IPVS backend against the real kernel, and keepalived beside pykeepalived on one configuration."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pykeepalived.io.ipvs import IpvsBackend, read_kernel_table
+from pykeepalived.lb.listing import listing
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
+
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
+PYKEEPALIVED = str(Path(sys.executable).with_name("pykeepalived"))
+REAL_SERVERS = {"rs1": "10.99.0.11", "rs2": "10.99.0.12"}
+
+if os.environ.get("PYKEEPALIVED_IN_UML") != "1":
+    raise RuntimeError("this runs inside the IPVS guest: tests/net/test_ipvs_in_user_mode_linux.py boots it")
+
+
+def ipvsadm() -> str:
+    return subprocess.run(["ipvsadm", "-Ln"], capture_output=True, text=True, check=True).stdout
+
+
+def members(*entries: tuple[str, int, int, str]) -> dict[DestinationKey, Destination]:
+    return {
+        DestinationKey(address, port): Destination(weight, forwarding) for address, port, weight, forwarding in entries
+    }
+
+
+def every_kind_of_service() -> Table:
+    table: dict[ServiceKey, Service] = {
+        ServiceKey("UDP", "10.99.0.200", 1000 + index): Service(
+            name, destinations=members(("10.99.0.11", 53, 1, "NAT"))
+        )
+        for index, name in enumerate(SCHEDULERS)
+    }
+    table[ServiceKey("TCP", "10.99.0.100", 80)] = Service("wrr", destinations={
+        DestinationKey("10.99.0.11", 8080): Destination(2, "NAT", upper_threshold=100, lower_threshold=50),
+        DestinationKey("10.99.0.12", 8080): Destination(1, "NAT"),
+    })  # fmt: skip
+    table[ServiceKey("TCP", "10.99.0.100", 443)] = Service(
+        "sh", 300, "255.255.255.0", members(("10.99.0.11", 443, 1, "DR"), ("10.99.0.12", 443, 3, "TUN"))
+    )
+    table[ServiceKey("TCP", fwmark=42)] = Service("rr", destinations=members(("10.99.0.13", 0, 1, "DR")))
+    table[ServiceKey("TCP", "fd00:99::100", 443)] = Service(
+        "wlc", 60, "64", members(("fd00:99::11", 443, 1, "NAT"), ("fd00:99::12", 443, 0, "NAT"))
+    )
+    return table
+
+
+def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it() -> None:
+    subprocess.run(["ipvsadm", "-C"], check=True)
+    backend = IpvsBackend(logging.getLogger("guest"))
+    table = every_kind_of_service()
+    backend.apply(plan(table, backend.read()))
+    kernel, counts = read_kernel_table()
+    assert kernel == table
+    assert listing(kernel, counts) == ipvsadm()
+    assert plan(table, kernel) == []
+
+    changed = dict(table)
+    changed[ServiceKey("TCP", "10.99.0.100", 80)] = Service("mh", destinations={
+        DestinationKey("10.99.0.11", 8080): Destination(5, "NAT"),
+    })  # fmt: skip
+    del changed[ServiceKey("TCP", fwmark=42)]
+    backend.apply(plan(changed, backend.read()))
+    kernel, counts = read_kernel_table()
+    assert kernel == changed
+    assert listing(kernel, counts) == ipvsadm()
+
+    backend.close()
+    assert read_kernel_table()[0] == {}
+
+
+DIFFERENTIAL_CONFIG = """global_defs {
+    router_id ipvs-differential
+}
+virtual_server 10.99.0.100 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.99.0.11 8080 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 10.99.0.12 8080 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+virtual_server 10.99.0.100 8080 {
+    delay_loop 1
+    lb_algo sh
+    lb_kind DR
+    persistence_timeout 300
+    persistence_granularity 255.255.255.0
+    protocol TCP
+    real_server 10.99.0.11 8080 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 10.99.0.12 8080 {
+        weight 3
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+virtual_server fwmark 7 {
+    delay_loop 1
+    lb_algo lc
+    lb_kind TUN
+    protocol TCP
+    real_server 10.99.0.12 8080 {
+        weight 4
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+"""
+
+
+@contextmanager
+def real_servers(work: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    """Two namespaces behind a bridge in the guest, each with a web server on 8080."""
+    subprocess.run(["ip", "link", "add", "br-rs", "type", "bridge"], check=True)
+    subprocess.run(["ip", "addr", "add", "10.99.0.1/24", "dev", "br-rs"], check=True)
+    subprocess.run(["ip", "link", "set", "br-rs", "up"], check=True)
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    for name, address in REAL_SERVERS.items():
+        for command in (
+            ["ip", "netns", "add", name],
+            ["ip", "link", "add", f"{name}-h", "type", "veth", "peer", "name", "eth0", "netns", name],
+            ["ip", "link", "set", f"{name}-h", "master", "br-rs", "up"],
+            ["ip", "-n", name, "addr", "add", f"{address}/24", "dev", "eth0"],
+            ["ip", "-n", name, "link", "set", "eth0", "up"],
+            ["ip", "-n", name, "link", "set", "lo", "up"],
+        ):
+            subprocess.run(command, check=True)
+        servers[name] = start_server(name, address, work)
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.terminate()
+            server.wait()
+
+
+def start_server(name: str, address: str, work: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["ip", "netns", "exec", name, sys.executable, "-m", "http.server", "8080", "--bind", address,
+         "--directory", str(work)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def wait_until(condition: Callable[[], bool], within: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}; ipvsadm -Ln:\n{ipvsadm()}\nlog:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def tables_seen(daemon: list[str], servers: dict[str, subprocess.Popen[bytes]], work: Path) -> tuple[str, str]:
+    """ipvsadm -Ln with every real server up, then with rs1 down; the daemon is stopped afterwards."""
+    subprocess.run(["ipvsadm", "-C"], check=True)
+    with open(work / "daemon.log", "ab") as log:
+        process = subprocess.Popen(daemon, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(
+            lambda: ipvsadm().count("  -> 10.99.0.") == 5, 30, "not every real server was added", work / "daemon.log"
+        )
+        everything_up = ipvsadm()
+        servers["rs1"].terminate()
+        servers["rs1"].wait()
+        wait_until(lambda: "10.99.0.11" not in ipvsadm(), 30, "the failed real server stayed", work / "daemon.log")
+        one_down = ipvsadm()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        servers["rs1"] = start_server("rs1", REAL_SERVERS["rs1"], work)
+    return everything_up, one_down
+
+
+def test_keepalived_and_pykeepalived_program_the_same_ipvs_table() -> None:
+    work = Path(tempfile.mkdtemp())
+    (work / "keepalived.conf").write_text(DIFFERENTIAL_CONFIG)
+    with real_servers(work) as servers:
+        keepalived = tables_seen(
+            ["keepalived", "-C", "-n", "-l", "-f", str(work / "keepalived.conf"),
+             "-p", str(work / "k.pid"), "-c", str(work / "k-checkers.pid")],
+            servers, work,
+        )  # fmt: skip
+        time.sleep(1.5)  # the web server back in rs1
+        ours = tables_seen(
+            [PYKEEPALIVED, "-C", "-n", "-l", "-G", "--dataplane", "ipvs", "-f", str(work / "keepalived.conf"),
+             "-p", str(work / "p.pid"), "-c", str(work / "p-checkers.pid")],
+            servers, work,
+        )  # fmt: skip
+    print("keepalived, every real server up:", keepalived[0], "keepalived, rs1 down:", keepalived[1], sep="\n")
+    print((work / "daemon.log").read_text())
+    assert ours == keepalived
