@@ -98,6 +98,7 @@ class VirtualServerPolicy:
     sorry_inhibit: bool = False
     persistence_timeout: int = 0
     persistence_granularity: str | None = None
+    scheduler_flags: tuple[str, ...] = ()
     quorum_up: bool = True
     sorry_active: bool = False
     rs_alive: dict[DestinationKey, bool] = field(default_factory=dict)
@@ -175,4 +176,4 @@ class VirtualServerPolicy:
                 elif rs.inhibit:
                     members[rs.key] = rs.destination(0)
         granularity = self.persistence_granularity if self.persistence_timeout else None
-        return Service(self.scheduler, self.persistence_timeout, granularity, members)
+        return Service(self.scheduler, self.persistence_timeout, granularity, members, self.scheduler_flags)

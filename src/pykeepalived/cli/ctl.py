@@ -15,12 +15,12 @@ from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..daemon import proxy_worker
 from ..io import nftables
-from ..io.ipvs import kernel_has_ipvs, read_kernel_table
 from ..io.nftables import connection_counts
 from ..lb.listing import listing
 from ..lb.table import DestinationKey, ServiceKey, table_from_data
 from .common import config_test_exit_code, load_file, report
 from .demo import demo
+from .ipvsadm import main as ipvsadm_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,10 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("file")
     convert.add_argument("-o", "--output", help="write here instead of standard output")
 
-    ipvsadm = commands.add_parser("ipvsadm", help="list the active data plane's table as ipvsadm -Ln does")
-    ipvsadm.add_argument("-L", "-l", "--list", action="store_true", required=True, help="list the table")
-    ipvsadm.add_argument("-n", "--numeric", action="store_true", help="numeric output (always, for now)")
-    ipvsadm.add_argument("--pidfile", default=proxy_worker.DEFAULT_PIDFILE, help="the proxy process's pidfile")
+    ipvsadm = commands.add_parser(
+        "ipvsadm", help="ipvsadm's command line over the active data plane (as pyipvsadm)", add_help=False
+    )
+    ipvsadm.add_argument("arguments", nargs=argparse.REMAINDER)
 
     lab = commands.add_parser("lab", help="network-namespace labs on this machine (root)")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True)
@@ -106,23 +106,20 @@ def list_nftables_table(state_file: str) -> int:
 
 
 def list_table(pidfile: str) -> int:
-    """Whichever data plane is active: IPVS if the kernel has it, the proxy if its process runs, else the
-    nftables table."""
-    if kernel_has_ipvs():
-        table, counts = read_kernel_table()
-        print(listing(table, counts), end="")
-        return 0
+    """The proxy's table if its process runs, else the nftables table (IPVS is pyipvsadm's own)."""
     if not os.path.exists(pidfile) and os.path.exists(nftables.STATE_FILE):
         return list_nftables_table(nftables.STATE_FILE)
     return list_proxy_table(pidfile)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["ipvsadm"]:
+        # ipvsadm's own options (-Ln...) would be taken for ours by the subcommand parser.
+        return ipvsadm_main(arguments[1:])
+    args = build_parser().parse_args(arguments)
     if args.command == "lab":
         return demo()
-    if args.command == "ipvsadm":
-        return list_table(args.pidfile)
     if args.command == "convert-ldirectord":
         return convert_ldirectord(args.file, args.output)
     result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)

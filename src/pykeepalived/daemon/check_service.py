@@ -220,11 +220,18 @@ def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
                 sorry_inhibit=server.sorry_server_inhibit,
                 persistence_timeout=server.persistence_timeout or 0,
                 persistence_granularity=server.persistence_granularity,
+                scheduler_flags=scheduler_flags(server),
             )
             policies.append(policy)
             for label, description, probe, checker_policy, delays, log_all, rs_policy in pending:
                 runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy))
     return policies, runs
+
+
+def scheduler_flags(server: VirtualServer) -> tuple[str, ...]:
+    """The sh-/mh- flags the virtual server sets that its scheduler takes, in IPVS's order."""
+    given = {option.keyword for option in server.options}
+    return tuple(flag for flag in (f"{server.lb_algo}-fallback", f"{server.lb_algo}-port") if flag in given)
 
 
 def real_server_key(service: ServiceKey, real: RealServer) -> DestinationKey:

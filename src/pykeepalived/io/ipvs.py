@@ -13,6 +13,7 @@ import concurrent.futures
 import ipaddress
 import logging
 import socket
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..lb.table import (
@@ -27,7 +28,6 @@ from ..lb.table import (
     Operation,
     Service,
     ServiceKey,
-    Table,
 )
 from .nftables import DataplaneUnavailable
 
@@ -36,7 +36,37 @@ FORWARDING_NAMES = {code: name for name, code in FORWARDING_METHODS.items()}
 PROTOCOLS = {"TCP": socket.IPPROTO_TCP, "UDP": socket.IPPROTO_UDP, "SCTP": socket.IPPROTO_SCTP}
 PROTOCOL_NAMES = {number: name for name, number in PROTOCOLS.items()}
 IP_VS_SVC_F_PERSISTENT = 0x0001
+IP_VS_SVC_F_SCHED1 = 0x0008  # sh-fallback, mh-fallback
+IP_VS_SVC_F_SCHED2 = 0x0010  # sh-port, mh-port
+SCHEDULER_FLAG_BITS = {"fallback": IP_VS_SVC_F_SCHED1, "port": IP_VS_SVC_F_SCHED2}
 ALL_SERVICE_FLAGS = 0xFFFF
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """IPVS's counters of a service or destination: totals, then rates (per second)."""
+
+    connections: int = 0
+    packets_in: int = 0
+    packets_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    connections_rate: int = 0
+    packets_in_rate: int = 0
+    packets_out_rate: int = 0
+    bytes_in_rate: int = 0
+    bytes_out_rate: int = 0
+
+
+@dataclass
+class KernelTable:
+    """What the kernel's IPVS holds: the table, and per destination its connection counts and counters."""
+
+    table: dict[ServiceKey, Service] = field(default_factory=dict)
+    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = field(default_factory=dict)
+    persistent: dict[ServiceKey, dict[DestinationKey, int]] = field(default_factory=dict)
+    service_statistics: dict[ServiceKey, Statistics] = field(default_factory=dict)
+    destination_statistics: dict[ServiceKey, dict[DestinationKey, Statistics]] = field(default_factory=dict)
 
 
 def _family(address: str) -> int:
@@ -67,11 +97,13 @@ def service_attributes(key: ServiceKey, service: Service | None) -> dict[str, An
     else:
         attributes.update(addr=key.address, port=key.port)
     if service is not None:
-        persistent = service.persistence_timeout > 0
+        flags = IP_VS_SVC_F_PERSISTENT if service.persistence_timeout > 0 else 0
+        for flag in service.scheduler_flags:
+            flags |= SCHEDULER_FLAG_BITS[flag.rsplit("-", 1)[1]]
         attributes.update(
             sched_name=service.scheduler,
             timeout=service.persistence_timeout,
-            flags={"flags": IP_VS_SVC_F_PERSISTENT if persistent else 0, "mask": ALL_SERVICE_FLAGS},
+            flags={"flags": flags, "mask": ALL_SERVICE_FLAGS},
             netmask=_netmask(family, service.persistence_granularity),
         )
     return attributes
@@ -121,10 +153,15 @@ class IpvsBackend(MemoryBackend):
     def apply(self, operations: list[Operation]) -> None:
         for operation in operations:
             try:
-                self.worker.submit(self._request, operation).result()
+                self.execute(operation)
             except Exception as error:  # a netlink error names the errno; keep the others going
                 self.logger.info(f"IPVS: {type(operation).__name__} for {operation_subject(operation)} failed: {error}")
-            super().apply([operation])
+                super().apply([operation])
+
+    def execute(self, operation: Operation) -> None:
+        """One operation, in the kernel and then in the table kept here; the kernel's refusal is raised."""
+        self.worker.submit(self._request, operation).result()
+        super().apply([operation])
 
     def _request(self, operation: Operation) -> None:
         from pyroute2 import IPVSDest, IPVSService
@@ -150,6 +187,10 @@ class IpvsBackend(MemoryBackend):
     def close(self) -> None:
         """Remove our services, as keepalived does when it stops."""
         self.apply([DeleteService(key) for key in sorted(self.services)])
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Let go of the kernel, leaving its table as it is."""
         self.worker.submit(self.connection.close).result()
         self.worker.shutdown()
 
@@ -166,12 +207,26 @@ def operation_subject(operation: Operation) -> str:
     return f"{operation.key.text(operation.service.protocol.lower())} of {operation.service}"
 
 
-def read_kernel_table() -> tuple[Table, dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]]:
-    """Every IPVS service and destination the kernel has, with active and inactive connection counts."""
+STATISTICS = ("CONNS", "INPKTS", "OUTPKTS", "INBYTES", "OUTBYTES", "CPS", "INPPS", "OUTPPS", "INBPS", "OUTBPS")
+
+
+def _statistics(attributes: Any, name: str) -> Statistics:
+    nested = attributes.get_attr(name)
+    if nested is None:
+        return Statistics()
+    return Statistics(*(nested.get_attr(f"IPVS_STATS_ATTR_{field}") or 0 for field in STATISTICS))
+
+
+def _scheduler_flags(scheduler: str, flags: int) -> tuple[str, ...]:
+    named = ((IP_VS_SVC_F_SCHED1, f"{scheduler}-fallback"), (IP_VS_SVC_F_SCHED2, f"{scheduler}-port"))
+    return tuple(name for bit, name in named if flags & bit) if scheduler in ("sh", "mh") else ()
+
+
+def read_kernel_table() -> KernelTable:
+    """Every IPVS service and destination the kernel has, with their counters."""
     from pyroute2 import IPVS, IPVSService
 
-    table: dict[ServiceKey, Service] = {}
-    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
+    found = KernelTable()
     connection = IPVS()
     try:
         for message in connection.service("dump"):
@@ -185,11 +240,13 @@ def read_kernel_table() -> tuple[Table, dict[ServiceKey, dict[DestinationKey, tu
                 address = attributes.get_attr("IPVS_SVC_ATTR_ADDR")
                 key = ServiceKey(protocol, address, attributes.get_attr("IPVS_SVC_ATTR_PORT"))
             flags = attributes.get_attr("IPVS_SVC_ATTR_FLAGS")
-            persistent = bool(flags and flags["flags"] & IP_VS_SVC_F_PERSISTENT)
+            flag_bits = flags["flags"] if flags else 0
+            persistent = bool(flag_bits & IP_VS_SVC_F_PERSISTENT)
             netmask = attributes.get_attr("IPVS_SVC_ATTR_NETMASK")
-            granularity = _granularity(family, netmask) if persistent else None
+            scheduler = attributes.get_attr("IPVS_SVC_ATTR_SCHED_NAME")
             destinations: dict[DestinationKey, Destination] = {}
-            service_counts: dict[DestinationKey, tuple[int, int]] = {}
+            found.counts[key], found.persistent[key], found.destination_statistics[key] = {}, {}, {}
+            found.service_statistics[key] = _statistics(attributes, "IPVS_SVC_ATTR_STATS64")
             request = IPVSService(af=family, protocol=PROTOCOLS[protocol], **(
                 {"fwmark": fwmark} if fwmark else {"addr": key.address, "port": key.port}
             ))  # fmt: skip
@@ -203,20 +260,22 @@ def read_kernel_table() -> tuple[Table, dict[ServiceKey, dict[DestinationKey, tu
                     upper_threshold=dest.get_attr("IPVS_DEST_ATTR_U_THRESH") or 0,
                     lower_threshold=dest.get_attr("IPVS_DEST_ATTR_L_THRESH") or 0,
                 )
-                service_counts[member] = (
+                found.counts[key][member] = (
                     dest.get_attr("IPVS_DEST_ATTR_ACTIVE_CONNS") or 0,
                     dest.get_attr("IPVS_DEST_ATTR_INACT_CONNS") or 0,
                 )
-            table[key] = Service(
-                scheduler=attributes.get_attr("IPVS_SVC_ATTR_SCHED_NAME"),
+                found.persistent[key][member] = dest.get_attr("IPVS_DEST_ATTR_PERSIST_CONNS") or 0
+                found.destination_statistics[key][member] = _statistics(dest, "IPVS_DEST_ATTR_STATS64")
+            found.table[key] = Service(
+                scheduler=scheduler,
                 persistence_timeout=attributes.get_attr("IPVS_SVC_ATTR_TIMEOUT") if persistent else 0,
-                persistence_granularity=granularity,
+                persistence_granularity=_granularity(family, netmask) if persistent else None,
                 destinations=destinations,
+                scheduler_flags=_scheduler_flags(scheduler, flag_bits),
             )
-            counts[key] = service_counts
     finally:
         connection.close()
-    return table, counts
+    return found
 
 
 def _granularity(family: int, netmask: str | None) -> str | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
-from .table import DestinationKey, ServiceKey, Table
+from .table import DestinationKey, Service, ServiceKey, Table
 
 HEADER = (
     "IP Virtual Server version 1.2.1 (size=4096)\n"
@@ -21,9 +21,15 @@ def address_port(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def service_line(key: ServiceKey, scheduler: str, persistence: int, granularity: str | None) -> str:
-    name = f"FWM  {key.fwmark}" if key.fwmark else f"{key.protocol.upper()}  {address_port(key.address, key.port)}"
-    line = f"{name} {scheduler}"
+def service_name(key: ServiceKey) -> str:
+    return f"FWM  {key.fwmark}" if key.fwmark else f"{key.protocol.upper()}  {address_port(key.address, key.port)}"
+
+
+def service_line(key: ServiceKey, service: Service) -> str:
+    persistence, granularity = service.persistence_timeout, service.persistence_granularity
+    line = f"{service_name(key)} {service.scheduler}"
+    if service.scheduler_flags:
+        line += f" ({','.join(service.scheduler_flags)})"
     if persistence:
         line += f" persistent {persistence}"
         if granularity and not key.fwmark and ":" not in key.address:
@@ -40,9 +46,9 @@ def listing(table: Table, counts: Counts) -> str:
     lines = [HEADER]
     for key in sorted(table, key=_service_order):
         service = table[key]
-        lines.append(service_line(key, service.scheduler, service.persistence_timeout, service.persistence_granularity))
+        lines.append(service_line(key, service))
         members = service.members()
-        for member in sorted(members, key=lambda m: (_sortable(m.address), m.port)):
+        for member in _sorted_members(service):
             destination = members[member]
             active, inactive = counts.get(key, {}).get(member, (0, 0))
             forwarding = FORWARDING_NAMES.get(destination.forwarding.upper(), destination.forwarding)
@@ -65,3 +71,94 @@ def _sortable(address: str) -> tuple[int, int]:
         return (0, 0)
     parsed = ipaddress.ip_address(address)
     return (parsed.version, int(parsed))
+
+
+STATISTICS_HEADER = (
+    "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n  -> RemoteAddress:Port\n"
+)
+RATE_HEADER = (
+    "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n  -> RemoteAddress:Port\n"
+)
+THRESHOLDS_HEADER = (
+    "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn \n  -> RemoteAddress:Port\n"
+)
+PERSISTENT_HEADER = (
+    "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n  -> RemoteAddress:Port\n"
+)
+FORWARDING_OPTIONS = {"NAT": "-m", "DR": "-g", "TUN": "-i"}
+
+
+def large_number(value: int, exact: bool) -> str:
+    """ipvsadm's counters: eight columns, shortened with K, M or G unless --exact."""
+    if exact or value < 100_000_000:
+        return f"{value:>8}"
+    for divisor, suffix in ((1_000, "K"), (1_000_000, "M"), (1_000_000_000, "G")):
+        if value // divisor < 10_000_000 or suffix == "G":
+            return f"{value // divisor:>7}{suffix}"
+    raise AssertionError("unreachable")
+
+
+def _counter_row(name: str, values: Sequence[int], exact: bool) -> str:
+    return f"{name:<33}" + "".join(f" {large_number(value, exact)}" for value in values) + "\n"
+
+
+def statistics_listing(
+    table: Table,
+    service_counters: Mapping[ServiceKey, Sequence[int]],
+    destination_counters: Mapping[ServiceKey, Mapping[DestinationKey, Sequence[int]]],
+    rate: bool,
+    exact: bool,
+) -> str:
+    """ipvsadm -Ln --stats (totals) or --rate (per second): five counters per service and destination."""
+    lines = [HEADER.splitlines(keepends=True)[0], RATE_HEADER if rate else STATISTICS_HEADER]
+    for key in sorted(table, key=_service_order):
+        lines.append(_counter_row(service_name(key), service_counters.get(key, (0,) * 5), exact))
+        for member in _sorted_members(table[key]):
+            values = destination_counters.get(key, {}).get(member, (0,) * 5)
+            lines.append(_counter_row(f"  -> {address_port(member.address, member.port)}", values, exact))
+    return "".join(lines)
+
+
+def columns_listing(table: Table, header: str, columns: Callable[[ServiceKey, DestinationKey], Sequence[str]]) -> str:
+    """ipvsadm -Ln --thresholds or --persistent-conn: the service lines, and four columns per destination."""
+    lines = [HEADER.splitlines(keepends=True)[0], header]
+    for key in sorted(table, key=_service_order):
+        lines.append(service_line(key, table[key]))
+        for member in _sorted_members(table[key]):
+            lines.append(f"  -> {address_port(member.address, member.port):<28} {' '.join(columns(key, member))}\n")
+    return "".join(lines)
+
+
+def _service_option(key: ServiceKey) -> str:
+    if key.fwmark:
+        return f"-f {key.fwmark}"
+    flag = {"TCP": "-t", "UDP": "-u", "SCTP": "--sctp-service"}[key.protocol.upper()]
+    return f"{flag} {address_port(key.address, key.port)}"
+
+
+def rules(table: Table) -> str:
+    """ipvsadm -S -n: the commands that rebuild the table (thresholds are not saved, as in ipvsadm 1.31)."""
+    lines = []
+    for key in sorted(table, key=_service_order):
+        service = table[key]
+        line = f"-A {_service_option(key)} -s {service.scheduler}"
+        if service.persistence_timeout:
+            line += f" -p {service.persistence_timeout}"
+            granularity = service.persistence_granularity
+            if granularity and granularity not in ("255.255.255.255", "128"):
+                line += f" -M {granularity}"
+        if service.scheduler_flags:
+            line += f" -b {','.join(service.scheduler_flags)}"
+        lines.append(line + "\n")
+        for member in _sorted_members(service):
+            destination = service.members()[member]
+            line = f"-a {_service_option(key)} -r {address_port(member.address, member.port)}"
+            line += f" {FORWARDING_OPTIONS.get(destination.forwarding, '-m')} -w {destination.weight}"
+            if destination.forwarding == "TUN":
+                line += " --tun-type ipip"
+            lines.append(line + "\n")
+    return "".join(lines)
+
+
+def _sorted_members(service: Service) -> list[DestinationKey]:
+    return sorted(service.members(), key=lambda member: (_sortable(member.address), member.port))

@@ -59,6 +59,8 @@ class Service:
     persistence_timeout: int = 0
     persistence_granularity: str | None = None
     destinations: Mapping[DestinationKey, Destination] | None = None
+    # sh-fallback, sh-port, mh-fallback, mh-port: in IPVS's flag order (as ipvsadm lists them)
+    scheduler_flags: tuple[str, ...] = ()
 
     def members(self) -> Mapping[DestinationKey, Destination]:
         return self.destinations or {}
@@ -114,10 +116,11 @@ def service_of(operation: Operation) -> ServiceKey:
 
 
 def _same_settings(a: Service, b: Service) -> bool:
-    return (a.scheduler, a.persistence_timeout, a.persistence_granularity) == (
+    return (a.scheduler, a.persistence_timeout, a.persistence_granularity, a.scheduler_flags) == (
         b.scheduler,
         b.persistence_timeout,
         b.persistence_granularity,
+        b.scheduler_flags,
     )
 
 
@@ -194,6 +197,7 @@ def table_to_data(table: Table) -> TableData:
                 "scheduler": service.scheduler,
                 "persistence_timeout": service.persistence_timeout,
                 "persistence_granularity": service.persistence_granularity,
+                "scheduler_flags": list(service.scheduler_flags),
                 "destinations": [
                     {"key": dataclasses.asdict(member), "destination": dataclasses.asdict(destination)}
                     for member, destination in service.members().items()
@@ -212,7 +216,11 @@ def table_from_data(data: TableData) -> Table:
             DestinationKey(**member["key"]): Destination(**member["destination"]) for member in service["destinations"]
         }
         table[ServiceKey(**entry["key"])] = Service(
-            service["scheduler"], service["persistence_timeout"], service["persistence_granularity"], members or None
+            service["scheduler"],
+            service["persistence_timeout"],
+            service["persistence_granularity"],
+            members or None,
+            tuple(service.get("scheduler_flags", ())),
         )
     return table
 

@@ -48,7 +48,11 @@ def every_kind_of_service() -> Table:
         DestinationKey("10.99.0.12", 8080): Destination(1, "NAT"),
     })  # fmt: skip
     table[ServiceKey("TCP", "10.99.0.100", 443)] = Service(
-        "sh", 300, "255.255.255.0", members(("10.99.0.11", 443, 1, "DR"), ("10.99.0.12", 443, 3, "TUN"))
+        "sh",
+        300,
+        "255.255.255.0",
+        members(("10.99.0.11", 443, 1, "DR"), ("10.99.0.12", 443, 3, "TUN")),
+        ("sh-fallback", "sh-port"),
     )
     table[ServiceKey("TCP", fwmark=42)] = Service("rr", destinations=members(("10.99.0.13", 0, 1, "DR")))
     table[ServiceKey("TCP", "fd00:99::100", 443)] = Service(
@@ -62,10 +66,10 @@ def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it()
     backend = IpvsBackend(logging.getLogger("guest"))
     table = every_kind_of_service()
     backend.apply(plan(table, backend.read()))
-    kernel, counts = read_kernel_table()
-    assert kernel == table
-    assert listing(kernel, counts) == ipvsadm()
-    assert plan(table, kernel) == []
+    kernel = read_kernel_table()
+    assert kernel.table == table
+    assert listing(kernel.table, kernel.counts) == ipvsadm()
+    assert plan(table, kernel.table) == []
 
     changed = dict(table)
     changed[ServiceKey("TCP", "10.99.0.100", 80)] = Service("mh", destinations={
@@ -73,12 +77,12 @@ def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it()
     })  # fmt: skip
     del changed[ServiceKey("TCP", fwmark=42)]
     backend.apply(plan(changed, backend.read()))
-    kernel, counts = read_kernel_table()
-    assert kernel == changed
-    assert listing(kernel, counts) == ipvsadm()
+    kernel = read_kernel_table()
+    assert kernel.table == changed
+    assert listing(kernel.table, kernel.counts) == ipvsadm()
 
     backend.close()
-    assert read_kernel_table()[0] == {}
+    assert read_kernel_table().table == {}
 
 
 DIFFERENTIAL_CONFIG = """global_defs {
@@ -216,3 +220,57 @@ def test_keepalived_and_pykeepalived_program_the_same_ipvs_table() -> None:
     print("keepalived, every real server up:", keepalived[0], "keepalived, rs1 down:", keepalived[1], sep="\n")
     print((work / "daemon.log").read_text())
     assert ours == keepalived
+
+
+IPVSADM_SESSION = [
+    "-A -t 10.99.0.100:80 -s wrr",
+    "-a -t 10.99.0.100:80 -r 10.99.0.11:8080 -m -w 2 -x 100 -y 50",
+    "-a -t 10.99.0.100:80 -r 10.99.0.12:8080 -m",
+    "-A -u 10.99.0.100:53 -s sh -b sh-port,sh-fallback -p 60 -M 255.255.255.0",
+    "-a -u 10.99.0.100:53 -r 10.99.0.11 -g",
+    "-A -f 7 -s lc",
+    "-a -f 7 -r 10.99.0.12 -i -w 4",
+    "-A -t [fd00::100]:443 -s rr -p -M 64",
+    "-a -t [fd00::100]:443 -r [fd00::11]:443 -m",
+    "-A -t 10.99.0.100:80 -s wrr",
+    "-a -t 10.99.0.100:81 -r 10.99.0.11:8080 -m",
+    "-d -t 10.99.0.100:80 -r 10.99.0.99:8080",
+    "-A -t 10.99.0.100:82 -s nosuch",
+    "-Ln",
+    "-S -n",
+    "-Ln --stats",
+    "-Ln --rate",
+    "-Ln --exact --stats",
+    "-Ln --thresholds",
+    "-Ln --persistent-conn",
+    "-Ln -t 10.99.0.100:80",
+    "-E -t 10.99.0.100:80 -s rr -p 30",
+    "-e -t 10.99.0.100:80 -r 10.99.0.12:8080 -m -w 0",
+    "-e -t 10.99.0.100:80 -r 10.99.0.13:8080 -m -w 0",
+    "-Ln",
+    "-D -t 10.99.0.100:80",
+    "-D -t 10.99.0.100:80",
+    "-Ln",
+]
+
+
+def session(program: list[str]) -> list[tuple[str, int, str, str]]:
+    """Each command's exit status, output and message, from an empty table; the table is emptied after."""
+    subprocess.run(["ipvsadm", "-C"], check=True)
+    seen = []
+    for command in IPVSADM_SESSION:
+        done = subprocess.run([*program, *command.split()], capture_output=True, text=True)
+        seen.append((command, done.returncode, done.stdout, done.stderr.strip()))
+    saved = subprocess.run([*program, "-S", "-n"], capture_output=True, text=True, check=True).stdout
+    subprocess.run([*program, "-C"], check=True)
+    restored = subprocess.run([*program, "-R"], input=saved, capture_output=True, text=True)
+    seen.append(("-R", restored.returncode, ipvsadm(), restored.stderr.strip()))
+    subprocess.run(["ipvsadm", "-C"], check=True)
+    return seen
+
+
+def test_pyipvsadm_answers_every_command_as_ipvsadm_does() -> None:
+    theirs = session(["ipvsadm"])
+    ours = session([str(Path(sys.executable).with_name("pyipvsadm"))])
+    for (command, *expected), (_, *got) in zip(theirs, ours, strict=True):
+        assert got == expected, f"ipvsadm {command}"
