@@ -159,3 +159,49 @@ def test_nftables_data_plane_schedules_drains_and_lists() -> None:
         after = {source: set(requests(lab, 3, source)) for source in SH_SOURCES}
         assert after == before
         print(f"removed from the table {removed_after:.2f} s after its check port closed")
+
+
+RELOADER = """
+import logging, sys, time
+from pykeepalived.io.nftables import NftablesBackend, open_nftables
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, plan
+vip = ServiceKey("TCP", "10.99.1.1", 80)
+real = {DestinationKey(address, 8080): Destination(1) for address in ("10.99.0.12", "10.99.0.13")}
+backend = NftablesBackend(open_nftables(), logging.getLogger("reload"), state_file=sys.argv[1])
+backend.apply(plan({vip: Service("rr", destinations=real)}, backend.read()))
+print("serving", flush=True)
+sys.stdin.readline()
+many = dict(real)
+many.update({DestinationKey(f"10.99.{200 + n // 250}.{1 + n % 250}", 8080): Destination(1) for n in range(998)})
+started = time.perf_counter()
+backend.apply(plan({vip: Service("wrr", destinations=many)}, backend.read()))
+print(f"reloaded {len(many)} {1000 * (time.perf_counter() - started):.1f}", flush=True)
+sys.stdin.readline()
+backend.close()
+"""
+
+
+def test_a_reload_to_1000_real_servers_drops_no_open_connection() -> None:
+    with Lab(f"nr{secrets.token_hex(3)}", routers=3) as lab:
+        build_nat(lab)
+        for real in lab.routers[1:]:
+            start_named_web_server(lab, real)
+        reloader = subprocess.Popen(
+            ["ip", "netns", "exec", lab.routers[0].namespace, sys.executable, "-c", RELOADER,
+             str(lab.workdir / "nftables.json")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        lab.started.append(reloader)
+        assert reloader.stdin is not None and reloader.stdout is not None
+        assert reloader.stdout.readline().strip() == "serving"
+        wait_for_answers(lab, {"r2", "r3"}, within=10)
+        held = [hold_connection(lab) for _ in range(10)]
+        reloader.stdin.write("reload\n")
+        reloader.stdin.flush()
+        _, members, milliseconds = reloader.stdout.readline().split()
+        answers = Counter(finish(holder) for holder in held)
+        assert answers == {"r2": 5, "r3": 5}, answers
+        reloader.stdin.write("stop\n")
+        reloader.stdin.flush()
+        reloader.wait(timeout=10)
+        print(f"one transaction to {members} real servers: {milliseconds} ms; 10 open connections all finished")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from pykeepalived.lb import nftables
+from pykeepalived.lb.schedulers import Flow, Member, make_scheduler
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey
 
 A, B, C = DestinationKey("10.99.0.12", 8080), DestinationKey("10.99.0.13", 8080), DestinationKey("10.99.0.14", 80)
@@ -77,3 +82,13 @@ def test_what_the_data_plane_does_not_do_is_reported() -> None:
     assert any("fwmark" in problem for problem in problems)
     assert any("persistence_timeout" in problem for problem in problems)
     assert any("uses DR" in problem for problem in problems)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=6))
+def test_the_wrr_map_is_one_cycle_of_the_wrr_scheduler(weights: list[int]) -> None:
+    members = [Member(key=DestinationKey(f"10.99.0.{10 + i}", 80), weight=w) for i, w in enumerate(weights)]
+    scheduler = make_scheduler("wrr")
+    flow = Flow(source="10.99.0.100", source_port=1, target="10.99.1.1", now=0.0)
+    cycle = sum(weights) // math.gcd(*weights)
+    picked = [scheduler.pick(members, flow) for _ in range(cycle)]
+    assert nftables.round_robin_slots(members) == [member.key for member in picked if member is not None]

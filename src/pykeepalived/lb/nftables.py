@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .schedulers import DestinationHashing, Flow, MaglevHashing, Member, SourceHashing, make_scheduler
+from .schedulers import DestinationHashing, MaglevHashing, Member, SourceHashing, make_scheduler
 from .table import DestinationKey, Service, ServiceKey, Table
 
 TABLE_NAME = "pykeepalived"
@@ -47,16 +47,15 @@ def _cycle_weights(members: Sequence[Member]) -> list[int]:
 
 
 def round_robin_slots(members: Sequence[Member]) -> list[DestinationKey]:
-    """One whole cycle of IPVS's interleaved wrr (rr when the weights are equal)."""
-    scaled = [Member(key=m.key, weight=w) for m, w in zip(members, _cycle_weights(members), strict=True)]
-    scheduler = make_scheduler("wrr")
-    flow = Flow(source="0.0.0.0", source_port=0, target="0.0.0.0", now=0.0)
-    slots: list[DestinationKey] = []
-    for _ in range(sum(member.weight for member in scaled)):
-        member = scheduler.pick(scaled, flow)
-        assert member is not None
-        slots.append(member.key)
-    return slots
+    """One whole cycle of IPVS's interleaved wrr (rr when the weights are equal): the current weight steps
+    down from the largest by the weights' gcd, and each step takes, in order, every server at least as heavy."""
+    weights = _cycle_weights(members)
+    return [
+        member.key
+        for current in range(max(weights), 0, -1)
+        for member, weight in zip(members, weights, strict=True)
+        if weight >= current
+    ]
 
 
 def hashed_slots(scheduler_name: str, members: Sequence[Member]) -> list[DestinationKey]:
