@@ -92,3 +92,21 @@ def test_the_wrr_map_is_one_cycle_of_the_wrr_scheduler(weights: list[int]) -> No
     cycle = sum(weights) // math.gcd(*weights)
     picked = [scheduler.pick(members, flow) for _ in range(cycle)]
     assert nftables.round_robin_slots(members) == [member.key for member in picked if member is not None]
+
+
+def test_connection_count_schedulers_place_the_next_connections_from_the_load() -> None:
+    placed = nftables.slots(service("wlc", {A: 1, B: 1}), VS, {A: (10, 0), B: (0, 0)})
+    assert len(placed) == nftables.LOAD_AWARE_SLOTS
+    assert placed[:10] == [B] * 10
+    assert placed[10:14] == [A, B, A, B]
+    # Without counts yet, the map keeps the weights.
+    assert nftables.slots(service("wlc", {A: 1, B: 3})) == [B, B, A, B]
+    assert nftables.slots(service("ovf", {A: 2, B: 1}), VS, {A: (0, 0), B: (0, 0)})[:3] == [A, A, B]
+
+
+def test_a_load_change_changes_only_the_load_aware_maps() -> None:
+    table = {VS: service("lc", {A: 1, B: 1}), ServiceKey("TCP", "10.99.1.1", 443): service("rr", {A: 1, B: 1})}
+    quiet = nftables.transaction(table, {VS: {A: (0, 0), B: (0, 0)}})
+    busy = nftables.transaction(table, {VS: {A: (5, 0), B: (0, 0)}})
+    changed = [after["add"]["rule"]["comment"] for before, after in zip(quiet, busy, strict=True) if before != after]
+    assert changed == [f"{VS} lc", f"{VS} lc"]  # its rule in prerouting and in output

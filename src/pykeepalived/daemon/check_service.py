@@ -38,7 +38,7 @@ from ..config.model import (
 from ..io.alerts import send_alert
 from ..io.files import write_json_atomically
 from ..io.ipvs import IpvsBackend, kernel_has_ipvs
-from ..io.nftables import DataplaneUnavailable, NftablesBackend, open_nftables
+from ..io.nftables import DataplaneUnavailable, NftablesBackend, connection_counts, open_nftables
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
@@ -55,6 +55,8 @@ from .supervisor import child_command
 DEFAULT_RETRY = 1
 DEFAULT_DELAY_BEFORE_RETRY = 1.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
+# How often the nftables maps of connection-count schedulers follow conntrack's counts.
+REBALANCE_INTERVAL = 1.0
 # keepalived's checker writes /tmp/keepalived_check.data and .stats on SIGUSR1 / SIGUSR2.
 DATA_DUMP = "/tmp/pykeepalived_check.data"
 STATS_DUMP = "/tmp/pykeepalived_check.stats"
@@ -470,9 +472,21 @@ async def serve(config: Config, logger: logging.Logger, backend: MemoryBackend) 
     loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
     release_signals()
     service.start()
+    following = loop.create_task(follow_connection_counts(backend)) if isinstance(backend, NftablesBackend) else None
     await stopped.wait()
+    if following is not None:
+        following.cancel()
     await service.stop()
     return 0
+
+
+async def follow_connection_counts(backend: NftablesBackend) -> None:
+    """lc, wlc and the other connection-count schedulers: re-plan their nftables maps from conntrack."""
+    while True:
+        await asyncio.sleep(REBALANCE_INTERVAL)
+        if backend.follows_load():
+            table = backend.read()
+            backend.rebalance(await asyncio.to_thread(connection_counts, table))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -58,6 +58,8 @@ class NftablesBackend(MemoryBackend):
         self.state_file = state_file
         self.transactions = 0
         self.reported: set[str] = set()
+        self.loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
+        self.committed: list[rules.Command] = []
 
     def apply(self, operations: list[Operation]) -> None:
         super().apply(operations)
@@ -70,12 +72,26 @@ class NftablesBackend(MemoryBackend):
             if problem not in self.reported:
                 self.reported.add(problem)
                 self.logger.info(problem)
-        code, _, error = self.library.json_cmd({"nftables": rules.transaction(table)})
+        commands = rules.transaction(table, self.loads)
+        if commands == self.committed:
+            return
+        code, _, error = self.library.json_cmd({"nftables": commands})
         if code != 0:
             self.logger.info(f"nftables: the transaction was refused, the kernel keeps the previous rules: {error}")
             return
+        self.committed = commands
         self.transactions += 1
         write_json_atomically(self.state_file, {"table": table_to_data(table)}, self.logger)
+
+    def follows_load(self) -> bool:
+        """Whether a service's scheduler places connections by the servers' connection counts."""
+        return any(service.scheduler in rules.LOAD_AWARE for service in self.services.values())
+
+    def rebalance(self, loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]) -> None:
+        """Re-plan the connection-count schedulers' maps from conntrack's counts (a transaction only if a map
+        changes)."""
+        self.loads = loads
+        self.commit()
 
     def ruleset(self) -> dict[str, Any]:
         """Our table as the kernel has it (nft -j list table)."""

@@ -3,7 +3,9 @@
 Each virtual service is one DNAT rule whose target comes from a map indexed by `numgen` (rr, wrr and the
 connection-count schedulers) or by `jhash` with a fixed seed (sh, dh, mh), so the same table always yields
 the same rules and a reload does not move a source to another server. The map's slots follow the IPVS
-schedulers: one interleaved wrr cycle, sh's 256 weighted buckets, dh's 256 buckets, mh's Maglev table.
+schedulers: one interleaved wrr cycle, sh's 256 weighted buckets, dh's 256 buckets, mh's Maglev table; for
+lc wlc sed nq ovf lblc lblcr, the next connections as the scheduler would place them given each server's
+connection count in conntrack, re-planned as the counts change.
 Replacing the table is one atomic transaction; connections already tracked keep their server (conntrack
 holds their NAT binding), which is how a removed server drains.
 """
@@ -15,7 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .schedulers import DestinationHashing, MaglevHashing, Member, SourceHashing, make_scheduler
+from .schedulers import DestinationHashing, Flow, MaglevHashing, Member, SourceHashing, make_scheduler
 from .table import DestinationKey, Service, ServiceKey, Table
 
 TABLE_NAME = "pykeepalived"
@@ -25,6 +27,10 @@ HASH_SEED = 0x706B6C64
 # A wrr cycle longer than this is scaled down (weights divided) to keep the map small.
 MAX_CYCLE_SLOTS = 4096
 CHAINS = (("prerouting", "prerouting", -100), ("output", "output", -100))
+# Schedulers that follow the servers' connection counts: their map is re-planned from conntrack's counts.
+LOAD_AWARE = frozenset({"lc", "wlc", "sed", "nq", "ovf", "lblc", "lblcr"})
+LOAD_AWARE_SLOTS = 64
+Load = Mapping[DestinationKey, tuple[int, int]]
 
 Command = dict[str, Any]
 
@@ -66,11 +72,34 @@ def hashed_slots(scheduler_name: str, members: Sequence[Member]) -> list[Destina
     return [bucket for bucket in scheduler.buckets if bucket is not None]
 
 
-def slots(service: Service) -> list[DestinationKey]:
-    """Which real server each map slot sends a new connection to."""
+def load_aware_slots(key: ServiceKey, members: Sequence[Member], scheduler_name: str) -> list[DestinationKey]:
+    """The servers IPVS's scheduler would give the next LOAD_AWARE_SLOTS connections, from the load each server
+    has now (conntrack's counts in the members), each connection counted as it is placed."""
+    scheduler = make_scheduler(scheduler_name)
+    scheduler.update(members)
+    flow = Flow(source="0.0.0.0", source_port=0, target=key.address or "0.0.0.0", now=0.0)
+    placed: list[DestinationKey] = []
+    for _ in range(LOAD_AWARE_SLOTS):
+        member = scheduler.pick(members, flow)
+        if member is None:
+            break
+        member.active += 1
+        member.update_overload()
+        placed.append(member.key)
+    return placed
+
+
+def slots(service: Service, key: ServiceKey | None = None, load: Load | None = None) -> list[DestinationKey]:
+    """Which real server each map slot sends a new connection to; with the servers' `load`, the
+    connection-count schedulers place the next connections as IPVS would."""
     members = weighted_members(service)
     if not members:
         return []
+    if service.scheduler in LOAD_AWARE and key is not None and load is not None:
+        for member in members:
+            member.active, member.inactive = load.get(member.key, (0, 0))
+            member.update_overload()
+        return load_aware_slots(key, members, service.scheduler)
     if service.scheduler in ("sh", "dh", "mh"):
         return hashed_slots(service.scheduler, members)
     if service.scheduler == "fo":
@@ -95,9 +124,9 @@ def _slot_key(service: Service, family: str, modulus: int) -> Command:
     return {"numgen": {"mode": "inc", "mod": modulus}}
 
 
-def service_rule(key: ServiceKey, service: Service, chain: str) -> Command | None:
+def service_rule(key: ServiceKey, service: Service, chain: str, load: Load | None = None) -> Command | None:
     """The DNAT rule of one service, or None when no real server takes new connections."""
-    targets = slots(service)
+    targets = slots(service, key, load)
     if not targets or key.fwmark:
         return None
     family = _ip_family(key.address)
@@ -122,8 +151,9 @@ def service_rule(key: ServiceKey, service: Service, chain: str) -> Command | Non
     }
 
 
-def transaction(table: Table) -> list[Command]:
-    """Replace our whole nftables table with `table`'s rules: one atomic transaction."""
+def transaction(table: Table, loads: Mapping[ServiceKey, Load] | None = None) -> list[Command]:
+    """Replace our whole nftables table with `table`'s rules: one atomic transaction. `loads` (active and
+    inactive connections per real server) steer the connection-count schedulers."""
     identity = {"family": FAMILY, "name": TABLE_NAME}
     commands: list[Command] = [{"add": {"table": identity}}, {"flush": {"table": identity}}]
     for chain, hook, priority in CHAINS:
@@ -144,7 +174,7 @@ def transaction(table: Table) -> list[Command]:
         )
     for key, service in sorted(table.items()):
         for chain, _, _ in CHAINS:
-            rule = service_rule(key, service, chain)
+            rule = service_rule(key, service, chain, (loads or {}).get(key))
             if rule is not None:
                 commands.append(rule)
     return commands
