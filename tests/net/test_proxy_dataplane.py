@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -215,3 +216,17 @@ async def test_a_service_it_cannot_serve_is_reported_and_the_others_still_run() 
         await backend.close()
         server.close()
         taken.close()
+
+
+@in_event_loop
+async def test_persistence_keeps_a_client_network_on_its_server_while_it_stays() -> None:
+    async with proxied("rr", [1, 1]) as (backend, key, table):
+        persistent = dataclasses.replace(table[key], persistence_timeout=300, persistence_granularity="255.255.255.0")
+        backend.apply(plan({key: persistent}, backend.read()))
+        first = [await ask(key, "127.0.0.2") for _ in range(4)] + [await ask(key, "127.0.0.3")]
+        assert len(set(first)) == 1, first  # one /24, one server, though rr alternates
+        assert await ask(key, "127.0.1.2") != first[0]
+        kept = list(table[key].members())[int(first[0].removeprefix("rs"))]
+        remaining = {m: d for m, d in table[key].members().items() if m != kept}
+        backend.apply(plan({key: dataclasses.replace(persistent, destinations=remaining)}, backend.read()))
+        assert await ask(key, "127.0.0.2") != first[0]  # its server left: scheduled afresh

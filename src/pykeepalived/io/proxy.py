@@ -1,8 +1,8 @@
 """The userspace data plane: a TCP proxy per virtual service that picks real servers with IPVS's schedulers.
 
-It takes the same operations as the kernel data planes. Reading stops on a side whose peer cannot keep up
-(back-pressure), an end-of-file is passed on as a half-close, and a real server taken out of the table only
-stops getting new connections: the open ones finish (IPVS's drain).
+It takes the same operations as the kernel data planes and keeps IPVS's persistence itself. Reading stops
+on a side whose peer cannot keep up (back-pressure), an end-of-file is passed on as a half-close, and a real
+server taken out of the table only stops getting new connections: the open ones finish (IPVS's drain).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
+from ..lb.persistence import Persistence
 from ..lb.schedulers import Flow, Member, Scheduler, make_scheduler
 from ..lb.table import (
     AddDestination,
@@ -154,10 +155,12 @@ class ClientSide(Side):
         self.service = service
         self.upstream: ServerSide | None = None
         self.timeout: asyncio.TimerHandle | None = None
+        self.source = ""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert self.transport is not None
+        self.source = self.transport.get_extra_info("peername")[0]
         proxied = self.service.pick(self.transport)
         if proxied is None:
             self.transport.abort()
@@ -189,6 +192,13 @@ class ClientSide(Side):
         self.link(self.upstream)
         self.transport.resume_reading()
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # As IPVS's persistence template: the client's server is kept for the timeout after its last connection.
+        persistence = self.service.persistence
+        if persistence is not None and self.upstream is not None:
+            persistence.remember(self.source, self.upstream.member.key, asyncio.get_running_loop().time())
+
 
 NO_COUNTERS = Counters()
 
@@ -199,11 +209,12 @@ class ProxyService:
             raise UnsupportedService(f"the proxy data plane carries TCP services only, not {key}")
         self.key = key
         self.service = service
-        self.scheduler: Scheduler = make_scheduler(service.scheduler)
+        self.scheduler: Scheduler = make_scheduler(service.scheduler, service.scheduler_flags)
         self.members: dict[DestinationKey, ProxiedMember] = {}
         # What the scheduler sees, rebuilt when the members change rather than on every connection.
         self.member_list: list[Member] = []
         self.refused = 0
+        self.persistence = persistence_of(service)
 
     def members_changed(self) -> None:
         self.member_list = [proxied.member for proxied in self.members.values()]
@@ -228,12 +239,29 @@ class ProxyService:
     def pick(self, transport: asyncio.BaseTransport) -> ProxiedMember | None:
         """The real server for a new connection, or None (counted as refused) when no server can take it."""
         source, source_port = transport.get_extra_info("peername")[:2]
-        flow = Flow(source, source_port, self.key.address, asyncio.get_running_loop().time())
-        chosen = self.scheduler.pick(self.member_list, flow)
+        now = asyncio.get_running_loop().time()
+        if self.persistence is not None:
+            kept = self.persistence.lookup(source, now)
+            if kept is not None and kept in self.members:
+                self.persistence.remember(source, kept, now)
+                return self.members[kept]
+        chosen = self.scheduler.pick(self.member_list, Flow(source, source_port, self.key.address, now))
         proxied = self.members.get(chosen.key) if chosen is not None else None
         if proxied is None:
             self.refused += 1
+        elif self.persistence is not None:
+            self.persistence.remember(source, proxied.member.key, now)
         return proxied
+
+
+def persistence_settings(service: Service) -> tuple[int, str | None]:
+    return service.persistence_timeout, service.persistence_granularity
+
+
+def persistence_of(service: Service) -> Persistence | None:
+    if not service.persistence_timeout:
+        return None
+    return Persistence(service.persistence_timeout, service.persistence_granularity)
 
 
 ErrorHandler = Callable[[ServiceKey, Exception], None]
@@ -280,8 +308,11 @@ class ProxyBackend:
             self.services[operation.key] = proxy
         elif isinstance(operation, EditService):
             proxy = self.services[operation.key]
-            if operation.service.scheduler != proxy.service.scheduler:
-                proxy.scheduler = make_scheduler(operation.service.scheduler)
+            scheduling = (operation.service.scheduler, operation.service.scheduler_flags)
+            if scheduling != (proxy.service.scheduler, proxy.service.scheduler_flags):
+                proxy.scheduler = make_scheduler(*scheduling)
+            if persistence_settings(operation.service) != persistence_settings(proxy.service):
+                proxy.persistence = persistence_of(operation.service)
             proxy.service = operation.service
             changed[operation.key] = proxy
         elif isinstance(operation, DeleteService):
@@ -292,6 +323,8 @@ class ProxyBackend:
         else:
             proxy = self.services[operation.service]
             proxy.members.pop(operation.key, None)
+            if proxy.persistence is not None:
+                proxy.persistence.forget(operation.key)
             changed[operation.service] = proxy
 
     def _set_member(self, service: ServiceKey, key: DestinationKey, destination: Destination) -> ProxyService:
