@@ -4,13 +4,15 @@ In a network namespace of its own (loopback only): nginx serves two real servers
 pykeepalived proxy process (fed its table as the checker process feeds it) and the nftables rules
 (the transaction the checker commits) each balance them round robin, and ApacheBench measures,
 alternating between them, three workloads: small requests on kept-alive connections, a new connection
-per request, and 1 MiB responses. Both userspace balancers get one CPU thread.
+per request, and 1 MiB responses. Both userspace balancers get one CPU thread unless --proxy-workers and
+--haproxy-threads say otherwise.
 Needs `apt-get install haproxy nginx-light apache2-utils nftables`. Not a pass/fail test.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import secrets
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 
 from pykeepalived.lb.nftables import transaction
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, table_to_json
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, table_to_data, table_to_json
 
 SERVERS = (18081, 18082)
 HAPROXY_PORT, PROXY_PORT, NFTABLES_PORT = 18001, 18002, 18003
@@ -49,7 +51,7 @@ http {{
 
 HAPROXY = """
 global
-    nbthread 1
+    nbthread {threads}
     maxconn 4000
 defaults
     mode tcp
@@ -65,6 +67,19 @@ backend reals
     server a 127.0.0.1:{a}
     server b 127.0.0.1:{b}
 """
+
+
+def table_line(workers: int) -> bytes:
+    """The table as the checker feeds it: with several workers, with the shared-count slots."""
+    proxied = table(PROXY_PORT)
+    if workers == 1:
+        return table_to_json(proxied).encode() + b"\n"
+    slots = [
+        [dataclasses.asdict(key), dataclasses.asdict(member), slot]
+        for key, service in proxied.items()
+        for slot, member in enumerate(service.members())
+    ]
+    return json.dumps({"table": table_to_data(proxied), "slots": slots}).encode() + b"\n"
 
 
 def table(port: int) -> Table:
@@ -97,6 +112,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workload", choices=sorted(WORKLOADS), action="append", help="default: all of them")
+    parser.add_argument("--proxy-workers", type=int, default=1, help="proxy worker processes (SO_REUSEPORT)")
+    parser.add_argument("--haproxy-threads", type=int, default=1)
     args = parser.parse_args()
     workloads = {name: WORKLOADS[name] for name in args.workload or WORKLOADS}
     for tool in ("haproxy", "nginx", "ab", "nft"):
@@ -114,14 +131,18 @@ def main() -> int:
     try:
         subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
         processes.append(subprocess.Popen(in_namespace(namespace, "nginx", "-c", str(work / "nginx.conf"))))
-        proxy = subprocess.Popen(
-            in_namespace(namespace, sys.executable, "-m", "pykeepalived.daemon.proxy_worker", "--no-syslog"),
-            stdin=subprocess.PIPE,
-        )
-        processes.append(proxy)
-        assert proxy.stdin is not None
-        proxy.stdin.write(table_to_json(table(PROXY_PORT)).encode() + b"\n")
-        proxy.stdin.flush()
+        for index in range(args.proxy_workers):
+            sharing = ["--workers", str(args.proxy_workers), "--index", str(index), "--shared-counts",
+                       str(work / "counts"), "--pidfile", ""]  # fmt: skip
+            proxy = subprocess.Popen(
+                in_namespace(namespace, sys.executable, "-m", "pykeepalived.daemon.proxy_worker", "--no-syslog",
+                             *(sharing if args.proxy_workers > 1 else ["--pidfile", ""])),
+                stdin=subprocess.PIPE,
+            )  # fmt: skip
+            processes.append(proxy)
+            assert proxy.stdin is not None
+            proxy.stdin.write(table_line(args.proxy_workers))
+            proxy.stdin.flush()
         (work / "rules.json").write_text(json.dumps({"nftables": transaction(table(NFTABLES_PORT))}))
         subprocess.run(in_namespace(namespace, "nft", "-j", "-f", str(work / "rules.json")), check=True)
         contenders = {"HAProxy 2.6": HAPROXY_PORT, "proxy": PROXY_PORT, "nftables": NFTABLES_PORT}
@@ -129,7 +150,7 @@ def main() -> int:
         for name, (path, options, count, concurrency) in workloads.items():
             splice = "option splice-auto" if path == "/big" else ""
             (work / "haproxy.cfg").write_text(HAPROXY.format(port=HAPROXY_PORT, a=SERVERS[0], b=SERVERS[1],
-                                                             splice=splice))  # fmt: skip
+                                                             splice=splice, threads=args.haproxy_threads))  # fmt: skip
             haproxy = subprocess.Popen(in_namespace(namespace, "haproxy", "-db", "-f", str(work / "haproxy.cfg")))
             processes.append(haproxy)
             time.sleep(1.0)

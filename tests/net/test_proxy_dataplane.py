@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import socket
+import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ import uvloop
 from servers import free_port
 
 from pykeepalived.io.proxy import ProxyBackend
+from pykeepalived.io.shared_counts import SharedCounts
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
 
 LOOPBACK = "127.0.0.1"
@@ -48,7 +50,9 @@ async def echo_server(names: dict[int, bytes]) -> tuple[asyncio.Server, int]:
 
 
 @asynccontextmanager
-async def proxied(scheduler: str, weights: list[int]) -> AsyncIterator[tuple[ProxyBackend, ServiceKey, Table]]:
+async def proxied(
+    scheduler: str, weights: list[int], shared: SharedCounts | None = None
+) -> AsyncIterator[tuple[ProxyBackend, ServiceKey, Table]]:
     """A proxied service over echo servers rs0, rs1... of these weights; the table lists them in that order."""
     names: dict[int, bytes] = {}
     # rs0 gets the lowest port, so the data plane (which orders by address and port) lists it first.
@@ -57,7 +61,7 @@ async def proxied(scheduler: str, weights: list[int]) -> AsyncIterator[tuple[Pro
     key = ServiceKey("TCP", LOOPBACK, free_port())
     members = {DestinationKey(LOOPBACK, port): Destination(w) for (_, port), w in zip(servers, weights, strict=True)}
     table = {key: Service(scheduler, destinations=members)}
-    backend = ProxyBackend(asyncio.get_running_loop())
+    backend = ProxyBackend(asyncio.get_running_loop(), shared)
     backend.apply(plan(table, backend.read()))
     await asyncio.sleep(0)
     try:
@@ -230,3 +234,32 @@ async def test_persistence_keeps_a_client_network_on_its_server_while_it_stays()
         remaining = {m: d for m, d in table[key].members().items() if m != kept}
         backend.apply(plan({key: dataclasses.replace(persistent, destinations=remaining)}, backend.read()))
         assert await ask(key, "127.0.0.2") != first[0]  # its server left: scheduled afresh
+
+
+@in_event_loop
+async def test_worker_processes_schedule_with_each_others_connection_counts() -> None:
+    """Two proxy workers (two backends here, as the daemon's worker processes) sharing the counts file: the
+    connections one holds steer the other's lc scheduler."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = f"{directory}/counts"
+        first, second = SharedCounts(path, 2, 0), SharedCounts(path, 2, 1)
+        async with proxied("lc", [1, 1], second) as (worker_two, key, table):
+            members = list(table[key].members())
+            slots = {(key, member): slot for slot, member in enumerate(members)}
+            worker_one = ProxyBackend(asyncio.get_running_loop(), first)
+            key_one = ServiceKey("TCP", LOOPBACK, free_port())
+            slots.update({(key_one, member): slot for slot, member in enumerate(members)})
+            worker_one.set_slots(slots)
+            only_rs0 = {members[0]: table[key].members()[members[0]]}
+            worker_one.apply(plan({key_one: Service("lc", destinations=only_rs0)}, worker_one.read()))
+            worker_two.set_slots(slots)
+            await asyncio.sleep(0)
+            held = [await asyncio.open_connection(LOOPBACK, key_one.port) for _ in range(3)]
+            assert [(await reader.readline()).strip() for reader, _ in held] == [b"rs0"] * 3
+            # rs0 has 3 connections through the other worker: lc sends this worker's next 3 to rs1.
+            assert [await ask(key) for _ in range(3)] == ["rs1"] * 3
+            for _, writer in held:
+                writer.close()
+            await worker_one.close()
+        first.close()
+        second.close()

@@ -4,6 +4,7 @@ check stops getting them."""
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
 import signal
@@ -56,12 +57,36 @@ def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
         assert Counter(requests(lab, 20)) == {"r3": 20}
         log = "\n".join(lab.log_lines(balancer))
         assert "Removing service [10.99.0.12]:tcp:8080 from VS [10.99.1.1]:tcp:80" in log
-        proxy_pids = run("pgrep", "-f", "pykeepalived.daemon.proxy_worker", check=False).stdout.split()
-        ours = [pid for pid in proxy_pids if os.path.exists(f"/proc/{pid}") and in_namespace(int(pid), balancer)]
-        assert len(ours) == 1, proxy_pids
+        ours = [pid for pid in proxy_pids() if in_namespace(pid, balancer)]
+        assert len(ours) == 1, ours
     assert not os.path.exists(f"/proc/{ours[0]}"), "the proxy process outlived the daemon"
 
 
 def in_namespace(pid: int, router: Router) -> bool:
     identify = run("ip", "netns", "identify", str(pid), check=False).stdout.strip()
     return identify == router.namespace
+
+
+def test_several_proxy_workers_share_the_virtual_server() -> None:
+    with Lab(f"pw{secrets.token_hex(3)}", routers=3) as lab:
+        balancer = lab.routers[0]
+        run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
+        run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
+        for real in lab.routers[1:]:
+            start_named_web_server(lab, real)
+        lab.start_router(balancer, config(lab), "-C", "--dataplane", "proxy", "--proxy-workers", "2",
+                         "-c", str(lab.workdir / "r1.vrrp.pid"))  # fmt: skip
+        wait_for_answers(lab, {"r2", "r3"}, within=10)
+        assert set(requests(lab, 40)) == {"r2", "r3"}
+        workers = [pid for pid in proxy_pids() if in_namespace(pid, balancer)]
+        assert len(workers) == 2, workers
+        shared = glob.glob("/dev/shm/pykeepalived-proxy-*")
+        assert shared, "no shared connection counts"
+        listed = run(sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln").stdout
+        assert listed.count("  -> 10.99.0.1") == 2, listed
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers), "a proxy worker outlived the daemon"
+    assert not any(os.path.exists(path) for path in shared), "the shared counts file was left behind"
+
+
+def proxy_pids() -> list[int]:
+    return [int(pid) for pid in run("pgrep", "-f", "pykeepalived.daemon.proxy_worker", check=False).stdout.split()]

@@ -40,6 +40,13 @@ DEFAULT_CHECKERS_PIDFILE = "/run/pykeepalived_checkers.pid"
 LDIRECTORD_CONVERTED = "/run/pykeepalived-ldirectord.conf"
 
 
+def at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pykeepalived",
@@ -76,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("-e", "--all-config", action="store_true", help="error if any configuration file is missing")
     add("-i", "--config-id", metavar="ID", help="config id for '@' conditional lines (default: host name)")
     add("--dataplane", choices=DATAPLANES, default="auto",
-        help="load balancer: proxy (userspace, the automatic choice today) or memory (table only)")  # fmt: skip
+        help="load balancer: ipvs, nftables, proxy (auto: the first that works), memory (table only)")  # fmt: skip
+    add("--proxy-workers", metavar="N", type=at_least_one, default=1,
+        help="proxy worker processes sharing the listeners (SO_REUSEPORT); rr and wrr are exact with one")  # fmt: skip
     add("--ldirectord", metavar="FILE", help="read an ldirectord.cf instead (converted to keepalived.conf)")
     add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
     add("-v", "--version", action="store_true", help="print the version")
@@ -129,7 +138,8 @@ def child_arguments(args: argparse.Namespace, pidfile: str) -> list[str]:
         arguments += ["--config-id", args.config_id]
     if args.log_detail:
         arguments.append("--log-detail")
-    return [*arguments, *logging_arguments(args), "--dataplane", args.dataplane]
+    dataplane = ["--dataplane", args.dataplane, "--proxy-workers", str(args.proxy_workers)]
+    return [*arguments, *logging_arguments(args), *dataplane]
 
 
 def run_daemon(args: argparse.Namespace, config: Config) -> int:

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import json
 import logging
+import os
 import random
 import signal
 import subprocess
@@ -42,7 +46,8 @@ from ..io.nftables import DataplaneUnavailable, NftablesBackend, connection_coun
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
-from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan, table_to_json
+from ..io.shared_counts import SLOTS
+from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan, table_to_data
 from .process import (
     event_loop_factory,
     logging_arguments,
@@ -242,43 +247,78 @@ def real_server_key(service: ServiceKey, real: RealServer) -> DestinationKey:
 
 
 class ProxyFeed(MemoryBackend):
-    """The table as this process keeps it, handed whole to the proxy process after every change.
+    """The table as this process keeps it, handed whole to the proxy worker processes after every change.
 
-    The proxy process starts with the first table and again (given the whole table) if it has died.
+    A worker starts with the first table and again (given the whole table) if it has died. With several
+    workers (SO_REUSEPORT spreads the clients over them), each (service, real server) gets a slot in a
+    shared-counts file, so every worker's scheduler sees all the connections.
     """
 
-    def __init__(self, command: list[str], logger: logging.Logger) -> None:
+    def __init__(self, command: list[str], logger: logging.Logger, workers: int = 1) -> None:
         super().__init__()
         self.command = command
         self.logger = logger
-        self.process: subprocess.Popen[bytes] | None = None
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * workers
+        self.shared_counts = f"/dev/shm/pykeepalived-proxy-{os.getpid()}" if workers > 1 else None
+        self.slots: dict[tuple[ServiceKey, DestinationKey], int] = {}
 
     def apply(self, operations: list[Operation]) -> None:
         super().apply(operations)
         if operations:
             self.send()
 
+    def worker_command(self, index: int) -> list[str]:
+        if self.shared_counts is None:
+            return self.command
+        workers = ["--workers", str(len(self.processes)), "--index", str(index), "--shared-counts", self.shared_counts]
+        # The first worker's pidfile is the one `pykeepalivedctl ipvsadm` signals; its dump has every count.
+        return [*self.command, *workers, *([] if index == 0 else ["--pidfile", ""])]
+
+    def line(self) -> bytes:
+        table = self.read()
+        for key, service in sorted(table.items()):
+            for member in sorted(service.members()):
+                if (key, member) not in self.slots and len(self.slots) < SLOTS:
+                    self.slots[(key, member)] = len(self.slots)
+        slots = [
+            [dataclasses.asdict(key), dataclasses.asdict(member), slot]
+            for (key, member), slot in self.slots.items()
+            if key in table and member in table[key].members()
+        ]
+        return json.dumps({"table": table_to_data(table), "slots": slots}).encode() + b"\n"
+
     def send(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            if self.process is not None:
-                self.logger.info(f"proxy process exited with status {self.process.returncode} - restarting")
-            self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE)
-        assert self.process.stdin is not None
-        try:
-            self.process.stdin.write(table_to_json(self.read()).encode() + b"\n")
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            self.process.wait()
-            self.send()
+        line = self.line()
+        for index, process in enumerate(self.processes):
+            for _ in range(2):
+                if process is None or process.poll() is not None:
+                    if process is not None:
+                        self.logger.info(f"proxy process exited with status {process.returncode} - restarting")
+                    process = subprocess.Popen(self.worker_command(index), stdin=subprocess.PIPE)
+                    self.processes[index] = process
+                assert process.stdin is not None
+                try:
+                    process.stdin.write(line)
+                    process.stdin.flush()
+                    break
+                except BrokenPipeError:
+                    process.wait()
 
     def close(self) -> None:
-        if self.process is not None and self.process.stdin is not None:
-            self.process.stdin.close()
+        for process in self.processes:
+            if process is not None and process.stdin is not None:
+                process.stdin.close()
+        for process in self.processes:
+            if process is None:
+                continue
             try:
-                self.process.wait(timeout=5)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                process.kill()
+                process.wait()
+        if self.shared_counts is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.shared_counts)
 
 
 def proxy_command(args: argparse.Namespace) -> list[str]:
@@ -311,7 +351,7 @@ def open_backend(args: argparse.Namespace, logger: logging.Logger) -> MemoryBack
             logger.info(f"Using the {name} data plane")
             return backend
     logger.info("Using the userspace proxy data plane")
-    return ProxyFeed(proxy_command(args), logger)
+    return ProxyFeed(proxy_command(args), logger, args.proxy_workers)
 
 
 class CheckService:

@@ -53,6 +53,7 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     add_logging_options(parser)
     parser.add_argument("--log-detail", action="store_true")
     parser.add_argument("--dataplane", choices=DATAPLANES, default="auto")
+    parser.add_argument("--proxy-workers", type=int, default=1)
     return parser.parse_args(argv)
 
 

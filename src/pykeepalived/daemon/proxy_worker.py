@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import logging
 import signal
 import sys
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 
 from ..io.files import write_json_atomically
 from ..io.proxy import ProxyBackend
-from ..lb.table import plan, table_from_json, table_to_data
+from ..io.shared_counts import SharedCounts
+from ..lb.table import DestinationKey, ServiceKey, Table, plan, table_from_data, table_to_data
 from . import logs
 from .process import (
     add_logging_options,
@@ -33,9 +35,21 @@ DEFAULT_PIDFILE = "/run/pykeepalived_proxy.pid"
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="pykeepalived-proxy")
-    parser.add_argument("--pidfile", default=DEFAULT_PIDFILE)
+    parser.add_argument("--pidfile", default=DEFAULT_PIDFILE, help="none if empty")
+    parser.add_argument("--workers", type=int, default=1, help="how many proxy processes share the listeners")
+    parser.add_argument("--index", type=int, default=0, help="which of them this one is")
+    parser.add_argument("--shared-counts", help="the file where the workers count their connections")
     add_logging_options(parser)
     return parser.parse_args(argv)
+
+
+def read_line(line: bytes) -> tuple[Table, dict[tuple[ServiceKey, DestinationKey], int]]:
+    """A table line from the checker: the table, or (several workers) the table and the shared-count slots."""
+    data = json.loads(line)
+    if isinstance(data, list):
+        return table_from_data(data), {}
+    slots = {(ServiceKey(**service), DestinationKey(**member)): slot for service, member, slot in data["slots"]}
+    return table_from_data(data["table"]), slots
 
 
 def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
@@ -59,9 +73,9 @@ def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
     write_json_atomically(STATS_DUMP, snapshot, logger)
 
 
-async def serve(logger: logging.Logger) -> int:
+async def serve(logger: logging.Logger, shared: SharedCounts | None) -> int:
     loop = asyncio.get_running_loop()
-    backend = ProxyBackend(loop)
+    backend = ProxyBackend(loop, shared)
     reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     stopped = asyncio.Event()
@@ -76,10 +90,11 @@ async def serve(logger: logging.Logger) -> int:
     async def follow_the_checker() -> None:
         while line := await reader.readline():
             try:
-                desired = table_from_json(line.decode())
+                desired, slots = read_line(line)
             except (ValueError, KeyError, TypeError) as error:
                 logger.info(f"proxy: ignoring a table it cannot read: {error}")
                 continue
+            backend.set_slots(slots)
             backend.apply(
                 plan(desired, backend.read()),
                 lambda service, error: logger.info(f"proxy: cannot serve {service}: {error}"),
@@ -97,8 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     die_with_parent()
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_proxy")
-    with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        return runner.run(serve(logger))
+    shared = SharedCounts(args.shared_counts, args.workers, args.index) if args.shared_counts else None
+    try:
+        with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(serve(logger, shared))
+    finally:
+        if shared is not None:
+            shared.close()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import socket
 from typing import Any, Protocol
 
 from ..lb import nftables as rules
+from ..lb.schedulers import CONNECTION_COUNT_SCHEDULERS
 from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
 from .files import write_json_atomically
 
@@ -85,7 +86,7 @@ class NftablesBackend(MemoryBackend):
 
     def follows_load(self) -> bool:
         """Whether a service's scheduler places connections by the servers' connection counts."""
-        return any(service.scheduler in rules.LOAD_AWARE for service in self.services.values())
+        return any(service.scheduler in CONNECTION_COUNT_SCHEDULERS for service in self.services.values())
 
     def rebalance(self, loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]) -> None:
         """Re-plan the connection-count schedulers' maps from conntrack's counts (a transaction only if a map

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from ..lb.persistence import Persistence
-from ..lb.schedulers import Flow, Member, Scheduler, make_scheduler
+from ..lb.schedulers import CONNECTION_COUNT_SCHEDULERS, Flow, Member, Scheduler, make_scheduler
 from ..lb.table import (
     AddDestination,
     AddService,
@@ -30,6 +30,7 @@ from ..lb.table import (
     service_of,
     with_members,
 )
+from .shared_counts import SharedCounts
 
 LISTEN_BACKLOG = 1024
 CONNECT_TIMEOUT = 5.0
@@ -53,6 +54,9 @@ class ProxiedMember:
     member: Member
     destination: Destination
     counters: Counters = field(default_factory=Counters)
+    # With several workers: this process's own active connections, and the member's slot in SharedCounts.
+    local_active: int = 0
+    slot: int | None = None
 
 
 class Side(asyncio.Protocol):
@@ -127,20 +131,27 @@ class Side(asyncio.Protocol):
 class ServerSide(Side):
     """The real server's end: while it is open, it is one of the member's active connections."""
 
-    def __init__(self, client: Side, proxied: ProxiedMember) -> None:
+    def __init__(self, client: Side, proxied: ProxiedMember, shared: SharedCounts | None) -> None:
         super().__init__(proxied.counters, inbound=False)
         # The real server may speak first: this side knows the client before its first byte can arrive.
         self.peer = client
+        self.proxied = proxied
         self.member = proxied.member
-        self.member.active += 1
-        self.member.update_overload()
+        self.shared = shared
+        self._count(1)
         self.released = False
+
+    def _count(self, change: int) -> None:
+        self.proxied.local_active += change
+        self.member.active += change
+        self.member.update_overload()
+        if self.shared is not None and self.proxied.slot is not None:
+            self.shared.publish(self.proxied.slot, self.proxied.local_active)
 
     def release(self) -> None:
         if not self.released:
             self.released = True
-            self.member.active -= 1
-            self.member.update_overload()
+            self._count(-1)
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -168,7 +179,7 @@ class ClientSide(Side):
         self.transport.pause_reading()
         self.counters = proxied.counters
         proxied.counters.connections += 1
-        self.upstream = ServerSide(self, proxied)
+        self.upstream = ServerSide(self, proxied, self.service.shared)
         loop = asyncio.get_running_loop()
         address = proxied.member.key
         connecting = loop.create_task(loop.create_connection(self._upstream, address.address, address.port))
@@ -204,7 +215,7 @@ NO_COUNTERS = Counters()
 
 
 class ProxyService:
-    def __init__(self, key: ServiceKey, service: Service) -> None:
+    def __init__(self, key: ServiceKey, service: Service, shared: SharedCounts | None = None) -> None:
         if key.fwmark or key.protocol.upper() != "TCP":
             raise UnsupportedService(f"the proxy data plane carries TCP services only, not {key}")
         self.key = key
@@ -215,10 +226,26 @@ class ProxyService:
         self.member_list: list[Member] = []
         self.refused = 0
         self.persistence = persistence_of(service)
+        self.shared = shared
 
     def members_changed(self) -> None:
         self.member_list = [proxied.member for proxied in self.members.values()]
         self.scheduler.update(self.member_list)
+
+    def counts_matter(self) -> bool:
+        """Whether picking needs every worker's connection counts (not only this process's)."""
+        return self.service.scheduler in CONNECTION_COUNT_SCHEDULERS or any(
+            proxied.member.upper_threshold or proxied.member.lower_threshold for proxied in self.members.values()
+        )
+
+    def refresh_totals(self) -> None:
+        """Each member's active connections across the workers."""
+        if self.shared is None:
+            return
+        for proxied in self.members.values():
+            if proxied.slot is not None:
+                proxied.member.active = proxied.local_active + self.shared.others(proxied.slot)
+                proxied.member.update_overload()
 
     def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[asyncio.Server]:
         """Binds now, so an address in use fails the apply; serving starts on the loop."""
@@ -245,6 +272,8 @@ class ProxyService:
             if kept is not None and kept in self.members:
                 self.persistence.remember(source, kept, now)
                 return self.members[kept]
+        if self.shared is not None and self.counts_matter():
+            self.refresh_totals()
         chosen = self.scheduler.pick(self.member_list, Flow(source, source_port, self.key.address, now))
         proxied = self.members.get(chosen.key) if chosen is not None else None
         if proxied is None:
@@ -270,10 +299,19 @@ ErrorHandler = Callable[[ServiceKey, Exception], None]
 class ProxyBackend:
     """The data plane as user-space relays in this process's event loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, shared: SharedCounts | None = None) -> None:
         self.loop = loop
+        self.shared = shared
         self.services: dict[ServiceKey, ProxyService] = {}
         self.listening: dict[ServiceKey, asyncio.Task[asyncio.Server]] = {}
+        self.slots: dict[tuple[ServiceKey, DestinationKey], int] = {}
+
+    def set_slots(self, slots: dict[tuple[ServiceKey, DestinationKey], int]) -> None:
+        """Where each (service, real server) counts its connections in the shared counts."""
+        self.slots = slots
+        for key, proxy in self.services.items():
+            for member_key, proxied in proxy.members.items():
+                proxied.slot = slots.get((key, member_key))
 
     def read(self) -> Table:
         return {
@@ -303,7 +341,7 @@ class ProxyBackend:
 
     def _apply_one(self, operation: Operation, changed: dict[ServiceKey, ProxyService]) -> None:
         if isinstance(operation, AddService):
-            proxy = ProxyService(operation.key, operation.service)
+            proxy = ProxyService(operation.key, operation.service, self.shared)
             self.listening[operation.key] = proxy.listen(self.loop)
             self.services[operation.key] = proxy
         elif isinstance(operation, EditService):
@@ -331,7 +369,7 @@ class ProxyBackend:
         proxy = self.services[service]
         proxied = proxy.members.get(key)
         if proxied is None:
-            proxied = ProxiedMember(Member(key, destination.weight), destination)
+            proxied = ProxiedMember(Member(key, destination.weight), destination, slot=self.slots.get((service, key)))
             proxy.members[key] = proxied
         proxied.destination = destination
         proxied.member.weight = destination.weight
@@ -341,6 +379,9 @@ class ProxyBackend:
         return proxy
 
     def stats(self) -> dict[ServiceKey, dict[DestinationKey, tuple[Member, Counters]]]:
+        """Members (their active connections across the workers) and this process's counters."""
+        for proxy in self.services.values():
+            proxy.refresh_totals()
         return {
             key: {member_key: (p.member, p.counters) for member_key, p in proxy.members.items()}
             for key, proxy in self.services.items()

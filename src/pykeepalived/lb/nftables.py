@@ -17,7 +17,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .schedulers import DestinationHashing, Flow, MaglevHashing, Member, SourceHashing, make_scheduler
+from .schedulers import (
+    CONNECTION_COUNT_SCHEDULERS,
+    DestinationHashing,
+    Flow,
+    MaglevHashing,
+    Member,
+    SourceHashing,
+    make_scheduler,
+)
 from .table import DestinationKey, Service, ServiceKey, Table
 
 TABLE_NAME = "pykeepalived"
@@ -27,8 +35,7 @@ HASH_SEED = 0x706B6C64
 # A wrr cycle longer than this is scaled down (weights divided) to keep the map small.
 MAX_CYCLE_SLOTS = 4096
 CHAINS = (("prerouting", "prerouting", -100), ("output", "output", -100))
-# Schedulers that follow the servers' connection counts: their map is re-planned from conntrack's counts.
-LOAD_AWARE = frozenset({"lc", "wlc", "sed", "nq", "ovf", "lblc", "lblcr"})
+# How many connections ahead a connection-count scheduler's map is planned (re-planned from conntrack).
 LOAD_AWARE_SLOTS = 64
 Load = Mapping[DestinationKey, tuple[int, int]]
 
@@ -95,7 +102,7 @@ def slots(service: Service, key: ServiceKey | None = None, load: Load | None = N
     members = weighted_members(service)
     if not members:
         return []
-    if service.scheduler in LOAD_AWARE and key is not None and load is not None:
+    if service.scheduler in CONNECTION_COUNT_SCHEDULERS and key is not None and load is not None:
         for member in members:
             member.active, member.inactive = load.get(member.key, (0, 0))
             member.update_overload()

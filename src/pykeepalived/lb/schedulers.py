@@ -382,6 +382,9 @@ class LocalityLeastConnectionReplicated(Scheduler):
         return chosen
 
 
+# The schedulers that pick by the servers' connection counts (the others need no counts to pick).
+CONNECTION_COUNT_SCHEDULERS = frozenset({"lc", "wlc", "sed", "nq", "ovf", "lblc", "lblcr"})
+
 SCHEDULERS: dict[str, Callable[[], Scheduler]] = {
     cls.name: cls
     for cls in (
