@@ -15,7 +15,7 @@ from typing import Any
 import uvloop
 from servers import free_port
 
-from pykeepalived.io.proxy import ProxyBackend
+from pykeepalived.io.proxy import ProxyBackend, UdpProxyService
 from pykeepalived.io.shared_counts import SharedCounts
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
 
@@ -205,7 +205,7 @@ async def test_a_service_it_cannot_serve_is_reported_and_the_others_still_run() 
     member = {DestinationKey(LOOPBACK, port): Destination(1)}
     table = {
         ServiceKey("TCP", LOOPBACK, taken.getsockname()[1]): Service("rr", destinations=member),
-        ServiceKey("UDP", LOOPBACK, 53): Service("rr", destinations=member),
+        ServiceKey("TCP", fwmark=5): Service("rr", destinations=member),
         ServiceKey("TCP", LOOPBACK, free_port()): Service("rr", destinations=member),
     }
     errors: list[str] = []
@@ -213,8 +213,8 @@ async def test_a_service_it_cannot_serve_is_reported_and_the_others_still_run() 
     try:
         backend.apply(plan(table, backend.read()), lambda key, error: errors.append(f"{key}: {error}"))
         assert len(errors) == 2
-        assert "Address already in use" in errors[0]
-        assert errors[1] == "[127.0.0.1]:UDP:53: the proxy data plane carries TCP services only, not [127.0.0.1]:UDP:53"
+        assert "FWM 5: the proxy data plane cannot carry firewall-mark services (FWM 5)" in errors
+        assert any("Address already in use" in error for error in errors)
         assert list(backend.read()) == [list(table)[2]]
     finally:
         await backend.close()
@@ -263,3 +263,61 @@ async def test_worker_processes_schedule_with_each_others_connection_counts() ->
             await worker_one.close()
         first.close()
         second.close()
+
+
+class NamedUdpServer(asyncio.DatagramProtocol):
+    def __init__(self, name: bytes) -> None:
+        self.name = name
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        self.transport.sendto(self.name + b" " + data, addr)
+
+
+class UdpClient(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.replies: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.replies.put_nowait(data)
+
+
+@in_event_loop
+async def test_udp_flows_are_scheduled_per_client_and_end_when_idle() -> None:
+    loop = asyncio.get_running_loop()
+    servers = [
+        await loop.create_datagram_endpoint(lambda n=n: NamedUdpServer(f"rs{n}".encode()), local_addr=(LOOPBACK, 0))
+        for n in range(2)
+    ]
+    members = {DestinationKey(LOOPBACK, t.get_extra_info("sockname")[1]): Destination(1) for t, _ in servers}
+    names = {key: f"rs{n}" for n, key in enumerate(members)}
+    key = ServiceKey("UDP", LOOPBACK, free_port())
+    backend = ProxyBackend(loop)
+    try:
+        backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
+        await asyncio.sleep(0)
+        clients = [await loop.create_datagram_endpoint(UdpClient, remote_addr=(LOOPBACK, key.port)) for _ in range(10)]
+        for transport, _ in clients:
+            transport.sendto(b"one")
+            transport.sendto(b"two")
+        replies = [[await asyncio.wait_for(client.replies.get(), 2) for _ in range(2)] for _, client in clients]
+        # Both datagrams of a client go to one server; the clients alternate, as rr gives flows.
+        assert all(first.split()[0] == second.split()[0] for first, second in replies)
+        assert Counter(first.split()[0].decode() for first, _ in replies) == {"rs0": 5, "rs1": 5}
+        stats = backend.stats()[key]
+        assert {names[m]: member.inactive for m, (member, _) in stats.items()} == {"rs0": 5, "rs1": 5}
+        proxy = backend.services[key]
+        assert isinstance(proxy, UdpProxyService)
+        proxy.idle_timeout = 0.1
+        await asyncio.sleep(1.5)
+        assert all(member.inactive == 0 for member, _ in backend.stats()[key].values())
+        for transport, _ in clients:
+            transport.close()
+    finally:
+        await backend.close()
+        for transport, _ in servers:
+            transport.close()

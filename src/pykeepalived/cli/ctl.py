@@ -92,7 +92,7 @@ def list_proxy_table(pidfile: str) -> int:
     counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
     for entry in snapshot["counts"]:
         service = counts.setdefault(ServiceKey(**entry["service"]), {})
-        service[DestinationKey(**entry["destination"])] = (entry["active"], 0)
+        service[DestinationKey(**entry["destination"])] = (entry["active"], entry.get("inactive", 0))
     print(listing(table, counts), end="")
     return 0
 

@@ -241,6 +241,11 @@ def scheduler_flags(server: VirtualServer) -> tuple[str, ...]:
     return tuple(flag for flag in (f"{server.lb_algo}-fallback", f"{server.lb_algo}-port") if flag in given)
 
 
+def flushes_on_stop(config: Config) -> bool:
+    """keepalived's lvs_flush_onstop (also spelt lvs_flush_on_stop): clear all of IPVS when stopping."""
+    return any(option.keyword in ("lvs_flush_onstop", "lvs_flush_on_stop") for option in config.global_defs.options)
+
+
 def real_server_key(service: ServiceKey, real: RealServer) -> DestinationKey:
     """As keepalived: a fwmark service's real servers have no port."""
     return DestinationKey(str(real.address), 0 if service.fwmark else real.port)
@@ -325,13 +330,13 @@ def proxy_command(args: argparse.Namespace) -> list[str]:
     return child_command("pykeepalived.daemon.proxy_worker", logging_arguments(args))
 
 
-def open_backend(args: argparse.Namespace, logger: logging.Logger) -> MemoryBackend | None:
+def open_backend(args: argparse.Namespace, logger: logging.Logger, config: Config) -> MemoryBackend | None:
     """The data plane --dataplane asks for (None if it cannot run here); auto takes IPVS if the kernel has
     it, else nftables, else the userspace proxy."""
     if args.dataplane == "memory":
         return MemoryBackend()
     kernel_planes: dict[str, Callable[[], MemoryBackend]] = {
-        "ipvs": lambda: IpvsBackend(logger),
+        "ipvs": lambda: IpvsBackend(logger, config.global_defs.lvs_flush, flushes_on_stop(config)),
         "nftables": lambda: NftablesBackend(open_nftables(), logger),
     }
     wanted = list(kernel_planes) if args.dataplane == "auto" else [args.dataplane]
@@ -535,7 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if config is None:
         return 4
-    backend = open_backend(args, logger)
+    backend = open_backend(args, logger, config)
     if backend is None:
         return 4
     try:

@@ -61,6 +61,7 @@ def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
                 "service": dataclasses.asdict(key),
                 "destination": dataclasses.asdict(member_key),
                 "active": member.active,
+                "inactive": member.inactive,
                 "connections": counters.connections,
                 "bytes_in": counters.bytes_in,
                 "bytes_out": counters.bytes_out,

@@ -10,6 +10,7 @@ changes use "set".
 from __future__ import annotations
 
 import concurrent.futures
+import errno
 import ipaddress
 import logging
 import socket
@@ -23,6 +24,7 @@ from ..lb.table import (
     DeleteService,
     Destination,
     DestinationKey,
+    EditDestination,
     EditService,
     MemoryBackend,
     Operation,
@@ -140,20 +142,28 @@ class IpvsBackend(MemoryBackend):
     the socket lives in a thread of its own, and each change waits for it (a request takes microseconds).
     """
 
-    def __init__(self, logger: logging.Logger) -> None:
+    def __init__(self, logger: logging.Logger, flush_at_start: bool = False, flush_at_stop: bool = False) -> None:
         super().__init__()
         self.logger = logger
+        self.flush_at_stop = flush_at_stop
         self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
         try:
             self.connection = self.worker.submit(_open_connection).result()
         except Exception as error:
             self.worker.shutdown()
             raise DataplaneUnavailable(f"the kernel has no IPVS ({error})") from error
+        if flush_at_start:
+            self.flush()
+
+    def flush(self) -> None:
+        """Every service the kernel has, ours or not (keepalived's lvs_flush, lvs_flush_onstop)."""
+        for key, service in self.worker.submit(read_kernel_table).result().table.items():
+            self.worker.submit(self._request, DeleteService(key), service).result()
 
     def apply(self, operations: list[Operation]) -> None:
         for operation in operations:
             try:
-                self.execute(operation)
+                self.adopt(operation)
             except Exception as error:  # a netlink error names the errno; keep the others going
                 self.logger.info(f"IPVS: {type(operation).__name__} for {operation_subject(operation)} failed: {error}")
                 super().apply([operation])
@@ -163,7 +173,20 @@ class IpvsBackend(MemoryBackend):
         self.worker.submit(self._request, operation).result()
         super().apply([operation])
 
-    def _request(self, operation: Operation) -> None:
+    def adopt(self, operation: Operation) -> None:
+        """As `execute`, but a service or real server the kernel already has (left by an earlier run or
+        added by hand) is taken over and set as the table says, as keepalived does."""
+        try:
+            self.execute(operation)
+        except Exception as error:
+            if getattr(error, "code", None) != errno.EEXIST or not isinstance(operation, AddService | AddDestination):
+                raise
+            if isinstance(operation, AddService):
+                self.execute(EditService(operation.key, operation.service))
+            else:
+                self.execute(EditDestination(operation.service, operation.key, operation.destination))
+
+    def _request(self, operation: Operation, known: Service | None = None) -> None:
         from pyroute2 import IPVSDest, IPVSService
 
         if isinstance(operation, AddService | EditService):
@@ -173,7 +196,7 @@ class IpvsBackend(MemoryBackend):
             )
             return
         if isinstance(operation, DeleteService):
-            attributes = service_attributes(operation.key, self.services.get(operation.key))
+            attributes = service_attributes(operation.key, known or self.services.get(operation.key))
             self.connection.service("del", service=IPVSService(**attributes))
             return
         service = IPVSService(**service_attributes(operation.service, self.services.get(operation.service)))
@@ -185,8 +208,10 @@ class IpvsBackend(MemoryBackend):
         self.connection.dest(command, service=service, dest=destination)
 
     def close(self) -> None:
-        """Remove our services, as keepalived does when it stops."""
+        """Remove our services (all of them with lvs_flush_onstop), as keepalived does when it stops."""
         self.apply([DeleteService(key) for key in sorted(self.services)])
+        if self.flush_at_stop:
+            self.flush()
         self.shutdown()
 
     def shutdown(self) -> None:

@@ -1,4 +1,5 @@
-"""The userspace data plane: a TCP proxy per virtual service that picks real servers with IPVS's schedulers.
+"""The userspace data plane: a TCP or UDP proxy per virtual service that picks real servers with IPVS's
+schedulers.
 
 It takes the same operations as the kernel data planes and keeps IPVS's persistence itself. Reading stops
 on a side whose peer cannot keep up (back-pressure), an end-of-file is passed on as a half-close, and a real
@@ -7,11 +8,12 @@ server taken out of the table only stops getting new connections: the open ones 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, Protocol, cast
 
 from ..lb.persistence import Persistence
 from ..lb.schedulers import CONNECTION_COUNT_SCHEDULERS, Flow, Member, Scheduler, make_scheduler
@@ -34,12 +36,19 @@ from .shared_counts import SharedCounts
 
 LISTEN_BACKLOG = 1024
 CONNECT_TIMEOUT = 5.0
+# IPVS's default UDP timeout: a flow idle this long ends; idle flows are looked for this often.
+UDP_TIMEOUT = 300.0
+UDP_SWEEP_SECONDS = 1.0
 # Python names it only on newer versions; the value is Linux's.
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
 
 
 class UnsupportedService(ValueError):
-    """A service this data plane cannot carry (a firewall mark, UDP)."""
+    """A service this data plane cannot carry (a firewall mark, SCTP)."""
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -171,8 +180,8 @@ class ClientSide(Side):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         assert self.transport is not None
-        self.source = self.transport.get_extra_info("peername")[0]
-        proxied = self.service.pick(self.transport)
+        self.source, source_port = self.transport.get_extra_info("peername")[:2]
+        proxied = self.service.pick(self.source, source_port)
         if proxied is None:
             self.transport.abort()
             return
@@ -214,10 +223,10 @@ class ClientSide(Side):
 NO_COUNTERS = Counters()
 
 
-class ProxyService:
+class ProxyService(abc.ABC):
+    """What a TCP and a UDP service share: the members, the scheduler, persistence, the shared counts."""
+
     def __init__(self, key: ServiceKey, service: Service, shared: SharedCounts | None = None) -> None:
-        if key.fwmark or key.protocol.upper() != "TCP":
-            raise UnsupportedService(f"the proxy data plane carries TCP services only, not {key}")
         self.key = key
         self.service = service
         self.scheduler: Scheduler = make_scheduler(service.scheduler, service.scheduler_flags)
@@ -247,25 +256,29 @@ class ProxyService:
                 proxied.member.active = proxied.local_active + self.shared.others(proxied.slot)
                 proxied.member.update_overload()
 
-    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[asyncio.Server]:
+    @abc.abstractmethod
+    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
         """Binds now, so an address in use fails the apply; serving starts on the loop."""
+
+    def close(self) -> None:
+        """Ends what the service keeps beyond its listener (UDP flows)."""
+
+    def bound_socket(self, kind: socket.SocketKind) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.key.address else socket.AF_INET
-        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener = socket.socket(family, kind)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             # A backup binds the VIP before VRRP puts it on this host, so a failover needs no rebind.
             listener.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
             listener.bind((self.key.address, self.key.port))
-            listener.listen(LISTEN_BACKLOG)
         except OSError:
             listener.close()
             raise
-        return loop.create_task(loop.create_server(lambda: ClientSide(self), sock=listener))
+        return listener
 
-    def pick(self, transport: asyncio.BaseTransport) -> ProxiedMember | None:
+    def pick(self, source: str, source_port: int) -> ProxiedMember | None:
         """The real server for a new connection, or None (counted as refused) when no server can take it."""
-        source, source_port = transport.get_extra_info("peername")[:2]
         now = asyncio.get_running_loop().time()
         if self.persistence is not None:
             kept = self.persistence.lookup(source, now)
@@ -281,6 +294,142 @@ class ProxyService:
         elif self.persistence is not None:
             self.persistence.remember(source, proxied.member.key, now)
         return proxied
+
+
+class TcpProxyService(ProxyService):
+    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
+        listener = self.bound_socket(socket.SOCK_STREAM)
+        try:
+            listener.listen(LISTEN_BACKLOG)
+        except OSError:
+            listener.close()
+            raise
+
+        async def serve() -> Closable:
+            return await loop.create_server(lambda: ClientSide(self), sock=listener)
+
+        return loop.create_task(serve())
+
+
+class UdpFlow(asyncio.DatagramProtocol):
+    """One client's datagrams to the real server picked for its first one, and the replies back to it.
+
+    As IPVS counts UDP, a flow is one of the member's inactive connections until it has been idle for the
+    service's UDP timeout."""
+
+    def __init__(self, service: UdpProxyService, client: tuple[str, int], proxied: ProxiedMember) -> None:
+        self.service = service
+        self.client = client
+        self.proxied = proxied
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: list[bytes] = []
+        self.last_seen = asyncio.get_running_loop().time()
+        self.closed = False
+        proxied.member.inactive += 1
+        proxied.counters.connections += 1
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+        for data in self.pending:
+            self.transport.sendto(data)
+        self.pending.clear()
+
+    def send(self, data: bytes) -> None:
+        self.last_seen = asyncio.get_running_loop().time()
+        self.proxied.counters.bytes_in += len(data)
+        if self.transport is None:
+            self.pending.append(data)
+        else:
+            self.transport.sendto(data)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.last_seen = asyncio.get_running_loop().time()
+        self.proxied.counters.bytes_out += len(data)
+        if self.service.transport is not None:
+            self.service.transport.sendto(data, self.client)
+
+    def error_received(self, exc: Exception) -> None:
+        """An ICMP error from the real server: the datagram is lost, as through IPVS."""
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.proxied.member.inactive -= 1
+            if self.transport is not None:
+                self.transport.close()
+
+
+class UdpListener(asyncio.DatagramProtocol):
+    def __init__(self, service: UdpProxyService) -> None:
+        self.service = service
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.service.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.service.relay(data, (addr[0], addr[1]))
+
+
+class UdpProxyService(ProxyService):
+    def __init__(self, key: ServiceKey, service: Service, shared: SharedCounts | None = None) -> None:
+        super().__init__(key, service, shared)
+        self.transport: asyncio.DatagramTransport | None = None
+        self.flows: dict[tuple[str, int], UdpFlow] = {}
+        self.idle_timeout = UDP_TIMEOUT
+        self.sweeping: asyncio.TimerHandle | None = None
+
+    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
+        listener = self.bound_socket(socket.SOCK_DGRAM)
+
+        async def serve() -> Closable:
+            transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(self), sock=listener)
+            return transport
+
+        self.sweeping = loop.call_later(UDP_SWEEP_SECONDS, self.sweep)
+        return loop.create_task(serve())
+
+    def relay(self, data: bytes, client: tuple[str, int]) -> None:
+        flow = self.flows.get(client)
+        if flow is None or flow.closed:
+            proxied = self.pick(*client)
+            if proxied is None:
+                return
+            flow = UdpFlow(self, client, proxied)
+            self.flows[client] = flow
+            loop = asyncio.get_running_loop()
+            target = proxied.member.key
+            opened = flow
+            connecting = loop.create_task(
+                loop.create_datagram_endpoint(lambda: opened, remote_addr=(target.address, target.port))
+            )
+            connecting.add_done_callback(lambda task: opened.close() if task.exception() is not None else None)
+        flow.send(data)
+
+    def sweep(self) -> None:
+        """Ends the flows idle for longer than the UDP timeout."""
+        now = asyncio.get_running_loop().time()
+        for client, flow in list(self.flows.items()):
+            if flow.closed or now - flow.last_seen > self.idle_timeout:
+                flow.close()
+                del self.flows[client]
+        self.sweeping = asyncio.get_running_loop().call_later(UDP_SWEEP_SECONDS, self.sweep)
+
+    def close(self) -> None:
+        if self.sweeping is not None:
+            self.sweeping.cancel()
+        for flow in self.flows.values():
+            flow.close()
+        self.flows.clear()
+
+
+def proxy_service(key: ServiceKey, service: Service, shared: SharedCounts | None) -> ProxyService:
+    if key.fwmark:
+        raise UnsupportedService(f"the proxy data plane cannot carry firewall-mark services ({key})")
+    kinds: dict[str, type[ProxyService]] = {"TCP": TcpProxyService, "UDP": UdpProxyService}
+    kind = kinds.get(key.protocol.upper())
+    if kind is None:
+        raise UnsupportedService(f"the proxy data plane carries TCP and UDP services, not {key}")
+    return kind(key, service, shared)
 
 
 def persistence_settings(service: Service) -> tuple[int, str | None]:
@@ -303,7 +452,7 @@ class ProxyBackend:
         self.loop = loop
         self.shared = shared
         self.services: dict[ServiceKey, ProxyService] = {}
-        self.listening: dict[ServiceKey, asyncio.Task[asyncio.Server]] = {}
+        self.listening: dict[ServiceKey, asyncio.Task[Closable]] = {}
         self.slots: dict[tuple[ServiceKey, DestinationKey], int] = {}
 
     def set_slots(self, slots: dict[tuple[ServiceKey, DestinationKey], int]) -> None:
@@ -341,7 +490,7 @@ class ProxyBackend:
 
     def _apply_one(self, operation: Operation, changed: dict[ServiceKey, ProxyService]) -> None:
         if isinstance(operation, AddService):
-            proxy = ProxyService(operation.key, operation.service, self.shared)
+            proxy = proxy_service(operation.key, operation.service, self.shared)
             self.listening[operation.key] = proxy.listen(self.loop)
             self.services[operation.key] = proxy
         elif isinstance(operation, EditService):
@@ -354,7 +503,7 @@ class ProxyBackend:
             proxy.service = operation.service
             changed[operation.key] = proxy
         elif isinstance(operation, DeleteService):
-            self.services.pop(operation.key)
+            self.services.pop(operation.key).close()
             self.listening.pop(operation.key).add_done_callback(lambda task: task.result().close())
         elif isinstance(operation, AddDestination | EditDestination):
             changed[operation.service] = self._set_member(operation.service, operation.key, operation.destination)
@@ -390,5 +539,7 @@ class ProxyBackend:
     async def close(self) -> None:
         for task in self.listening.values():
             (await task).close()
+        for proxy in self.services.values():
+            proxy.close()
         self.listening.clear()
         self.services.clear()

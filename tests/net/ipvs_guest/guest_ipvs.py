@@ -274,3 +274,26 @@ def test_pyipvsadm_answers_every_command_as_ipvsadm_does() -> None:
     ours = session([str(Path(sys.executable).with_name("pyipvsadm"))])
     for (command, *expected), (_, *got) in zip(theirs, ours, strict=True):
         assert got == expected, f"ipvsadm {command}"
+
+
+def test_what_the_kernel_already_has_is_taken_over_kept_or_flushed_as_keepalived_does() -> None:
+    subprocess.run(["ipvsadm", "-C"], check=True)
+    foreign, ours = ServiceKey("TCP", "10.99.0.250", 80), ServiceKey("TCP", "10.99.0.100", 80)
+    subprocess.run(["ipvsadm", "-A", "-t", "10.99.0.250:80", "-s", "rr"], check=True)
+    subprocess.run(["ipvsadm", "-A", "-t", "10.99.0.100:80", "-s", "rr"], check=True)
+    subprocess.run(["ipvsadm", "-a", "-t", "10.99.0.100:80", "-r", "10.99.0.11:8080", "-m", "-w", "7"], check=True)
+    reals = members(("10.99.0.11", 8080, 2, "NAT"), ("10.99.0.12", 8080, 1, "NAT"))
+    wanted = {ours: Service("wrr", destinations=reals)}
+    backend = IpvsBackend(logging.getLogger("guest"))
+    backend.apply(plan(wanted, backend.read()))
+    kernel = read_kernel_table().table
+    assert kernel[ours] == wanted[ours]  # an earlier run's service, taken over and set as configured
+    assert foreign in kernel
+    backend.close()
+    assert set(read_kernel_table().table) == {foreign}  # only ours are removed at stop
+
+    IpvsBackend(logging.getLogger("guest"), flush_at_start=True).shutdown()
+    assert read_kernel_table().table == {}  # lvs_flush
+    subprocess.run(["ipvsadm", "-A", "-t", "10.99.0.250:80", "-s", "rr"], check=True)
+    IpvsBackend(logging.getLogger("guest"), flush_at_stop=True).close()
+    assert read_kernel_table().table == {}  # lvs_flush_onstop
