@@ -287,3 +287,41 @@ def test_wlc_sends_new_connections_to_the_less_loaded_server() -> None:
         # r2 holds 6 open connections, r3 none: wlc gives r3 the next ones (rr would alternate).
         assert Counter(requests(lab, 6)) == {"r3": 6}
         assert sorted(finish(holder) for holder in held) == ["r2"] * 6
+
+
+MARKER = """table ip marker {
+    chain prerouting {
+        type filter hook prerouting priority mangle; policy accept;
+        ip daddr 10.99.1.1 tcp dport 80 meta mark set 5
+    }
+}
+"""
+
+
+def test_a_fwmark_service_balances_the_packets_the_firewall_marked() -> None:
+    with Lab(f"nm{secrets.token_hex(3)}", routers=3) as lab:
+        build_nat(lab)
+        for real in lab.routers[1:]:
+            root = lab.workdir / f"www{real.index}"
+            root.mkdir()
+            (root / "who").write_text(f"r{real.index}")
+            # A fwmark service's real servers have no port: the client's port (80) reaches them.
+            start_web_server(lab, real, root, PORT)
+            start_web_server(lab, real, lab.workdir, HEALTH_PORT)
+        (lab.workdir / "marker.nft").write_text(MARKER)
+        run("ip", "netns", "exec", lab.routers[0].namespace, "nft", "-f", str(lab.workdir / "marker.nft"))
+        reals = "".join(
+            f"""    real_server {router.address} {PORT} {{
+        TCP_CHECK {{
+            connect_port {HEALTH_PORT}
+            connect_timeout 0.5
+        }}
+    }}
+"""
+            for router in lab.routers[1:]
+        )
+        header = "virtual_server fwmark 5 {\n    delay_loop 0.5\n    lb_algo rr\n    lb_kind NAT\n"
+        start_balancer(lab, f"{header}{reals}}}\n")
+        wait_for_both_servers(lab)
+        assert Counter(requests(lab, 20)) == {"r2": 10, "r3": 10}
+        assert "FWM  5 rr" in ipvsadm_listing(lab)

@@ -78,8 +78,7 @@ def test_what_the_data_plane_does_not_do_is_reported() -> None:
         VS: Service("rr", persistence_timeout=300, destinations={A: Destination(1, forwarding="DR")}),
     }
     problems = nftables.unsupported(table)
-    assert len(problems) == 3
-    assert any("fwmark" in problem for problem in problems)
+    assert len(problems) == 2
     assert any("persistence_timeout" in problem for problem in problems)
     assert any("uses DR" in problem for problem in problems)
 
@@ -110,3 +109,14 @@ def test_a_load_change_changes_only_the_load_aware_maps() -> None:
     busy = nftables.transaction(table, {VS: {A: (5, 0), B: (0, 0)}})
     changed = [after["add"]["rule"]["comment"] for before, after in zip(quiet, busy, strict=True) if before != after]
     assert changed == [f"{VS} lc", f"{VS} lc"]  # its rule in prerouting and in output
+
+
+def test_a_fwmark_service_dnats_marked_packets_to_addresses_only() -> None:
+    rule = nftables.service_rule(ServiceKey("TCP", fwmark=5), service("rr", {A: 1, B: 1}), "prerouting")
+    assert rule is not None
+    expressions = rule["add"]["rule"]["expr"]
+    assert expressions[:2] == [
+        {"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv4"}},
+        {"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": 5}},
+    ]
+    assert expressions[2]["dnat"]["addr"]["map"]["data"]["set"] == [[0, A.address], [1, B.address]]

@@ -260,8 +260,9 @@ class ProxyService(abc.ABC):
     def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
         """Binds now, so an address in use fails the apply; serving starts on the loop."""
 
+    @abc.abstractmethod
     def close(self) -> None:
-        """Ends what the service keeps beyond its listener (UDP flows)."""
+        """Ends what the service keeps beyond its listener."""
 
     def bound_socket(self, kind: socket.SocketKind) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.key.address else socket.AF_INET
@@ -297,6 +298,9 @@ class ProxyService(abc.ABC):
 
 
 class TcpProxyService(ProxyService):
+    def close(self) -> None:
+        """Nothing beyond the listener: open connections drain by themselves, as IPVS's do."""
+
     def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
         listener = self.bound_socket(socket.SOCK_STREAM)
         try:

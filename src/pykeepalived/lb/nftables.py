@@ -134,11 +134,21 @@ def _slot_key(service: Service, family: str, modulus: int) -> Command:
 def service_rule(key: ServiceKey, service: Service, chain: str, load: Load | None = None) -> Command | None:
     """The DNAT rule of one service, or None when no real server takes new connections."""
     targets = slots(service, key, load)
-    if not targets or key.fwmark:
+    if not targets:
         return None
-    family = _ip_family(key.address)
-    protocol = key.protocol.lower()
-    data = [[index, {"concat": [target.address, target.port]}] for index, target in enumerate(targets)]
+    if key.fwmark:
+        # The packets the firewall marked, to the real servers' addresses (a fwmark service has no port).
+        family = _ip_family(targets[0].address)
+        nfproto = "ipv6" if family == "ip6" else "ipv4"
+        matches = [
+            {"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": nfproto}},
+            {"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": key.fwmark}},
+        ]
+        data: list[list[Any]] = [[index, target.address] for index, target in enumerate(targets)]
+    else:
+        family = _ip_family(key.address)
+        matches = [_match(family, "daddr", key.address), _match(key.protocol.lower(), "dport", key.port)]
+        data = [[index, {"concat": [target.address, target.port]}] for index, target in enumerate(targets)]
     dnat = {
         "dnat": {
             "family": family,
@@ -152,7 +162,7 @@ def service_rule(key: ServiceKey, service: Service, chain: str, load: Load | Non
                 "table": TABLE_NAME,
                 "chain": chain,
                 "comment": f"{key} {service.scheduler}",
-                "expr": [_match(family, "daddr", key.address), _match(protocol, "dport", key.port), dnat],
+                "expr": [*matches, dnat],
             }
         }
     }
@@ -195,8 +205,6 @@ def unsupported(table: Mapping[ServiceKey, Service]) -> list[str]:
     """What in `table` this data plane does not do (yet), one line each, for the log."""
     problems = []
     for key, service in table.items():
-        if key.fwmark:
-            problems.append(f"{key}: fwmark services are not balanced by the nftables data plane")
         if service.persistence_timeout:
             problems.append(f"{key}: persistence_timeout is not kept by the nftables data plane")
         for destination_key, destination in service.members().items():
