@@ -29,6 +29,19 @@ for _ in range(count):
 print(json.dumps(answers))
 """
 
+# A connection to the virtual server opened now, used (one request) when told to.
+HELD_CONNECTION = """
+import socket, sys
+held = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print("open", flush=True)
+sys.stdin.readline()
+held.sendall(b"GET /who HTTP/1.0\\r\\n\\r\\n")
+reply = b""
+while chunk := held.recv(4096):
+    reply += chunk
+print(reply.split(b"\\r\\n\\r\\n", 1)[1].decode(), flush=True)
+"""
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -67,3 +80,18 @@ def wait_for_answers(lab: Lab, expected: set[str], within: float) -> None:
     while set(answers := requests(lab, 6)) != expected:
         assert time.monotonic() < deadline, f"answers {answers}, expected only {expected}"
         time.sleep(0.2)
+
+
+def hold_connection(lab: Lab) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client, sys.executable, "-c", HELD_CONNECTION, VIP, str(PORT)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lab.started.append(holder)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def finish(holder: subprocess.Popen[str]) -> str:
+    output, _ = holder.communicate("go\n", timeout=10)
+    return output.strip()

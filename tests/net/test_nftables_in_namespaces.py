@@ -13,23 +13,21 @@ import sys
 import time
 from collections import Counter
 
-from servers import PORT, VIP, requests, start_named_web_server, start_web_server, wait_for_answers
+from servers import (
+    PORT,
+    VIP,
+    finish,
+    hold_connection,
+    requests,
+    start_named_web_server,
+    start_web_server,
+    wait_for_answers,
+)
 
 from pykeepalived.cli.lab import CLIENT_ADDRESS, Lab, run
 
 HEALTH_PORT = 8081
 SH_SOURCES = [f"10.99.0.{host}" for host in range(150, 158)]
-HELD_CONNECTION = """
-import socket, sys
-held = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-print("open", flush=True)
-sys.stdin.readline()
-held.sendall(b"GET /who HTTP/1.0\\r\\n\\r\\n")
-reply = b""
-while chunk := held.recv(4096):
-    reply += chunk
-print(reply.split(b"\\r\\n\\r\\n", 1)[1].decode(), flush=True)
-"""
 
 
 def config(lab: Lab, scheduler: str, weights: tuple[int, int] = (1, 1)) -> str:
@@ -79,21 +77,6 @@ def start_balancer(lab: Lab, configuration: str) -> subprocess.Popen[bytes]:
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=10)
-
-
-def hold_connection(lab: Lab) -> subprocess.Popen[str]:
-    holder = subprocess.Popen(
-        ["ip", "netns", "exec", lab.client, sys.executable, "-c", HELD_CONNECTION, VIP, str(PORT)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    lab.started.append(holder)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-    return holder
-
-
-def finish(holder: subprocess.Popen[str]) -> str:
-    output, _ = holder.communicate("go\n", timeout=10)
-    return output.strip()
 
 
 def ipvsadm_listing(lab: Lab) -> str:

@@ -9,9 +9,10 @@ import os
 import secrets
 import signal
 import sys
+import time
 from collections import Counter
 
-from servers import PORT, VIP, requests, start_named_web_server, wait_for_answers
+from servers import PORT, VIP, finish, hold_connection, requests, start_named_web_server, wait_for_answers
 
 from pykeepalived.cli.lab import Lab, Router, run
 
@@ -90,3 +91,41 @@ def test_several_proxy_workers_share_the_virtual_server() -> None:
 
 def proxy_pids() -> list[int]:
     return [int(pid) for pid in run("pgrep", "-f", "pykeepalived.daemon.proxy_worker", check=False).stdout.split()]
+
+
+def test_sighup_reloads_the_table_keeping_open_connections_and_a_bad_file_changes_nothing() -> None:
+    with Lab(f"ph{secrets.token_hex(3)}", routers=3) as lab:
+        balancer = lab.routers[0]
+        run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
+        run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
+        for real in lab.routers[1:]:
+            start_named_web_server(lab, real)
+        lab.start_router(balancer, config(lab), "-C", "--dataplane", "proxy", "-c", str(lab.workdir / "r1.vrrp.pid"))
+        wait_for_answers(lab, {"r2", "r3"}, within=10)
+        held = [hold_connection(lab) for _ in range(4)]
+        proxy_before = [pid for pid in proxy_pids() if in_namespace(pid, balancer)]
+        supervisor = lab.router_pids(balancer)[0]
+
+        (lab.workdir / "r1.conf").write_text(config(lab).replace("weight 1", "weight 3", 1))
+        os.kill(supervisor, signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "10.99.0.12:8080              Masq    3" not in (listed := ipvsadm_lines()):
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.1)
+        assert sorted(finish(holder) for holder in held) == ["r2", "r2", "r3", "r3"]
+        assert [pid for pid in proxy_pids() if in_namespace(pid, balancer)] == proxy_before
+
+        (lab.workdir / "r1.conf").write_text("virtual_server 10.99.1.1 80 {\n    lb_algo nonsense\n")
+        os.kill(supervisor, signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "Reload failed" not in (log := "\n".join(lab.log_lines(balancer))):
+            assert time.monotonic() < deadline, log
+            time.sleep(0.1)
+        assert "10.99.0.12:8080              Masq    3" in ipvsadm_lines()
+        assert set(requests(lab, 8)) == {"r2", "r3"}
+        assert log.count("Reloading configuration file") == 2
+        assert log.count("Activating healthchecker") == 2  # at start only: the reload kept both servers
+
+
+def ipvsadm_lines() -> str:
+    return run(sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln").stdout

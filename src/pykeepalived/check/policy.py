@@ -130,6 +130,23 @@ class VirtualServerPolicy:
         ]
         return effects + self._update_quorum()
 
+    def take_over(self, previous: VirtualServerPolicy) -> list[Effect]:
+        """A reload: the real servers kept in the new configuration keep their checkers' state, so the table
+        changes only where the configuration did; the quorum is then what the kept states make it."""
+        before = {rs.key: rs for rs in previous.real_servers}
+        for rs in self.real_servers:
+            old = before.get(rs.key)
+            if old is None:
+                continue
+            if len(old.checkers) == len(rs.checkers):
+                for checker, old_checker in zip(rs.checkers, old.checkers, strict=True):
+                    checker.up, checker.has_run = old_checker.up, old_checker.has_run
+                    checker.attempts_failed = old_checker.attempts_failed
+            rs.dynamic_weight = old.dynamic_weight
+            self.rs_alive[rs.key] = previous.rs_alive.get(rs.key, rs.alive)
+        self.quorum_up, self.sorry_active = previous.quorum_up, previous.sorry_active
+        return self._update_quorum()
+
     def _update_quorum(self) -> list[Effect]:
         weight = self.live_weight()
         threshold = self.quorum + (-1 if self.quorum_up else 1) * self.hysteresis

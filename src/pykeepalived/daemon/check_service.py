@@ -52,6 +52,7 @@ from .process import (
     event_loop_factory,
     logging_arguments,
     pidfile,
+    read_config,
     release_signals,
     start_child,
 )
@@ -388,20 +389,31 @@ class CheckService:
                         found[(key, "rs_down", rs_key)] = real.notify_down
         return found
 
-    def start(self) -> None:
+    def start(self, previous: CheckService | None = None) -> None:
+        """Start checking; after a reload, `previous` (already halted) hands over its real servers' states."""
+        before = {policy.key: policy for policy in previous.policies} if previous is not None else {}
         for policy in self.policies:
+            kept = {rs.key for rs in before[policy.key].real_servers} if policy.key in before else set()
             for rs in policy.real_servers:
-                self.logger.info(f"Activating healthchecker for service {rs.key.text(policy.key.protocol)} "
-                                 f"for VS {policy.key}")  # fmt: skip
-            self._apply(policy, policy.start())
+                if rs.key not in kept:
+                    self.logger.info(f"Activating healthchecker for service {rs.key.text(policy.key.protocol)} "
+                                     f"for VS {policy.key}")  # fmt: skip
+            if policy.key in before:
+                self._apply(policy, policy.take_over(before[policy.key]))
+            else:
+                self._apply(policy, policy.start())
         self._program()
         for run in self.runs:
             self._schedule(run, random.uniform(0, run.warmup) if run.warmup else 0.0)
 
-    async def stop(self) -> None:
+    def halt(self) -> None:
+        """No more checks (the alerts and scripts already under way finish)."""
         self.stopping = True
         for handle in self.handles.values():
             handle.cancel()
+
+    async def stop(self) -> None:
+        self.halt()
         if self.alerts:
             await asyncio.wait(self.alerts, timeout=self.config.global_defs.smtp_connect_timeout)
 
@@ -506,22 +518,46 @@ class CheckService:
         write_json_atomically(path, self.snapshot(), self.logger)
 
 
-async def serve(config: Config, logger: logging.Logger, backend: MemoryBackend) -> int:
-    service = CheckService(config, logger, backend)
+class Checker:
+    """The running CheckService, replaced on SIGHUP by one built from the re-read configuration."""
+
+    def __init__(self, args: argparse.Namespace, config: Config, logger: logging.Logger, backend: MemoryBackend):
+        self.args = args
+        self.logger = logger
+        self.backend = backend
+        self.service = CheckService(config, logger, backend)
+
+    def reload(self) -> None:
+        self.logger.info(f"Reloading configuration file {self.args.config}")
+        config = read_config(self.args, self.logger)
+        if config is None:
+            self.logger.info("Reload failed: the configuration cannot run - keeping the running one")
+            return
+        previous = self.service
+        previous.halt()
+        self.service = CheckService(config, self.logger, self.backend)
+        self.service.start(previous)
+
+    def write_dump(self, path: str) -> None:
+        self.service.write_dump(path)
+
+
+async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger, backend: MemoryBackend) -> int:
+    checker = Checker(args, config, logger, backend)
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
-    loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
-    loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
+    loop.add_signal_handler(signal.SIGUSR1, checker.write_dump, DATA_DUMP)
+    loop.add_signal_handler(signal.SIGUSR2, checker.write_dump, STATS_DUMP)
+    loop.add_signal_handler(signal.SIGHUP, checker.reload)
     release_signals()
-    service.start()
+    checker.service.start()
     following = loop.create_task(follow_connection_counts(backend)) if isinstance(backend, NftablesBackend) else None
     await stopped.wait()
     if following is not None:
         following.cancel()
-    await service.stop()
+    await checker.service.stop()
     return 0
 
 
@@ -545,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 4
     try:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            return runner.run(serve(config, logger, backend))
+            return runner.run(serve(args, config, logger, backend))
     finally:
         backend.close()
 

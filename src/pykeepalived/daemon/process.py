@@ -88,12 +88,17 @@ def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Na
     args = parse_child_arguments(prog, argv)
     die_with_parent()
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, ident)
+    return args, logger, read_config(args, logger)
+
+
+def read_config(args: argparse.Namespace, logger: logging.Logger) -> Config | None:
+    """The configuration the child's options name, or None if it cannot run (the reasons are logged)."""
     result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
     if not result.runnable or result.config is None:
         for diagnostic in result.diagnostics:
             logger.info(str(diagnostic))
-        return args, logger, None
-    return args, logger, result.config
+        return None
+    return result.config
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
