@@ -117,3 +117,20 @@ def test_plan_is_empty_when_nothing_changed_and_minimal_otherwise() -> None:
         VS: Service("wrr", destinations={a: Destination(1), b: Destination(2), DestinationKey("x", 1): Destination(1)})
     }
     assert plan(bigger, backend.read()) == [AddDestination(VS, DestinationKey("x", 1), Destination(1))]
+
+
+def test_a_reload_keeps_the_state_of_the_real_servers_it_keeps() -> None:
+    before = VirtualServerPolicy(VS, "rr", [rs(1), rs(2)], quorum=2)
+    before.start()
+    before.real_servers[1].checkers[0].result(False)
+    before.real_servers[1].checkers[0].result(False)
+    before.real_servers[1].checkers[0].result(False)
+    lost = before.checker_changed(before.real_servers[1])
+    assert Notify("quorum_down") in lost
+    after = VirtualServerPolicy(VS, "rr", [rs(1, weight=2), rs(2), rs(3)], quorum=2)
+    effects = after.take_over(before)
+    # rs2 stays down; the new rs3 starts up (no alpha); rs1's new weight and rs3 bring the quorum back.
+    assert after.rs_alive == {rs(1).key: True, rs(2).key: False, rs(3).key: True}
+    assert set(after.desired().members()) == {rs(1).key, rs(3).key}
+    assert after.desired().members()[rs(1).key].weight == 2
+    assert Notify("quorum_up") in effects
