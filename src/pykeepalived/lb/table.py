@@ -155,7 +155,6 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self.services: dict[ServiceKey, Service] = {}
-        self.applied: list[Operation] = []
 
     def read(self) -> Table:
         return dict(self.services)
@@ -164,21 +163,28 @@ class MemoryBackend:
         """Release what the data plane holds (the in-memory table holds nothing outside the process)."""
 
     def apply(self, operations: list[Operation]) -> None:
+        # Each changed service's members are rebuilt once per batch, not per operation (1,000 real servers).
+        members: dict[ServiceKey, dict[DestinationKey, Destination]] = {}
+
+        def editable(key: ServiceKey) -> dict[DestinationKey, Destination]:
+            if key not in members:
+                members[key] = dict(self.services[key].members())
+            return members[key]
+
         for operation in operations:
-            self.applied.append(operation)
             if isinstance(operation, AddService | EditService):
-                members = self.services[operation.key].members() if operation.key in self.services else {}
-                self.services[operation.key] = with_members(operation.service, members)
+                kept = editable(operation.key) if operation.key in self.services else {}
+                self.services[operation.key] = operation.service
+                members[operation.key] = kept
             elif isinstance(operation, DeleteService):
                 del self.services[operation.key]
-            elif isinstance(operation, AddDestination | EditDestination):
-                members = dict(self.services[operation.service].members())
-                members[operation.key] = operation.destination
-                self.services[operation.service] = with_members(self.services[operation.service], members)
-            else:
-                members = dict(self.services[operation.service].members())
                 members.pop(operation.key, None)
-                self.services[operation.service] = with_members(self.services[operation.service], members)
+            elif isinstance(operation, AddDestination | EditDestination):
+                editable(operation.service)[operation.key] = operation.destination
+            else:
+                editable(operation.service).pop(operation.key, None)
+        for key, service_members in members.items():
+            self.services[key] = with_members(self.services[key], service_members)
 
 
 def with_members(service: Service, members: Mapping[DestinationKey, Destination]) -> Service:
