@@ -14,10 +14,20 @@ import ipaddress
 import logging
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from ..daemon import proxy_worker
-from ..io.ipvs import IpvsBackend, KernelTable, Statistics, kernel_has_ipvs, read_kernel_table
+from ..io.ipvs import (
+    IpvsBackend,
+    KernelTable,
+    Statistics,
+    get_timeouts,
+    kernel_has_ipvs,
+    read_kernel_table,
+    set_timeouts,
+    zero_counters,
+)
 from ..lb.listing import (
     PERSISTENT_HEADER,
     THRESHOLDS_HEADER,
@@ -41,6 +51,7 @@ from ..lb.table import (
     Table,
 )
 
+T = TypeVar("T")
 VERSION = "pyipvsadm (pykeepalived), ipvsadm v1.31 2019/12/24 command line (IPVS v1.2.1)"
 # ipvsadm exits with 255 when the kernel refuses a command, 2 on a usage error.
 REFUSED, USAGE = 255, 2
@@ -88,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         (("-Z", "--zero"), "zero"),
     ):
         commands.add_argument(*flags, dest="command", action="store_const", const=command)
+    commands.add_argument("--set", nargs=3, type=int, metavar=("TCP", "TCPFIN", "UDP"), help="IPVS's timeouts")
     commands.add_argument("-v", "--version", action="version", version=VERSION)
     service = parser.add_mutually_exclusive_group()
     service.add_argument("-t", "--tcp-service", metavar="ADDRESS:PORT")
@@ -112,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exact", action="store_true")
     parser.add_argument("--thresholds", action="store_true")
     parser.add_argument("--persistent-conn", action="store_true")
+    parser.add_argument("--timeout", action="store_true", help="list IPVS's timeouts")
     parser.add_argument("--sort", action="store_true", help="accepted: the listing is always sorted")
     parser.add_argument("--pidfile", default=proxy_worker.DEFAULT_PIDFILE, help="the proxy process's pidfile")
     return parser
@@ -204,15 +217,25 @@ def _persistent_columns(table: Table, kernel: KernelTable, key: ServiceKey, memb
 
 def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
     key = service_key(args)
-    if args.command in (None, "list"):
+    if args.command in (None, "list") and args.set is None:
+        if args.timeout:
+            print("Timeout (tcp tcpfin udp): {} {} {}".format(*with_connection(get_timeouts)))
+            return 0
         print(listed(args, read_kernel_table(), key), end="")
         return 0
     if args.command == "save":
         print(rules(read_kernel_table().table), end="")
         return 0
-    if args.command == "zero":
-        raise UsageError("-Z (zeroing the counters) is not supported yet")
     assert backend is not None
+    if args.set is not None:
+        backend.run(set_timeouts, tuple(args.set))
+        return 0
+    if args.command == "zero":
+        if key is not None and key not in read_kernel_table().table:
+            print("No such service", file=sys.stderr)
+            return REFUSED
+        backend.run(zero_counters, key)
+        return 0
     backend.services = dict(read_kernel_table().table)
     if args.command == "clear":
         for service in sorted(backend.services):
@@ -231,6 +254,16 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
     return 0
 
 
+def with_connection(request: Callable[[Any], T]) -> T:
+    from pyroute2 import IPVS
+
+    connection = IPVS()
+    try:
+        return request(connection)
+    finally:
+        connection.close()
+
+
 def run_restore(parser: argparse.ArgumentParser, backend: IpvsBackend | None) -> int:
     """-R: one ipvsadm command per line of standard input, as -S writes them."""
     for line in sys.stdin:
@@ -246,7 +279,8 @@ def run_restore(parser: argparse.ArgumentParser, backend: IpvsBackend | None) ->
 def run_other_dataplane(args: argparse.Namespace) -> int:
     from .ctl import list_table
 
-    if args.command in (None, "list") and not (args.stats or args.rate or args.thresholds or args.persistent_conn):
+    listing_only = not (args.stats or args.rate or args.thresholds or args.persistent_conn or args.timeout)
+    if args.command in (None, "list") and args.set is None and listing_only:
         return list_table(args.pidfile)
     print(
         "pyipvsadm: the kernel has no IPVS; the nftables or proxy table is the checker's, rebuilt from "
@@ -261,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not kernel_has_ipvs():
         return run_other_dataplane(args)
-    changes = args.command not in (None, "list", "save")
+    changes = args.command not in (None, "list", "save") or args.set is not None
     backend = IpvsBackend(logging.getLogger("pyipvsadm")) if changes else None
     try:
         if args.command == "restore":

@@ -242,6 +242,15 @@ def scheduler_flags(server: VirtualServer) -> tuple[str, ...]:
     return tuple(flag for flag in (f"{server.lb_algo}-fallback", f"{server.lb_algo}-port") if flag in given)
 
 
+def lvs_timeouts(config: Config) -> tuple[int, int, int] | None:
+    """keepalived's `lvs_timeouts [tcp N] [tcpfin N] [udp N]` (0: leave that one as the kernel has it)."""
+    option = next((o for o in config.global_defs.options if o.keyword == "lvs_timeouts"), None)
+    if option is None:
+        return None
+    given = dict(zip(option.args[0::2], option.args[1::2], strict=False))
+    return int(given.get("tcp", 0)), int(given.get("tcpfin", 0)), int(given.get("udp", 0))
+
+
 def flushes_on_stop(config: Config) -> bool:
     """keepalived's lvs_flush_onstop (also spelt lvs_flush_on_stop): clear all of IPVS when stopping."""
     return any(option.keyword in ("lvs_flush_onstop", "lvs_flush_on_stop") for option in config.global_defs.options)
@@ -337,7 +346,9 @@ def open_backend(args: argparse.Namespace, logger: logging.Logger, config: Confi
     if args.dataplane == "memory":
         return MemoryBackend()
     kernel_planes: dict[str, Callable[[], MemoryBackend]] = {
-        "ipvs": lambda: IpvsBackend(logger, config.global_defs.lvs_flush, flushes_on_stop(config)),
+        "ipvs": lambda: IpvsBackend(
+            logger, config.global_defs.lvs_flush, flushes_on_stop(config), lvs_timeouts(config)
+        ),
         "nftables": lambda: NftablesBackend(open_nftables(), logger),
     }
     wanted = list(kernel_planes) if args.dataplane == "auto" else [args.dataplane]

@@ -14,8 +14,10 @@ import errno
 import ipaddress
 import logging
 import socket
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..lb.table import (
     AddDestination,
@@ -33,6 +35,7 @@ from ..lb.table import (
 )
 from .nftables import DataplaneUnavailable
 
+T = TypeVar("T")
 FORWARDING_METHODS = {"NAT": 0, "TUN": 2, "DR": 3}
 FORWARDING_NAMES = {code: name for name, code in FORWARDING_METHODS.items()}
 PROTOCOLS = {"TCP": socket.IPPROTO_TCP, "UDP": socket.IPPROTO_UDP, "SCTP": socket.IPPROTO_SCTP}
@@ -123,6 +126,53 @@ def destination_attributes(key: DestinationKey, destination: Destination | None)
     return attributes
 
 
+TIMEOUT_ATTRIBUTES = ("IPVS_CMD_ATTR_TIMEOUT_TCP", "IPVS_CMD_ATTR_TIMEOUT_TCP_FIN", "IPVS_CMD_ATTR_TIMEOUT_UDP")
+
+
+def _command(connection: Any, command: int, attributes: list[tuple[str, Any]], flags: int) -> list[Any]:
+    """An IPVS request pyroute2 has no method for, as a raw generic-netlink message."""
+    from pyroute2.netlink.generic.ipvs import ipvsmsg
+
+    message = ipvsmsg()
+    message["cmd"] = command
+    message["version"] = 1
+    message["attrs"] = attributes
+    return list(connection.nlm_request(message, msg_type=connection.prid, msg_flags=flags))
+
+
+def set_timeouts(connection: Any, timeouts: tuple[int, int, int]) -> None:
+    """IPVS's TCP, TCP FIN and UDP timeouts in seconds (0 leaves one as it is): ipvsadm --set, lvs_timeouts."""
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
+    from pyroute2.netlink.generic.ipvs import IPVS_CMD_SET_CONFIG
+
+    # pyroute2 types these attributes as raw bytes: a u32 in host order.
+    values = zip(TIMEOUT_ATTRIBUTES, timeouts, strict=True)
+    encoded = [(name, value.to_bytes(4, sys.byteorder)) for name, value in values]
+    _command(connection, IPVS_CMD_SET_CONFIG, encoded, NLM_F_REQUEST | NLM_F_ACK)
+
+
+def get_timeouts(connection: Any) -> tuple[int, int, int]:
+    from pyroute2.netlink import NLM_F_REQUEST
+    from pyroute2.netlink.generic.ipvs import IPVS_CMD_GET_CONFIG
+
+    reply = _command(connection, IPVS_CMD_GET_CONFIG, [], NLM_F_REQUEST)[0]
+    raw = [reply.get_attr(name) for name in TIMEOUT_ATTRIBUTES]
+    tcp, tcp_fin, udp = (int.from_bytes(bytes.fromhex(value.replace(":", "")), sys.byteorder) for value in raw)
+    return tcp, tcp_fin, udp
+
+
+def zero_counters(connection: Any, key: ServiceKey | None) -> None:
+    """ipvsadm -Z: every service's counters, or one service's."""
+    from pyroute2 import IPVSService
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
+    from pyroute2.netlink.generic.ipvs import IPVS_CMD_ZERO
+
+    attributes = []
+    if key is not None:
+        attributes.append(("IPVS_CMD_ATTR_SERVICE", IPVSService(**service_attributes(key, None)).dump_key()))
+    _command(connection, IPVS_CMD_ZERO, attributes, NLM_F_REQUEST | NLM_F_ACK)
+
+
 def kernel_has_ipvs() -> bool:
     """Whether the kernel answers IPVS's generic-netlink family (ip_vs loaded, or loadable on demand)."""
     from pyroute2 import IPVS
@@ -142,7 +192,13 @@ class IpvsBackend(MemoryBackend):
     the socket lives in a thread of its own, and each change waits for it (a request takes microseconds).
     """
 
-    def __init__(self, logger: logging.Logger, flush_at_start: bool = False, flush_at_stop: bool = False) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        flush_at_start: bool = False,
+        flush_at_stop: bool = False,
+        timeouts: tuple[int, int, int] | None = None,
+    ) -> None:
         super().__init__()
         self.logger = logger
         self.flush_at_stop = flush_at_stop
@@ -154,6 +210,12 @@ class IpvsBackend(MemoryBackend):
             raise DataplaneUnavailable(f"the kernel has no IPVS ({error})") from error
         if flush_at_start:
             self.flush()
+        if timeouts is not None:
+            self.run(set_timeouts, timeouts)
+
+    def run(self, request: Callable[..., T], *arguments: Any) -> T:
+        """A request of ours on the kernel connection (in its thread); its errors are raised here."""
+        return self.worker.submit(request, self.connection, *arguments).result()
 
     def flush(self) -> None:
         """Every service the kernel has, ours or not (keepalived's lvs_flush, lvs_flush_onstop)."""

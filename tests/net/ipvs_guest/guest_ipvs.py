@@ -87,6 +87,7 @@ def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it()
 
 DIFFERENTIAL_CONFIG = """global_defs {
     router_id ipvs-differential
+    lvs_timeouts tcp 7200 tcpfin 100 udp 200
 }
 virtual_server 10.99.0.100 80 {
     delay_loop 1
@@ -184,13 +185,15 @@ def wait_until(condition: Callable[[], bool], within: float, what: str, log: Pat
 def tables_seen(daemon: list[str], servers: dict[str, subprocess.Popen[bytes]], work: Path) -> tuple[str, str]:
     """ipvsadm -Ln with every real server up, then with rs1 down; the daemon is stopped afterwards."""
     subprocess.run(["ipvsadm", "-C"], check=True)
+    subprocess.run(["ipvsadm", "--set", "900", "120", "300"], check=True)
     with open(work / "daemon.log", "ab") as log:
         process = subprocess.Popen(daemon, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until(
             lambda: ipvsadm().count("  -> 10.99.0.") == 5, 30, "not every real server was added", work / "daemon.log"
         )
-        everything_up = ipvsadm()
+        timeouts = subprocess.run(["ipvsadm", "-Ln", "--timeout"], capture_output=True, text=True).stdout
+        everything_up = ipvsadm() + timeouts
         servers["rs1"].terminate()
         servers["rs1"].wait()
         wait_until(lambda: "10.99.0.11" not in ipvsadm(), 30, "the failed real server stayed", work / "daemon.log")
@@ -244,6 +247,13 @@ IPVSADM_SESSION = [
     "-Ln --thresholds",
     "-Ln --persistent-conn",
     "-Ln -t 10.99.0.100:80",
+    "--set 7200 100 200",
+    "-Ln --timeout",
+    "--set 0 0 250",
+    "-L --timeout",
+    "-Z",
+    "-Z -t 10.99.0.100:80",
+    "-Z -t 10.99.0.100:99",
     "-E -t 10.99.0.100:80 -s rr -p 30",
     "-e -t 10.99.0.100:80 -r 10.99.0.12:8080 -m -w 0",
     "-e -t 10.99.0.100:80 -r 10.99.0.13:8080 -m -w 0",
