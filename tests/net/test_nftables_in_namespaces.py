@@ -308,3 +308,45 @@ def test_a_fwmark_service_balances_the_packets_the_firewall_marked() -> None:
         wait_for_both_servers(lab)
         assert Counter(requests(lab, 20)) == {"r2": 10, "r3": 10}
         assert "FWM  5 rr" in ipvsadm_listing(lab)
+
+
+def test_direct_routing_sends_the_frames_to_the_real_servers_macs() -> None:
+    """LVS-DR: the real servers hold the VIP on lo (not answering ARP for it) and reply to the client
+    directly; the balancer only rewrites the frame's MAC addresses at its device's ingress."""
+    with Lab(f"nd{secrets.token_hex(3)}", routers=3) as lab:
+        balancer = lab.routers[0]
+        run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
+        health = {}
+        for real in lab.routers[1:]:
+            for setting in ("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"):
+                run("ip", "netns", "exec", real.namespace, "sysctl", "-q", "-w", setting)
+            run("ip", "-n", real.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
+            root = lab.workdir / f"www{real.index}"
+            root.mkdir()
+            (root / "who").write_text(f"r{real.index}")
+            server = subprocess.Popen(
+                ["ip", "netns", "exec", real.namespace, sys.executable, "-m", "http.server", str(PORT),
+                 "--bind", VIP, "--directory", str(root)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            lab.started.append(server)
+            health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
+        reals = "".join(
+            f"""    real_server {router.address} {PORT} {{
+        TCP_CHECK {{
+            connect_port {HEALTH_PORT}
+            connect_timeout 0.5
+        }}
+    }}
+"""
+            for router in lab.routers[1:]
+        )
+        header = f"virtual_server {VIP} {PORT} {{\n    delay_loop 0.5\n    lb_algo rr\n    lb_kind DR\n"
+        start_balancer(lab, f"{header}{reals}}}\n")
+        wait_for_answers(lab, {"r2", "r3"}, within=15)
+        answers = Counter(requests(lab, 40))
+        assert set(answers) == {"r2", "r3"} and min(answers.values()) >= 5, answers
+        assert "Route" in ipvsadm_listing(lab)
+        health[2].terminate()
+        wait_for_answers(lab, {"r3"}, within=10)
+        assert Counter(requests(lab, 20)) == {"r3": 20}

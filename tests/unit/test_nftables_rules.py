@@ -73,14 +73,31 @@ def test_the_transaction_replaces_the_whole_table_and_is_deterministic() -> None
 
 
 def test_what_the_data_plane_does_not_do_is_reported() -> None:
+    mixed = {A: Destination(1, forwarding="DR"), B: Destination(1)}
     table = {
-        ServiceKey("TCP", fwmark=7): service("rr", {A: 1}),
-        VS: Service("rr", persistence_timeout=300, destinations={A: Destination(1, forwarding="DR")}),
+        ServiceKey("TCP", fwmark=7): Service("rr", destinations={A: Destination(1, forwarding="DR")}),
+        VS: Service("rr", persistence_timeout=300, destinations=mixed),
     }
     problems = nftables.unsupported(table)
-    assert len(problems) == 2
+    assert len(problems) == 3
+    assert any("routes directly (DR) only IPv4 address:port services" in problem for problem in problems)
     assert any("persistence_timeout" in problem for problem in problems)
     assert any("uses DR" in problem for problem in problems)
+
+
+def test_a_direct_routing_service_rewrites_the_frame_at_the_device_ingress() -> None:
+    direct = {A: Destination(1, forwarding="DR"), B: Destination(1, forwarding="DR")}
+    table = {VS: Service("wrr", destinations=direct)}
+    route = nftables.DirectRouting("eth0", "02:99:00:00:00:01", {A: "02:99:00:00:00:02"})
+    commands = nftables.transaction(table, routing={VS: route})
+    assert not any("rule" in c.get("add", {}) and c["add"]["rule"]["family"] == "inet" for c in commands)
+    chain = next(c["add"]["chain"] for c in commands if c.get("add", {}).get("chain", {}).get("family") == "netdev")
+    assert (chain["hook"], chain["dev"]) == ("ingress", "eth0")
+    rule = next(c["add"]["rule"] for c in commands if c.get("add", {}).get("rule", {}).get("family") == "netdev")
+    macs = rule["expr"][3]["mangle"]["value"]["map"]["data"]["set"]
+    assert {mac for _, mac in macs} == {"02:99:00:00:00:02"}  # B's MAC is not known yet: no slot
+    assert rule["expr"][2]["mangle"]["value"] == "02:99:00:00:00:01"
+    assert rule["expr"][4] == {"fwd": {"dev": "eth0"}}
 
 
 @given(st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=6))

@@ -573,12 +573,15 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
 
 
 async def follow_connection_counts(backend: NftablesBackend) -> None:
-    """lc, wlc and the other connection-count schedulers: re-plan their nftables maps from conntrack."""
+    """lc, wlc and the other connection-count schedulers: re-plan their nftables maps from conntrack; and
+    direct routing: follow the real servers' MAC addresses."""
     while True:
         await asyncio.sleep(REBALANCE_INTERVAL)
         if backend.follows_load():
             table = backend.read()
             backend.rebalance(await asyncio.to_thread(connection_counts, table))
+        elif backend.routes_directly():
+            backend.commit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -73,7 +73,7 @@ class NftablesBackend(MemoryBackend):
             if problem not in self.reported:
                 self.reported.add(problem)
                 self.logger.info(problem)
-        commands = rules.transaction(table, self.loads)
+        commands = rules.transaction(table, self.loads, direct_routing(table))
         if commands == self.committed:
             return
         code, _, error = self.library.json_cmd({"nftables": commands})
@@ -83,6 +83,10 @@ class NftablesBackend(MemoryBackend):
         self.committed = commands
         self.transactions += 1
         write_json_atomically(self.state_file, {"table": table_to_data(table)}, self.logger)
+
+    def routes_directly(self) -> bool:
+        """Whether a service routes directly (its real servers' MAC addresses are looked up again)."""
+        return any(rules.is_direct_routing(service) for service in self.services.values())
 
     def follows_load(self) -> bool:
         """Whether a service's scheduler places connections by the servers' connection counts."""
@@ -107,6 +111,50 @@ class NftablesBackend(MemoryBackend):
             self.library.json_cmd({"nftables": rules.removal()})
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.state_file)
+
+
+ARP_TABLE = "/proc/net/arp"
+ATF_COMPLETE = 0x2
+DISCARD_PORT = 9
+
+
+def neighbours() -> dict[str, tuple[str, str]]:
+    """The IPv4 neighbours this namespace has resolved: address → (MAC address, device)."""
+    with open(ARP_TABLE, encoding="ascii") as table:
+        rows = [line.split() for line in table.read().splitlines()[1:]]
+    # IP address, HW type, Flags, HW address, Mask, Device
+    return {row[0]: (row[3], row[5]) for row in rows if len(row) >= 6 and int(row[2], 16) & ATF_COMPLETE}
+
+
+def solicit(address: str) -> None:
+    """Make the kernel resolve `address` (a datagram to the discard port); the answer comes later."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.setblocking(False)
+        with contextlib.suppress(OSError):
+            probe.sendto(b"", (address, DISCARD_PORT))
+
+
+def direct_routing(table: Table) -> dict[ServiceKey, rules.DirectRouting]:
+    """For each direct-routing service: the device its real servers are on, our MAC address there, and the
+    real servers' MAC addresses known so far (the others are asked for, for the next look)."""
+    known = neighbours()
+    routing: dict[ServiceKey, rules.DirectRouting] = {}
+    for key, service in table.items():
+        if not rules.is_direct_routing(service):
+            continue
+        macs: dict[DestinationKey, str] = {}
+        device = None
+        for member in service.members():
+            entry = known.get(member.address)
+            if entry is None:
+                solicit(member.address)
+                continue
+            macs[member] = entry[0]
+            device = device or entry[1]
+        if device is not None:
+            with open(f"/sys/class/net/{device}/address", encoding="ascii") as address:
+                routing[key] = rules.DirectRouting(device, address.read().strip(), macs)
+    return routing
 
 
 TCP_CONNTRACK_ESTABLISHED = 3

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .schedulers import (
@@ -168,9 +169,93 @@ def service_rule(key: ServiceKey, service: Service, chain: str, load: Load | Non
     }
 
 
-def transaction(table: Table, loads: Mapping[ServiceKey, Load] | None = None) -> list[Command]:
-    """Replace our whole nftables table with `table`'s rules: one atomic transaction. `loads` (active and
-    inactive connections per real server) steer the connection-count schedulers."""
+@dataclass(frozen=True)
+class DirectRouting:
+    """Where a direct-routing service's packets leave: the director's device and MAC address there, and
+    each real server's MAC address (those not resolved yet take no connections)."""
+
+    device: str
+    mac: str
+    member_macs: Mapping[DestinationKey, str]
+
+
+def is_direct_routing(service: Service) -> bool:
+    return bool(service.members()) and all(d.forwarding == "DR" for d in service.members().values())
+
+
+def direct_routing_rule(key: ServiceKey, service: Service, route: DirectRouting) -> Command | None:
+    """LVS-DR without IPVS: at the device's ingress, the frame for the virtual service gets a real server's
+    MAC address and goes back out. There is no conntrack at ingress, so each connection is hashed (source
+    address and port) over mh's Maglev table: it stays on its server, and a server's removal moves only
+    its own connections."""
+    members = [
+        member
+        for member in weighted_members(service)
+        if member.key in route.member_macs and ":" not in member.key.address
+    ]
+    if not members or key.fwmark or ":" in key.address:
+        return None
+    targets = hashed_slots("mh", members)
+    protocol = key.protocol.lower()
+    source, source_port = _payload("ip", "saddr"), _payload(protocol, "sport")
+    slot = {"jhash": {"mod": len(targets), "seed": HASH_SEED, "expr": {"concat": [source, source_port]}}}
+    macs = {"map": {"key": slot, "data": {"set": [[i, route.member_macs[t]] for i, t in enumerate(targets)]}}}
+    expressions = [
+        _match("ip", "daddr", key.address),
+        _match(protocol, "dport", key.port),
+        {"mangle": {"key": _payload("ether", "saddr"), "value": route.mac}},
+        {"mangle": {"key": _payload("ether", "daddr"), "value": macs}},
+        {"fwd": {"dev": route.device}},
+    ]
+    return {
+        "add": {
+            "rule": {
+                "family": "netdev",
+                "table": TABLE_NAME,
+                "chain": _ingress_chain(route.device),
+                "comment": f"{key} {service.scheduler} DR",
+                "expr": expressions,
+            }
+        }
+    }
+
+
+def _payload(protocol: str, field: str) -> Command:
+    return {"payload": {"protocol": protocol, "field": field}}
+
+
+def _ingress_chain(device: str) -> str:
+    return f"ingress_{device}"
+
+
+def _direct_routing_commands(table: Table, routing: Mapping[ServiceKey, DirectRouting]) -> list[Command]:
+    """The netdev table, rebuilt whole: its chains are bound to devices, which may come and go."""
+    identity = {"family": "netdev", "name": TABLE_NAME}
+    commands: list[Command] = [{"add": {"table": identity}}, {"delete": {"table": identity}}]
+    rules = [
+        (route.device, rule)
+        for key, route in sorted(routing.items())
+        if key in table and (rule := direct_routing_rule(key, table[key], route)) is not None
+    ]
+    if not rules:
+        return commands
+    commands.append({"add": {"table": identity}})
+    for device in sorted({device for device, _ in rules}):
+        chain = {"family": "netdev", "table": TABLE_NAME, "name": _ingress_chain(device), "type": "filter",
+                 "hook": "ingress", "dev": device, "prio": 0, "policy": "accept"}  # fmt: skip
+        commands.append({"add": {"chain": chain}})
+    commands.extend(rule for _, rule in rules)
+    return commands
+
+
+def transaction(
+    table: Table,
+    loads: Mapping[ServiceKey, Load] | None = None,
+    routing: Mapping[ServiceKey, DirectRouting] | None = None,
+) -> list[Command]:
+    """Replace our nftables tables with `table`'s rules: one atomic transaction. `loads` (active and
+    inactive connections per real server) steer the connection-count schedulers; `routing` says where the
+    direct-routing services' frames go."""
     identity = {"family": FAMILY, "name": TABLE_NAME}
     commands: list[Command] = [{"add": {"table": identity}}, {"flush": {"table": identity}}]
     for chain, hook, priority in CHAINS:
@@ -190,15 +275,22 @@ def transaction(table: Table, loads: Mapping[ServiceKey, Load] | None = None) ->
             }
         )
     for key, service in sorted(table.items()):
+        if is_direct_routing(service):
+            continue
         for chain, _, _ in CHAINS:
             rule = service_rule(key, service, chain, (loads or {}).get(key))
             if rule is not None:
                 commands.append(rule)
-    return commands
+    return commands + _direct_routing_commands(table, routing or {})
 
 
 def removal() -> list[Command]:
-    return [{"delete": {"table": {"family": FAMILY, "name": TABLE_NAME}}}]
+    """Both tables gone (adding first makes deleting one that is not there harmless)."""
+    commands: list[Command] = []
+    for family in (FAMILY, "netdev"):
+        identity = {"family": family, "name": TABLE_NAME}
+        commands += [{"add": {"table": identity}}, {"delete": {"table": identity}}]
+    return commands
 
 
 def unsupported(table: Mapping[ServiceKey, Service]) -> list[str]:
@@ -207,10 +299,13 @@ def unsupported(table: Mapping[ServiceKey, Service]) -> list[str]:
     for key, service in table.items():
         if service.persistence_timeout:
             problems.append(f"{key}: persistence_timeout is not kept by the nftables data plane")
+        direct = is_direct_routing(service)
+        if direct and (key.fwmark or ":" in key.address):
+            problems.append(f"{key}: the nftables data plane routes directly (DR) only IPv4 address:port services")
         for destination_key, destination in service.members().items():
-            if destination.forwarding != "NAT":
+            if not direct and destination.forwarding != "NAT":
                 problems.append(
                     f"{key}: {destination_key.text(key.protocol.lower())} uses {destination.forwarding}; "
-                    "the nftables data plane forwards with NAT"
+                    "the nftables data plane forwards with NAT, or DR when every real server of a service uses it"
                 )
     return problems
