@@ -30,9 +30,18 @@ HEALTH_PORT = 8081
 SH_SOURCES = [f"10.99.0.{host}" for host in range(150, 158)]
 
 
-def config(lab: Lab, scheduler: str, weights: tuple[int, int] = (1, 1)) -> str:
+def virtual_server(
+    lab: Lab,
+    header: str,
+    port: int,
+    scheduler: str = "rr",
+    kind: str = "NAT",
+    weights: tuple[int, int] = (1, 1),
+    protocol: str = "TCP",
+) -> str:
+    """`virtual_server HEADER` over the two real servers on `port`, checked on their HEALTH_PORT."""
     reals = "".join(
-        f"""    real_server {router.address} 8080 {{
+        f"""    real_server {router.address} {port} {{
         weight {weight}
         TCP_CHECK {{
             connect_port {HEALTH_PORT}
@@ -42,13 +51,14 @@ def config(lab: Lab, scheduler: str, weights: tuple[int, int] = (1, 1)) -> str:
 """
         for router, weight in zip(lab.routers[1:], weights, strict=True)
     )
-    return f"""virtual_server {VIP} {PORT} {{
-    delay_loop 0.5
-    lb_algo {scheduler}
-    lb_kind NAT
-    protocol TCP
-{reals}}}
-"""
+    settings = f"    delay_loop 0.5\n    lb_algo {scheduler}\n    lb_kind {kind}\n"
+    if not header.startswith("fwmark"):
+        settings += f"    protocol {protocol}\n"
+    return f"virtual_server {header} {{\n{settings}{reals}}}\n"
+
+
+def config(lab: Lab, scheduler: str, weights: tuple[int, int] = (1, 1)) -> str:
+    return virtual_server(lab, f"{VIP} {PORT}", 8080, scheduler, weights=weights)
 
 
 def build_nat(lab: Lab) -> None:
@@ -217,23 +227,7 @@ print(json.dumps(answers))
 
 
 def udp_config(lab: Lab) -> str:
-    reals = "".join(
-        f"""    real_server {router.address} {UDP_PORT} {{
-        TCP_CHECK {{
-            connect_port {HEALTH_PORT}
-            connect_timeout 0.5
-        }}
-    }}
-"""
-        for router in lab.routers[1:]
-    )
-    return f"""virtual_server {VIP} 53 {{
-    delay_loop 0.5
-    lb_algo rr
-    lb_kind NAT
-    protocol UDP
-{reals}}}
-"""
+    return virtual_server(lab, f"{VIP} 53", UDP_PORT, protocol="UDP")
 
 
 def test_udp_services_are_balanced_per_flow() -> None:
@@ -293,18 +287,7 @@ def test_a_fwmark_service_balances_the_packets_the_firewall_marked() -> None:
             start_web_server(lab, real, lab.workdir, HEALTH_PORT)
         (lab.workdir / "marker.nft").write_text(MARKER)
         run("ip", "netns", "exec", lab.routers[0].namespace, "nft", "-f", str(lab.workdir / "marker.nft"))
-        reals = "".join(
-            f"""    real_server {router.address} {PORT} {{
-        TCP_CHECK {{
-            connect_port {HEALTH_PORT}
-            connect_timeout 0.5
-        }}
-    }}
-"""
-            for router in lab.routers[1:]
-        )
-        header = "virtual_server fwmark 5 {\n    delay_loop 0.5\n    lb_algo rr\n    lb_kind NAT\n"
-        start_balancer(lab, f"{header}{reals}}}\n")
+        start_balancer(lab, virtual_server(lab, "fwmark 5", PORT))
         wait_for_both_servers(lab)
         assert Counter(requests(lab, 20)) == {"r2": 10, "r3": 10}
         assert "FWM  5 rr" in ipvsadm_listing(lab)
@@ -331,18 +314,7 @@ def test_direct_routing_sends_the_frames_to_the_real_servers_macs() -> None:
             )  # fmt: skip
             lab.started.append(server)
             health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
-        reals = "".join(
-            f"""    real_server {router.address} {PORT} {{
-        TCP_CHECK {{
-            connect_port {HEALTH_PORT}
-            connect_timeout 0.5
-        }}
-    }}
-"""
-            for router in lab.routers[1:]
-        )
-        header = f"virtual_server {VIP} {PORT} {{\n    delay_loop 0.5\n    lb_algo rr\n    lb_kind DR\n"
-        start_balancer(lab, f"{header}{reals}}}\n")
+        start_balancer(lab, virtual_server(lab, f"{VIP} {PORT}", PORT, kind="DR"))
         wait_for_answers(lab, {"r2", "r3"}, within=15)
         answers = Counter(requests(lab, 40))
         assert set(answers) == {"r2", "r3"} and min(answers.values()) >= 5, answers
