@@ -89,6 +89,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=10)
 
 
+ESTABLISHED_TIMEOUTS = """
+import json
+from pyroute2 import Conntrack
+conntrack = Conntrack()
+entries = [e for e in conntrack.dump_entries() if e.tuple_orig.dport == 80 and e.protoinfo and e.protoinfo.state == 3]
+print(json.dumps([entry.timeout for entry in entries]))
+"""
+
+
+def established_timeouts(lab: Lab) -> list[int]:
+    """The seconds conntrack gives the balancer's established connections to the virtual server."""
+    command = [sys.executable, "-c", ESTABLISHED_TIMEOUTS]
+    timeouts = json.loads(run("ip", "netns", "exec", lab.routers[0].namespace, *command).stdout)
+    assert timeouts, "no established connection through the balancer"
+    return list(timeouts)
+
+
 def ipvsadm_listing(lab: Lab) -> str:
     command = [sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln"]
     return run("ip", "netns", "exec", lab.routers[0].namespace, *command, check=False).stdout
@@ -124,6 +141,8 @@ def test_nftables_data_plane_schedules_drains_and_lists() -> None:
         assert all(int(row[5]) >= 20 for row in rows[1:]), listed
 
         held = [hold_connection(lab), hold_connection(lab)]
+        # IPVS's 900 s for an established connection, not conntrack's five days.
+        assert all(0 < timeout <= 900 for timeout in established_timeouts(lab)), established_timeouts(lab)
         stopped_at = time.monotonic()
         health[2].terminate()
         wait_for_answers(lab, {"r3"}, within=5)
@@ -247,7 +266,7 @@ def test_udp_services_are_balanced_per_flow() -> None:
         assert Counter(answers) == {"r2": 10, "r3": 10}, answers
 
 
-def test_wlc_sends_new_connections_to_the_less_loaded_server() -> None:
+def test_wlc_follows_the_connection_counts_and_lvs_timeouts_apply() -> None:
     with Lab(f"nw{secrets.token_hex(3)}", routers=3) as lab:
         build_nat(lab)
         health = {}
@@ -255,9 +274,10 @@ def test_wlc_sends_new_connections_to_the_less_loaded_server() -> None:
             start_named_web_server(lab, real)
             health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
         health[3].terminate()
-        start_balancer(lab, config(lab, "wlc"))
+        start_balancer(lab, "global_defs {\n    lvs_timeouts tcp 100\n}\n" + config(lab, "wlc"))
         wait_for_answers(lab, {"r2"}, within=10)
         held = [hold_connection(lab) for _ in range(6)]
+        assert all(0 < timeout <= 100 for timeout in established_timeouts(lab))  # lvs_timeouts
         health[3] = start_web_server(lab, lab.routers[2], lab.workdir, HEALTH_PORT)
         wait_for_both_servers(lab)
         time.sleep(2.5)  # conntrack's counts reach the map within a second or two

@@ -137,3 +137,17 @@ def test_a_fwmark_service_dnats_marked_packets_to_addresses_only() -> None:
         {"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": 5}},
     ]
     assert expressions[2]["dnat"]["addr"]["map"]["data"]["set"] == [[0, A.address], [1, B.address]]
+
+
+def test_connections_get_ipvs_timeouts_not_conntrack_s() -> None:
+    timeouts = (900, 120, 300)
+    objects = nftables.timeout_objects(timeouts)
+    assert "add ct timeout inet pykeepalived ipvs-tcp-ip-900-120 { protocol tcp; l3proto ip;" in objects
+    assert "established: 900, fin_wait: 120" in objects and "unreplied: 300, replied: 300" in objects
+    table = {VS: service("rr", {A: 1}), ServiceKey("TCP", fwmark=5): service("rr", {A: 1})}
+    commands = nftables.transaction(table, timeouts=timeouts)
+    added = [command["add"] for command in commands if "add" in command]
+    chains = [entry["chain"] for entry in added if "chain" in entry and entry["chain"]["prio"] == -150]
+    assert [(c["name"], c["hook"]) for c in chains] == [("timeouts", "prerouting"), ("timeouts_out", "output")]
+    timed = [entry["rule"] for entry in added if entry.get("rule", {}).get("chain", "").startswith("timeouts")]
+    assert [rule["expr"][-1] for rule in timed] == [{"ct timeout": "ipvs-tcp-ip-900-120"}] * 2  # not for the fwmark one

@@ -47,6 +47,7 @@ from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
 from ..io.shared_counts import SLOTS
+from ..lb.nftables import IPVS_TIMEOUTS
 from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan, table_to_data
 from .process import (
     event_loop_factory,
@@ -251,6 +252,13 @@ def lvs_timeouts(config: Config) -> tuple[int, int, int] | None:
     return int(given.get("tcp", 0)), int(given.get("tcpfin", 0)), int(given.get("udp", 0))
 
 
+def ipvs_timeouts(configured: tuple[int, int, int] | None) -> tuple[int, int, int]:
+    """lvs_timeouts over IPVS's defaults (0 keeps the default), for data planes that apply them themselves."""
+    tcp, tcp_fin, udp = configured or (0, 0, 0)
+    default_tcp, default_tcp_fin, default_udp = IPVS_TIMEOUTS
+    return tcp or default_tcp, tcp_fin or default_tcp_fin, udp or default_udp
+
+
 def flushes_on_stop(config: Config) -> bool:
     """keepalived's lvs_flush_onstop (also spelt lvs_flush_on_stop): clear all of IPVS when stopping."""
     return any(option.keyword in ("lvs_flush_onstop", "lvs_flush_on_stop") for option in config.global_defs.options)
@@ -349,7 +357,7 @@ def open_backend(args: argparse.Namespace, logger: logging.Logger, config: Confi
         "ipvs": lambda: IpvsBackend(
             logger, config.global_defs.lvs_flush, flushes_on_stop(config), lvs_timeouts(config)
         ),
-        "nftables": lambda: NftablesBackend(open_nftables(), logger),
+        "nftables": lambda: NftablesBackend(open_nftables(), logger, timeouts=ipvs_timeouts(lvs_timeouts(config))),
     }
     wanted = list(kernel_planes) if args.dataplane == "auto" else [args.dataplane]
     for name in wanted:

@@ -52,11 +52,18 @@ def open_nftables() -> Nftables:
 class NftablesBackend(MemoryBackend):
     """Keeps the table and writes all of it to the kernel in one transaction after every change."""
 
-    def __init__(self, library: Nftables, logger: logging.Logger, state_file: str = STATE_FILE) -> None:
+    def __init__(
+        self,
+        library: Nftables,
+        logger: logging.Logger,
+        state_file: str = STATE_FILE,
+        timeouts: tuple[int, int, int] = rules.IPVS_TIMEOUTS,
+    ) -> None:
         super().__init__()
         self.library = library
         self.logger = logger
         self.state_file = state_file
+        self.timeouts: tuple[int, int, int] | None = self.make_timeouts(timeouts)
         self.transactions = 0
         self.reported: set[str] = set()
         self.loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
@@ -73,7 +80,7 @@ class NftablesBackend(MemoryBackend):
             if problem not in self.reported:
                 self.reported.add(problem)
                 self.logger.info(problem)
-        commands = rules.transaction(table, self.loads, direct_routing(table))
+        commands = rules.transaction(table, self.loads, direct_routing(table), self.timeouts)
         if commands == self.committed:
             return
         code, _, error = self.library.json_cmd({"nftables": commands})
@@ -83,6 +90,14 @@ class NftablesBackend(MemoryBackend):
         self.committed = commands
         self.transactions += 1
         write_json_atomically(self.state_file, {"table": table_to_data(table)}, self.logger)
+
+    def make_timeouts(self, timeouts: tuple[int, int, int]) -> tuple[int, int, int] | None:
+        """The ct timeout objects the rules refer to; None (conntrack's timeouts) if the kernel cannot."""
+        code, _, error = self.library.cmd(rules.timeout_objects(timeouts))
+        if code != 0:
+            self.logger.info(f"nftables: connections keep conntrack's timeouts, IPVS's cannot be set: {error.strip()}")
+            return None
+        return timeouts
 
     def routes_directly(self) -> bool:
         """Whether a service routes directly (its real servers' MAC addresses are looked up again)."""

@@ -39,6 +39,13 @@ CHAINS = (("prerouting", "prerouting", -100), ("output", "output", -100))
 # How many connections ahead a connection-count scheduler's map is planned (re-planned from conntrack).
 LOAD_AWARE_SLOTS = 64
 Load = Mapping[DestinationKey, tuple[int, int]]
+# IPVS's connection timeouts (TCP established, TCP closing, UDP), which lvs_timeouts changes: conntrack's own
+# (five days for an established TCP connection) would keep a vanished client's entry far too long.
+IPVS_TIMEOUTS = (900, 120, 300)
+TIMEOUT_CHAINS = (("timeouts", "prerouting"), ("timeouts_out", "output"))
+# After conntrack has made the new connection's entry (-200: the timeout is set on it before it is
+# confirmed), before DNAT rewrites the destination the rules match (-100).
+TIMEOUT_PRIORITY = -150
 
 Command = dict[str, Any]
 
@@ -248,16 +255,63 @@ def _direct_routing_commands(table: Table, routing: Mapping[ServiceKey, DirectRo
     return commands
 
 
+def timeout_name(protocol: str, family: str, timeouts: tuple[int, int, int]) -> str:
+    """A ct timeout object's name; it carries the values, so new values make a new object."""
+    tcp, tcp_fin, udp = timeouts
+    return f"ipvs-{protocol}-{family}-" + (f"{tcp}-{tcp_fin}" if protocol == "tcp" else f"{udp}")
+
+
+def timeout_objects(timeouts: tuple[int, int, int]) -> str:
+    """The ct timeout objects, as nft commands: libnftables 1.0.6's JSON reader drops their policy."""
+    tcp, tcp_fin, udp = timeouts
+    policies = {
+        "tcp": f"established: {tcp}, fin_wait: {tcp_fin}, close_wait: {tcp_fin}, last_ack: {tcp_fin}, "
+        f"time_wait: {tcp_fin}",
+        "udp": f"unreplied: {udp}, replied: {udp}",
+    }
+    commands = [f"add table {FAMILY} {TABLE_NAME}"]
+    for protocol, policy in policies.items():
+        for family in ("ip", "ip6"):
+            name = timeout_name(protocol, family, timeouts)
+            commands.append(
+                f"add ct timeout {FAMILY} {TABLE_NAME} {name} {{ protocol {protocol}; l3proto {family}; "
+                f"policy = {{ {policy} }}; }}"
+            )
+    return "; ".join(commands)
+
+
+def _timeout_rules(key: ServiceKey, timeouts: tuple[int, int, int]) -> list[Command]:
+    """Rules giving the service's new connections IPVS's timeouts (fwmark services keep conntrack's: the
+    mark is set at the same priority, in an order nftables does not promise)."""
+    protocol = key.protocol.lower()
+    if key.fwmark or protocol not in ("tcp", "udp"):
+        return []
+    family = _ip_family(key.address)
+    name = timeout_name(protocol, family, timeouts)
+    matches = [_match(family, "daddr", key.address), _match(protocol, "dport", key.port)]
+    expressions = [*matches, {"ct timeout": name}]
+    return [
+        {"add": {"rule": {"family": FAMILY, "table": TABLE_NAME, "chain": chain, "expr": expressions}}}
+        for chain, _ in TIMEOUT_CHAINS
+    ]
+
+
 def transaction(
     table: Table,
     loads: Mapping[ServiceKey, Load] | None = None,
     routing: Mapping[ServiceKey, DirectRouting] | None = None,
+    timeouts: tuple[int, int, int] | None = None,
 ) -> list[Command]:
     """Replace our nftables tables with `table`'s rules: one atomic transaction. `loads` (active and
     inactive connections per real server) steer the connection-count schedulers; `routing` says where the
-    direct-routing services' frames go."""
+    direct-routing services' frames go; with `timeouts` (whose objects timeout_objects made), the services'
+    connections get them."""
     identity = {"family": FAMILY, "name": TABLE_NAME}
     commands: list[Command] = [{"add": {"table": identity}}, {"flush": {"table": identity}}]
+    if timeouts is not None:
+        for chain, hook in TIMEOUT_CHAINS:
+            settings = {"type": "filter", "hook": hook, "prio": TIMEOUT_PRIORITY, "policy": "accept"}
+            commands.append({"add": {"chain": {"family": FAMILY, "table": TABLE_NAME, "name": chain, **settings}}})
     for chain, hook, priority in CHAINS:
         commands.append(
             {
@@ -277,6 +331,8 @@ def transaction(
     for key, service in sorted(table.items()):
         if is_direct_routing(service):
             continue
+        if timeouts is not None:
+            commands += _timeout_rules(key, timeouts)
         for chain, _, _ in CHAINS:
             rule = service_rule(key, service, chain, (loads or {}).get(key))
             if rule is not None:
