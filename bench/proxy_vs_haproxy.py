@@ -12,7 +12,6 @@ Needs `apt-get install haproxy nginx-light apache2-utils nftables`. Not a pass/f
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import re
 import secrets
@@ -24,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from pykeepalived.daemon.proxy_worker import feed_line
 from pykeepalived.lb.nftables import transaction
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, table_to_data, table_to_json
+from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table
 
 SERVERS = (18081, 18082)
 HAPROXY_PORT, PROXY_PORT, NFTABLES_PORT = 18001, 18002, 18003
@@ -69,17 +69,11 @@ backend reals
 """
 
 
-def table_line(workers: int) -> bytes:
-    """The table as the checker feeds it: with several workers, with the shared-count slots."""
+def table_line() -> bytes:
+    """The table as the checker feeds it, with the shared-count slots."""
     proxied = table(PROXY_PORT)
-    if workers == 1:
-        return table_to_json(proxied).encode() + b"\n"
-    slots = [
-        [dataclasses.asdict(key), dataclasses.asdict(member), slot]
-        for key, service in proxied.items()
-        for slot, member in enumerate(service.members())
-    ]
-    return json.dumps({"table": table_to_data(proxied), "slots": slots}).encode() + b"\n"
+    slots = {(key, member): slot for key, service in proxied.items() for slot, member in enumerate(service.members())}
+    return feed_line(proxied, slots)
 
 
 def table(port: int) -> Table:
@@ -141,7 +135,7 @@ def main() -> int:
             )  # fmt: skip
             processes.append(proxy)
             assert proxy.stdin is not None
-            proxy.stdin.write(table_line(args.proxy_workers))
+            proxy.stdin.write(table_line())
             proxy.stdin.flush()
         (work / "rules.json").write_text(json.dumps({"nftables": transaction(table(NFTABLES_PORT))}))
         subprocess.run(in_namespace(namespace, "nft", "-j", "-f", str(work / "rules.json")), check=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pykeepalived.daemon.proxy_worker import feed_line, read_line
 from pykeepalived.lb.table import (
     Destination,
     DestinationKey,
@@ -10,8 +11,6 @@ from pykeepalived.lb.table import (
     ServiceKey,
     Table,
     plan,
-    table_from_json,
-    table_to_json,
 )
 
 TABLE: Table = {
@@ -29,11 +28,14 @@ TABLE: Table = {
 }
 
 
+SLOTS = {(ServiceKey("TCP", "10.99.1.1", 80), DestinationKey("10.99.0.12", 8080)): 7}
+
+
 def test_a_table_survives_the_trip_between_processes() -> None:
-    assert table_from_json(table_to_json(TABLE)) == TABLE
+    assert read_line(feed_line(TABLE, SLOTS)) == (TABLE, SLOTS)
 
 
 def test_a_data_plane_given_its_table_twice_plans_nothing_the_second_time() -> None:
     backend = MemoryBackend()
     backend.apply(plan(TABLE, backend.read()))
-    assert plan(table_from_json(table_to_json(TABLE)), backend.read()) == []
+    assert plan(read_line(feed_line(TABLE, {}))[0], backend.read()) == []

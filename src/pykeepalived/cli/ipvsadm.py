@@ -14,8 +14,7 @@ import ipaddress
 import logging
 import shlex
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
 
 from ..daemon import proxy_worker
 from ..io.ipvs import (
@@ -23,6 +22,7 @@ from ..io.ipvs import (
     KernelTable,
     Statistics,
     get_timeouts,
+    ipvs_connection,
     kernel_has_ipvs,
     read_kernel_table,
     set_timeouts,
@@ -51,7 +51,6 @@ from ..lb.table import (
     Table,
 )
 
-T = TypeVar("T")
 VERSION = "pyipvsadm (pykeepalived), ipvsadm v1.31 2019/12/24 command line (IPVS v1.2.1)"
 # ipvsadm exits with 255 when the kernel refuses a command, 2 on a usage error.
 REFUSED, USAGE = 255, 2
@@ -219,7 +218,8 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
     key = service_key(args)
     if args.command in (None, "list") and args.set is None:
         if args.timeout:
-            print("Timeout (tcp tcpfin udp): {} {} {}".format(*with_connection(get_timeouts)))
+            with ipvs_connection() as connection:
+                print("Timeout (tcp tcpfin udp): {} {} {}".format(*get_timeouts(connection)))
             return 0
         print(listed(args, read_kernel_table(), key), end="")
         return 0
@@ -231,12 +231,11 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
         backend.run(set_timeouts, tuple(args.set))
         return 0
     if args.command == "zero":
-        if key is not None and key not in read_kernel_table().table:
+        if key is not None and key not in backend.services:
             print("No such service", file=sys.stderr)
             return REFUSED
         backend.run(zero_counters, key)
         return 0
-    backend.services = dict(read_kernel_table().table)
     if args.command == "clear":
         for service in sorted(backend.services):
             backend.execute(DeleteService(service))
@@ -252,16 +251,6 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
         print(MESSAGES.get((args.command, code)) or GENERIC_MESSAGES.get(code) or str(error), file=sys.stderr)
         return REFUSED
     return 0
-
-
-def with_connection(request: Callable[[Any], T]) -> T:
-    from pyroute2 import IPVS
-
-    connection = IPVS()
-    try:
-        return request(connection)
-    finally:
-        connection.close()
 
 
 def run_restore(parser: argparse.ArgumentParser, backend: IpvsBackend | None) -> int:
@@ -297,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_other_dataplane(args)
     changes = args.command not in (None, "list", "save") or args.set is not None
     backend = IpvsBackend(logging.getLogger("pyipvsadm")) if changes else None
+    if backend is not None:
+        # What the kernel has, once: the backend keeps it up to date command by command (-R).
+        backend.services = dict(read_kernel_table().table)
     try:
         if args.command == "restore":
             return run_restore(parser, backend)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
-import json
 import logging
 import os
 import random
@@ -48,7 +46,7 @@ from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
 from ..io.shared_counts import SLOTS
 from ..lb.nftables import IPVS_TIMEOUTS
-from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan, table_to_data
+from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan
 from .process import (
     event_loop_factory,
     logging_arguments,
@@ -57,6 +55,7 @@ from .process import (
     release_signals,
     start_child,
 )
+from .proxy_worker import feed_line
 from .supervisor import child_command
 
 DEFAULT_RETRY = 1
@@ -303,12 +302,12 @@ class ProxyFeed(MemoryBackend):
             for member in sorted(service.members()):
                 if (key, member) not in self.slots and len(self.slots) < SLOTS:
                     self.slots[(key, member)] = len(self.slots)
-        slots = [
-            [dataclasses.asdict(key), dataclasses.asdict(member), slot]
+        current = {
+            (key, member): slot
             for (key, member), slot in self.slots.items()
             if key in table and member in table[key].members()
-        ]
-        return json.dumps({"table": table_to_data(table), "slots": slots}).encode() + b"\n"
+        }
+        return feed_line(table, current)
 
     def send(self) -> None:
         line = self.line()

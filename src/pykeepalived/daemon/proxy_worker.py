@@ -14,7 +14,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..io.files import write_json_atomically
 from ..io.proxy import ProxyBackend
@@ -43,11 +43,18 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+Slots = Mapping[tuple[ServiceKey, DestinationKey], int]
+
+
+def feed_line(table: Table, slots: Slots) -> bytes:
+    """What the checker writes to a proxy worker: the table, and each real server's shared-count slot."""
+    listed = [[dataclasses.asdict(key), dataclasses.asdict(member), slot] for (key, member), slot in slots.items()]
+    return json.dumps({"table": table_to_data(table), "slots": listed}).encode() + b"\n"
+
+
 def read_line(line: bytes) -> tuple[Table, dict[tuple[ServiceKey, DestinationKey], int]]:
-    """A table line from the checker: the table, or (several workers) the table and the shared-count slots."""
+    """A feed_line, read back."""
     data = json.loads(line)
-    if isinstance(data, list):
-        return table_from_data(data), {}
     slots = {(ServiceKey(**service), DestinationKey(**member)): slot for service, member, slot in data["slots"]}
     return table_from_data(data["table"]), slots
 

@@ -10,16 +10,19 @@ changes use "set".
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import errno
 import ipaddress
 import logging
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..lb.table import (
+    PROTOCOL_NAMES,
+    PROTOCOL_NUMBERS,
     AddDestination,
     AddService,
     DeleteDestination,
@@ -38,8 +41,6 @@ from .nftables import DataplaneUnavailable
 T = TypeVar("T")
 FORWARDING_METHODS = {"NAT": 0, "TUN": 2, "DR": 3}
 FORWARDING_NAMES = {code: name for name, code in FORWARDING_METHODS.items()}
-PROTOCOLS = {"TCP": socket.IPPROTO_TCP, "UDP": socket.IPPROTO_UDP, "SCTP": socket.IPPROTO_SCTP}
-PROTOCOL_NAMES = {number: name for name, number in PROTOCOLS.items()}
 IP_VS_SVC_F_PERSISTENT = 0x0001
 IP_VS_SVC_F_SCHED1 = 0x0008  # sh-fallback, mh-fallback
 IP_VS_SVC_F_SCHED2 = 0x0010  # sh-port, mh-port
@@ -96,7 +97,7 @@ def _netmask(family: int, granularity: str | None) -> str:
 def service_attributes(key: ServiceKey, service: Service | None) -> dict[str, Any]:
     """The key of a service and, given its settings, everything IPVS keeps about it."""
     family = _service_family(key, service)
-    attributes: dict[str, Any] = {"af": family, "protocol": PROTOCOLS[key.protocol.upper()]}
+    attributes: dict[str, Any] = {"af": family, "protocol": PROTOCOL_NUMBERS[key.protocol.upper()]}
     if key.fwmark:
         attributes["fwmark"] = key.fwmark
     else:
@@ -171,6 +172,18 @@ def zero_counters(connection: Any, key: ServiceKey | None) -> None:
     if key is not None:
         attributes.append(("IPVS_CMD_ATTR_SERVICE", IPVSService(**service_attributes(key, None)).dump_key()))
     _command(connection, IPVS_CMD_ZERO, attributes, NLM_F_REQUEST | NLM_F_ACK)
+
+
+@contextlib.contextmanager
+def ipvs_connection() -> Iterator[Any]:
+    """A connection to the kernel's IPVS, closed after the block."""
+    from pyroute2 import IPVS
+
+    connection = IPVS()
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 def kernel_has_ipvs() -> bool:
@@ -311,11 +324,10 @@ def _scheduler_flags(scheduler: str, flags: int) -> tuple[str, ...]:
 
 def read_kernel_table() -> KernelTable:
     """Every IPVS service and destination the kernel has, with their counters."""
-    from pyroute2 import IPVS, IPVSService
+    from pyroute2 import IPVSService
 
     found = KernelTable()
-    connection = IPVS()
-    try:
+    with ipvs_connection() as connection:
         for message in connection.service("dump"):
             attributes = message.get_attr("IPVS_CMD_ATTR_SERVICE")
             protocol = PROTOCOL_NAMES.get(attributes.get_attr("IPVS_SVC_ATTR_PROTOCOL"), "TCP")
@@ -334,7 +346,7 @@ def read_kernel_table() -> KernelTable:
             destinations: dict[DestinationKey, Destination] = {}
             found.counts[key], found.persistent[key], found.destination_statistics[key] = {}, {}, {}
             found.service_statistics[key] = _statistics(attributes, "IPVS_SVC_ATTR_STATS64")
-            request = IPVSService(af=family, protocol=PROTOCOLS[protocol], **(
+            request = IPVSService(af=family, protocol=PROTOCOL_NUMBERS[protocol], **(
                 {"fwmark": fwmark} if fwmark else {"addr": key.address, "port": key.port}
             ))  # fmt: skip
             for dest_message in connection.dest("dump", service=request):
@@ -360,8 +372,6 @@ def read_kernel_table() -> KernelTable:
                 destinations=destinations,
                 scheduler_flags=_scheduler_flags(scheduler, flag_bits),
             )
-    finally:
-        connection.close()
     return found
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -11,7 +10,7 @@ from typing import Any, Protocol
 
 from ..lb import nftables as rules
 from ..lb.schedulers import CONNECTION_COUNT_SCHEDULERS
-from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
+from ..lb.table import PROTOCOL_NAMES, DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
 from .files import write_json_atomically
 
 # What `pykeepalivedctl ipvsadm` lists: the table last committed to the kernel (weights, schedulers and
@@ -113,13 +112,6 @@ class NftablesBackend(MemoryBackend):
         self.loads = loads
         self.commit()
 
-    def ruleset(self) -> dict[str, Any]:
-        """Our table as the kernel has it (nft -j list table)."""
-        code, output, error = self.library.cmd(f"list table {rules.FAMILY} {rules.TABLE_NAME}")
-        if code != 0:
-            raise DataplaneUnavailable(error.strip())
-        return json.loads(output)  # type: ignore[no-any-return]
-
     def close(self) -> None:
         """Remove our table, as keepalived removes its virtual servers when it stops."""
         if self.transactions:
@@ -152,11 +144,12 @@ def solicit(address: str) -> None:
 def direct_routing(table: Table) -> dict[ServiceKey, rules.DirectRouting]:
     """For each direct-routing service: the device its real servers are on, our MAC address there, and the
     real servers' MAC addresses known so far (the others are asked for, for the next look)."""
+    direct = {key: service for key, service in table.items() if rules.is_direct_routing(service)}
+    if not direct:
+        return {}
     known = neighbours()
     routing: dict[ServiceKey, rules.DirectRouting] = {}
-    for key, service in table.items():
-        if not rules.is_direct_routing(service):
-            continue
+    for key, service in direct.items():
         macs: dict[DestinationKey, str] = {}
         device = None
         for member in service.members():
@@ -173,7 +166,6 @@ def direct_routing(table: Table) -> dict[ServiceKey, rules.DirectRouting]:
 
 
 TCP_CONNTRACK_ESTABLISHED = 3
-PROTOCOL_NAMES = {socket.IPPROTO_TCP: "TCP", socket.IPPROTO_UDP: "UDP"}
 
 
 def connection_counts(table: Table) -> dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]:

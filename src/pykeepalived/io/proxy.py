@@ -332,6 +332,14 @@ class UdpFlow(asyncio.DatagramProtocol):
         proxied.member.inactive += 1
         proxied.counters.connections += 1
 
+    def connect(self, target: DestinationKey) -> None:
+        """A socket of its own to the real server; the flow ends if it cannot have one."""
+        loop = asyncio.get_running_loop()
+        connecting = loop.create_task(
+            loop.create_datagram_endpoint(lambda: self, remote_addr=(target.address, target.port))
+        )
+        connecting.add_done_callback(lambda task: self.close() if task.exception() is not None else None)
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
         for data in self.pending:
@@ -400,13 +408,7 @@ class UdpProxyService(ProxyService):
                 return
             flow = UdpFlow(self, client, proxied)
             self.flows[client] = flow
-            loop = asyncio.get_running_loop()
-            target = proxied.member.key
-            opened = flow
-            connecting = loop.create_task(
-                loop.create_datagram_endpoint(lambda: opened, remote_addr=(target.address, target.port))
-            )
-            connecting.add_done_callback(lambda task: opened.close() if task.exception() is not None else None)
+            flow.connect(proxied.member.key)
         flow.send(data)
 
     def sweep(self) -> None:

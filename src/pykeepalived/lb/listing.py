@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 
-from .table import DestinationKey, Service, ServiceKey, Table
+from .table import PROTOCOL_NUMBERS, DestinationKey, Service, ServiceKey, Table
 
 HEADER = (
     "IP Virtual Server version 1.2.1 (size=4096)\n"
@@ -55,9 +55,6 @@ def listing(table: Table, counts: Counts) -> str:
             target = address_port(member.address, member.port)
             lines.append(f"  -> {target:<28} {forwarding:<7} {destination.weight:<6} {active:<10} {inactive:<10}\n")
     return "".join(lines)
-
-
-PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "SCTP": 132}
 
 
 def _service_order(key: ServiceKey) -> tuple[int, int, int, int, int]:

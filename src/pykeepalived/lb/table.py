@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+# IP protocol numbers of the services' protocols (IPVS, conntrack and libipvs's sort order use them).
+PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "SCTP": 132}
+PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
 
 
 @dataclass(frozen=True, order=True)
@@ -229,12 +231,3 @@ def table_from_data(data: TableData) -> Table:
             tuple(service.get("scheduler_flags", ())),
         )
     return table
-
-
-def table_to_json(table: Table) -> str:
-    """One line of JSON: how the checker process hands the table to a data plane in another process."""
-    return json.dumps(table_to_data(table))
-
-
-def table_from_json(text: str) -> Table:
-    return table_from_data(json.loads(text))
