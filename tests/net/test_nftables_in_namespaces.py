@@ -77,6 +77,15 @@ def build_nat(lab: Lab) -> None:
             run("ip", "-n", real.namespace, "route", "add", clients, "via", balancer.address)
 
 
+def start_checked_web_servers(lab: Lab) -> dict[int, subprocess.Popen[bytes]]:
+    """A named web server on each real server, and the one on HEALTH_PORT its check connects to (returned)."""
+    health = {}
+    for real in lab.routers[1:]:
+        start_named_web_server(lab, real)
+        health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
+    return health
+
+
 def start_balancer(lab: Lab, configuration: str) -> subprocess.Popen[bytes]:
     balancer = lab.routers[0]
     lab.start_router(balancer, configuration, "-C", "--dataplane", "nftables", "-c", str(lab.workdir / "r1.vrrp.pid"))
@@ -126,10 +135,7 @@ def wait_for_servers(lab: Lab, count: int) -> None:
 def test_nftables_data_plane_schedules_drains_and_lists() -> None:
     with Lab(f"nf{secrets.token_hex(3)}", routers=3) as lab:
         build_nat(lab)
-        health = {}
-        for real in lab.routers[1:]:
-            start_named_web_server(lab, real)
-            health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
+        health = start_checked_web_servers(lab)
 
         daemon = start_balancer(lab, config(lab, "rr"))
         wait_for_answers(lab, {"r2", "r3"}, within=10)
@@ -273,10 +279,7 @@ def test_udp_services_are_balanced_per_flow() -> None:
 def test_wlc_follows_the_connection_counts_and_lvs_timeouts_apply() -> None:
     with Lab(f"nw{secrets.token_hex(3)}", routers=3) as lab:
         build_nat(lab)
-        health = {}
-        for real in lab.routers[1:]:
-            start_named_web_server(lab, real)
-            health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
+        health = start_checked_web_servers(lab)
         health[3].terminate()
         start_balancer(lab, "global_defs {\n    lvs_timeouts tcp 100\n}\n" + config(lab, "wlc"))
         wait_for_answers(lab, {"r2"}, within=10)

@@ -8,6 +8,7 @@ import glob
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -40,10 +41,7 @@ def config(lab: Lab) -> str:
 def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
     with Lab(f"px{secrets.token_hex(3)}", routers=3) as lab:
         balancer = lab.routers[0]
-        # What VRRP would do on the master: the VIP on the balancer, and the client's route to it.
-        run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
-        run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
-        servers = {r.index: start_named_web_server(lab, r) for r in lab.routers[1:]}
+        servers = serve_behind_the_balancer(lab)
         lab.start_router(balancer, config(lab), "-C", "--dataplane", "proxy", "-c", str(lab.workdir / "r1.vrrp.pid"))
         wait_for_answers(lab, {"r2", "r3"}, within=10)
         assert Counter(requests(lab, 40)) == {"r2": 20, "r3": 20}
@@ -63,6 +61,15 @@ def test_the_proxy_balances_round_robin_and_follows_the_checks() -> None:
     assert not os.path.exists(f"/proc/{ours[0]}"), "the proxy process outlived the daemon"
 
 
+def serve_behind_the_balancer(lab: Lab) -> dict[int, subprocess.Popen[bytes]]:
+    """What VRRP would do on the master (the VIP on the balancer, the client's route to it), and a named
+    web server on each real server."""
+    balancer = lab.routers[0]
+    run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
+    run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
+    return {real.index: start_named_web_server(lab, real) for real in lab.routers[1:]}
+
+
 def in_namespace(pid: int, router: Router) -> bool:
     identify = run("ip", "netns", "identify", str(pid), check=False).stdout.strip()
     return identify == router.namespace
@@ -71,10 +78,7 @@ def in_namespace(pid: int, router: Router) -> bool:
 def test_several_proxy_workers_share_the_virtual_server() -> None:
     with Lab(f"pw{secrets.token_hex(3)}", routers=3) as lab:
         balancer = lab.routers[0]
-        run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
-        run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
-        for real in lab.routers[1:]:
-            start_named_web_server(lab, real)
+        serve_behind_the_balancer(lab)
         lab.start_router(balancer, config(lab), "-C", "--dataplane", "proxy", "--proxy-workers", "2",
                          "-c", str(lab.workdir / "r1.vrrp.pid"))  # fmt: skip
         wait_for_answers(lab, {"r2", "r3"}, within=10)
@@ -96,10 +100,7 @@ def proxy_pids() -> list[int]:
 def test_sighup_reloads_the_table_keeping_open_connections_and_a_bad_file_changes_nothing() -> None:
     with Lab(f"ph{secrets.token_hex(3)}", routers=3) as lab:
         balancer = lab.routers[0]
-        run("ip", "-n", balancer.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
-        run("ip", "-n", lab.client, "route", "add", f"{VIP}/32", "via", balancer.address)
-        for real in lab.routers[1:]:
-            start_named_web_server(lab, real)
+        serve_behind_the_balancer(lab)
         lab.start_router(balancer, config(lab), "-C", "--dataplane", "proxy", "-c", str(lab.workdir / "r1.vrrp.pid"))
         wait_for_answers(lab, {"r2", "r3"}, within=10)
         held = [hold_connection(lab) for _ in range(4)]
