@@ -79,9 +79,12 @@ def _family(address: str) -> int:
     return socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
 
 
-def _service_family(key: ServiceKey, service: Service | None) -> int:
+def _service_family(key: ServiceKey, service: Service | None, member: DestinationKey | None) -> int:
+    """A service's address family; a fwmark service has its real servers' (IPVS requires them equal)."""
     if key.address:
         return _family(key.address)
+    if member is not None:
+        return _family(member.address)
     members = service.members() if service is not None else {}
     return _family(next(iter(members)).address) if members else socket.AF_INET
 
@@ -94,9 +97,12 @@ def _netmask(family: int, granularity: str | None) -> str:
     return granularity or "255.255.255.255"
 
 
-def service_attributes(key: ServiceKey, service: Service | None) -> dict[str, Any]:
-    """The key of a service and, given its settings, everything IPVS keeps about it."""
-    family = _service_family(key, service)
+def service_attributes(
+    key: ServiceKey, service: Service | None, member: DestinationKey | None = None
+) -> dict[str, Any]:
+    """The key of a service and, given its settings, everything IPVS keeps about it; `member`, one of its
+    real servers, gives a fwmark service's family when its settings are not at hand."""
+    family = _service_family(key, service, member)
     attributes: dict[str, Any] = {"af": family, "protocol": PROTOCOL_NUMBERS[key.protocol.upper()]}
     if key.fwmark:
         attributes["fwmark"] = key.fwmark
@@ -274,7 +280,8 @@ class IpvsBackend(MemoryBackend):
             attributes = service_attributes(operation.key, known or self.services.get(operation.key))
             self.connection.service("del", service=IPVSService(**attributes))
             return
-        service = IPVSService(**service_attributes(operation.service, self.services.get(operation.service)))
+        known_service = self.services.get(operation.service)
+        service = IPVSService(**service_attributes(operation.service, known_service, operation.key))
         if isinstance(operation, DeleteDestination):
             self.connection.dest("del", service=service, dest=IPVSDest(**destination_attributes(operation.key, None)))
             return

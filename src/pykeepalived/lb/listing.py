@@ -21,13 +21,17 @@ def address_port(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def service_name(key: ServiceKey) -> str:
-    return f"FWM  {key.fwmark}" if key.fwmark else f"{key.protocol.upper()}  {address_port(key.address, key.port)}"
+def service_name(key: ServiceKey, service: Service) -> str:
+    """As ipvsadm names a service; a fwmark service of IPv6 real servers says so."""
+    if key.fwmark:
+        ipv6 = any(":" in member.address for member in service.members())
+        return f"FWM  {key.fwmark}" + (" IPv6" if ipv6 else "")
+    return f"{key.protocol.upper()}  {address_port(key.address, key.port)}"
 
 
 def service_line(key: ServiceKey, service: Service) -> str:
     persistence, granularity = service.persistence_timeout, service.persistence_granularity
-    line = f"{service_name(key)} {service.scheduler}"
+    line = f"{service_name(key, service)} {service.scheduler}"
     if service.scheduler_flags:
         line += f" ({','.join(service.scheduler_flags)})"
     if persistence:
@@ -109,7 +113,7 @@ def statistics_listing(
     """ipvsadm -Ln --stats (totals) or --rate (per second): five counters per service and destination."""
     lines = [HEADER.splitlines(keepends=True)[0], RATE_HEADER if rate else STATISTICS_HEADER]
     for key in sorted(table, key=_service_order):
-        lines.append(_counter_row(service_name(key), service_counters.get(key, (0,) * 5), exact))
+        lines.append(_counter_row(service_name(key, table[key]), service_counters.get(key, (0,) * 5), exact))
         for member in _sorted_members(table[key]):
             values = destination_counters.get(key, {}).get(member, (0,) * 5)
             lines.append(_counter_row(f"  -> {address_port(member.address, member.port)}", values, exact))

@@ -55,6 +55,7 @@ def every_kind_of_service() -> Table:
         ("sh-fallback", "sh-port"),
     )
     table[ServiceKey("TCP", fwmark=42)] = Service("rr", destinations=members(("10.99.0.13", 0, 1, "DR")))
+    table[ServiceKey("TCP", fwmark=43)] = Service("rr", destinations=members(("fd00:99::13", 0, 1, "DR")))
     table[ServiceKey("TCP", "fd00:99::100", 443)] = Service(
         "wlc", 60, "64", members(("fd00:99::11", 443, 1, "NAT"), ("fd00:99::12", 443, 0, "NAT"))
     )
