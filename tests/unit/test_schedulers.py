@@ -41,6 +41,20 @@ def test_rr_cycles_and_skips_quiesced_and_overloaded_servers() -> None:
     assert run("rr", group, 4) == "ACAC"
 
 
+def test_rr_goes_on_after_the_last_pick_when_the_members_change() -> None:
+    group = members(1, 1, 1, 1)
+    flow = Flow("10.99.2.1")
+    for removed, expected in ((0, "CDB"), (1, "CDA")):
+        scheduler = make_scheduler("rr")
+        scheduler.update(group)
+        assert run_with(scheduler, group, flow, 2) == "AB"
+        # Removing A moves B to the front, and C still comes next; removing B (the last one picked)
+        # goes on from the one before it, as IPVS does.
+        rest = group[:removed] + group[removed + 1 :]
+        scheduler.update(rest)
+        assert run_with(scheduler, rest, flow, 3) == expected
+
+
 def test_wrr_interleaves_by_weight_as_ipvs_does() -> None:
     assert run("wrr", members(4, 3, 2), 9) == "AABABCABC"
     assert Counter(run("wrr", members(50, 30, 20), 1000)) == {"A": 500, "B": 300, "C": 200}

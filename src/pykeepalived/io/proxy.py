@@ -189,7 +189,7 @@ class ClientSide(Side):
         self.counters = proxied.counters
         proxied.counters.connections += 1
         self.upstream = ServerSide(self, proxied, self.service.shared)
-        loop = asyncio.get_running_loop()
+        loop = self.service.loop
         address = proxied.member.key
         connecting = loop.create_task(loop.create_connection(self._upstream, address.address, address.port))
         self.timeout = loop.call_later(CONNECT_TIMEOUT, connecting.cancel)
@@ -217,7 +217,7 @@ class ClientSide(Side):
         # As IPVS's persistence template: the client's server is kept for the timeout after its last connection.
         persistence = self.service.persistence
         if persistence is not None and self.upstream is not None:
-            persistence.remember(self.source, self.upstream.member.key, asyncio.get_running_loop().time())
+            persistence.remember(self.source, self.upstream.member.key, self.service.loop.time())
 
 
 NO_COUNTERS = Counters()
@@ -226,9 +226,13 @@ NO_COUNTERS = Counters()
 class ProxyService(abc.ABC):
     """What a TCP and a UDP service share: the members, the scheduler, persistence, the shared counts."""
 
-    def __init__(self, key: ServiceKey, service: Service, shared: SharedCounts | None = None) -> None:
+    def __init__(
+        self, key: ServiceKey, service: Service, loop: asyncio.AbstractEventLoop, shared: SharedCounts | None = None
+    ) -> None:
         self.key = key
         self.service = service
+        # Kept, since asking asyncio for the running loop costs a getpid() per call.
+        self.loop = loop
         self.scheduler: Scheduler = make_scheduler(service.scheduler, service.scheduler_flags)
         self.members: dict[DestinationKey, ProxiedMember] = {}
         # What the scheduler sees, rebuilt when the members change rather than on every connection.
@@ -257,7 +261,7 @@ class ProxyService(abc.ABC):
                 proxied.member.update_overload()
 
     @abc.abstractmethod
-    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
+    def listen(self) -> asyncio.Task[Closable]:
         """Binds now, so an address in use fails the apply; serving starts on the loop."""
 
     @abc.abstractmethod
@@ -280,7 +284,7 @@ class ProxyService(abc.ABC):
 
     def pick(self, source: str, source_port: int) -> ProxiedMember | None:
         """The real server for a new connection, or None (counted as refused) when no server can take it."""
-        now = asyncio.get_running_loop().time()
+        now = self.loop.time()
         if self.persistence is not None:
             kept = self.persistence.lookup(source, now)
             if kept is not None and kept in self.members:
@@ -301,7 +305,7 @@ class TcpProxyService(ProxyService):
     def close(self) -> None:
         """Nothing beyond the listener: open connections drain by themselves, as IPVS's do."""
 
-    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
+    def listen(self) -> asyncio.Task[Closable]:
         listener = self.bound_socket(socket.SOCK_STREAM)
         try:
             listener.listen(LISTEN_BACKLOG)
@@ -310,9 +314,9 @@ class TcpProxyService(ProxyService):
             raise
 
         async def serve() -> Closable:
-            return await loop.create_server(lambda: ClientSide(self), sock=listener)
+            return await self.loop.create_server(lambda: ClientSide(self), sock=listener)
 
-        return loop.create_task(serve())
+        return self.loop.create_task(serve())
 
 
 class UdpFlow(asyncio.DatagramProtocol):
@@ -327,14 +331,14 @@ class UdpFlow(asyncio.DatagramProtocol):
         self.proxied = proxied
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: list[bytes] = []
-        self.last_seen = asyncio.get_running_loop().time()
+        self.last_seen = service.loop.time()
         self.closed = False
         proxied.member.inactive += 1
         proxied.counters.connections += 1
 
     def connect(self, target: DestinationKey) -> None:
         """A socket of its own to the real server; the flow ends if it cannot have one."""
-        loop = asyncio.get_running_loop()
+        loop = self.service.loop
         connecting = loop.create_task(
             loop.create_datagram_endpoint(lambda: self, remote_addr=(target.address, target.port))
         )
@@ -347,7 +351,7 @@ class UdpFlow(asyncio.DatagramProtocol):
         self.pending.clear()
 
     def send(self, data: bytes) -> None:
-        self.last_seen = asyncio.get_running_loop().time()
+        self.last_seen = self.service.loop.time()
         self.proxied.counters.bytes_in += len(data)
         if self.transport is None:
             self.pending.append(data)
@@ -355,7 +359,7 @@ class UdpFlow(asyncio.DatagramProtocol):
             self.transport.sendto(data)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        self.last_seen = asyncio.get_running_loop().time()
+        self.last_seen = self.service.loop.time()
         self.proxied.counters.bytes_out += len(data)
         if self.service.transport is not None:
             self.service.transport.sendto(data, self.client)
@@ -383,22 +387,24 @@ class UdpListener(asyncio.DatagramProtocol):
 
 
 class UdpProxyService(ProxyService):
-    def __init__(self, key: ServiceKey, service: Service, shared: SharedCounts | None = None) -> None:
-        super().__init__(key, service, shared)
+    def __init__(
+        self, key: ServiceKey, service: Service, loop: asyncio.AbstractEventLoop, shared: SharedCounts | None = None
+    ) -> None:
+        super().__init__(key, service, loop, shared)
         self.transport: asyncio.DatagramTransport | None = None
         self.flows: dict[tuple[str, int], UdpFlow] = {}
         self.idle_timeout = UDP_TIMEOUT
         self.sweeping: asyncio.TimerHandle | None = None
 
-    def listen(self, loop: asyncio.AbstractEventLoop) -> asyncio.Task[Closable]:
+    def listen(self) -> asyncio.Task[Closable]:
         listener = self.bound_socket(socket.SOCK_DGRAM)
 
         async def serve() -> Closable:
-            transport, _ = await loop.create_datagram_endpoint(lambda: UdpListener(self), sock=listener)
+            transport, _ = await self.loop.create_datagram_endpoint(lambda: UdpListener(self), sock=listener)
             return transport
 
-        self.sweeping = loop.call_later(UDP_SWEEP_SECONDS, self.sweep)
-        return loop.create_task(serve())
+        self.sweeping = self.loop.call_later(UDP_SWEEP_SECONDS, self.sweep)
+        return self.loop.create_task(serve())
 
     def relay(self, data: bytes, client: tuple[str, int]) -> None:
         flow = self.flows.get(client)
@@ -413,12 +419,12 @@ class UdpProxyService(ProxyService):
 
     def sweep(self) -> None:
         """Ends the flows idle for longer than the UDP timeout."""
-        now = asyncio.get_running_loop().time()
+        now = self.loop.time()
         for client, flow in list(self.flows.items()):
             if flow.closed or now - flow.last_seen > self.idle_timeout:
                 flow.close()
                 del self.flows[client]
-        self.sweeping = asyncio.get_running_loop().call_later(UDP_SWEEP_SECONDS, self.sweep)
+        self.sweeping = self.loop.call_later(UDP_SWEEP_SECONDS, self.sweep)
 
     def close(self) -> None:
         if self.sweeping is not None:
@@ -428,14 +434,16 @@ class UdpProxyService(ProxyService):
         self.flows.clear()
 
 
-def proxy_service(key: ServiceKey, service: Service, shared: SharedCounts | None) -> ProxyService:
+def proxy_service(
+    key: ServiceKey, service: Service, loop: asyncio.AbstractEventLoop, shared: SharedCounts | None
+) -> ProxyService:
     if key.fwmark:
         raise UnsupportedService(f"the proxy data plane cannot carry firewall-mark services ({key})")
     kinds: dict[str, type[ProxyService]] = {"TCP": TcpProxyService, "UDP": UdpProxyService}
     kind = kinds.get(key.protocol.upper())
     if kind is None:
         raise UnsupportedService(f"the proxy data plane carries TCP and UDP services, not {key}")
-    return kind(key, service, shared)
+    return kind(key, service, loop, shared)
 
 
 def persistence_settings(service: Service) -> tuple[int, str | None]:
@@ -496,8 +504,8 @@ class ProxyBackend:
 
     def _apply_one(self, operation: Operation, changed: dict[ServiceKey, ProxyService]) -> None:
         if isinstance(operation, AddService):
-            proxy = proxy_service(operation.key, operation.service, self.shared)
-            self.listening[operation.key] = proxy.listen(self.loop)
+            proxy = proxy_service(operation.key, operation.service, self.loop, self.shared)
+            self.listening[operation.key] = proxy.listen()
             self.services[operation.key] = proxy
         elif isinstance(operation, EditService):
             proxy = self.services[operation.key]

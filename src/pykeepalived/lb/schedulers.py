@@ -104,15 +104,31 @@ class RoundRobin(Scheduler):
 
     def __init__(self) -> None:
         self.last: DestinationKey | None = None
+        self.last_index = -1
+        self.order: list[DestinationKey] = []
+
+    def update(self, members: Sequence[Member]) -> None:
+        keys = [member.key for member in members]
+        if self.last is not None and self.last not in keys and self.last in self.order:
+            # As IPVS does when the last one picked is removed: go on from the one before it in the list.
+            kept = set(keys)
+            earlier = self.order[: self.order.index(self.last)]
+            self.last = next((key for key in reversed(earlier) if key in kept), None)
+        self.order = keys
 
     def pick(self, members: Sequence[Member], flow: Flow) -> Member | None:
         if not members:
             return None
-        start = next((i + 1 for i, member in enumerate(members) if member.key == self.last), 0)
+        if 0 <= self.last_index < len(members) and members[self.last_index].key == self.last:
+            start = self.last_index + 1
+        else:
+            # The members changed since the last pick: go on after the last one picked, wherever it is now.
+            start = next((i + 1 for i, member in enumerate(members) if member.key == self.last), 0)
         for offset in range(len(members)):
-            member = members[(start + offset) % len(members)]
+            index = (start + offset) % len(members)
+            member = members[index]
             if member.usable():
-                self.last = member.key
+                self.last, self.last_index = member.key, index
                 return member
         return None
 
