@@ -181,3 +181,35 @@ def test_unknown_block_is_skipped_whole() -> None:
 def test_self_referencing_definition_does_not_hang() -> None:
     result = config_from("$A=x$A\n$A\n")
     assert any("does not terminate" in m for m in messages(result))
+
+
+def test_lvs_sync_daemon_reads_keepalived_forms_and_defaults_its_id_to_the_vrid() -> None:
+    for line, expected in (
+        ("lvs_sync_daemon eth0 VI_1", ("VI_1", 51, 0, None)),
+        ("lvs_sync_daemon eth0 inst VI_1 id 9 maxlen 1400 group 239.1.1.1", ("VI_1", 9, 1400, "239.1.1.1")),
+        ("lvs_sync_daemon eth0", (None, 0, 0, None)),
+    ):
+        result = config_from(f"global_defs {{\n {line}\n}}\n" + instance())
+        assert result.runnable, messages(result)
+        daemon = result.config.sync_daemon()
+        assert daemon is not None and daemon.interface == "eth0"
+        group = str(daemon.group) if daemon.group else None
+        assert (daemon.instance, daemon.syncid, daemon.maxlen, group) == expected
+    old_form = config_from("global_defs {\n lvs_sync_daemon eth0 VI_1 7\n}\n" + instance())
+    assert messages(old_form) == [
+        '/etc/keepalived/keepalived.conf:2: warning: Please use keyword "id" before lvs_sync_daemon SYNCID'
+    ]
+    deprecated = config_from(instance().replace(" priority", " lvs_sync_daemon_interface eth0\n priority"))
+    daemon = deprecated.config.sync_daemon()
+    assert daemon is not None and (daemon.interface, daemon.instance, daemon.syncid) == ("eth0", "VI_1", 51)
+
+
+def test_lvs_sync_daemon_errors_name_the_line() -> None:
+    for line, expected in (
+        ("lvs_sync_daemon eth0 VI_9", "Unable to find vrrp instance VI_9 for lvs_syncd"),
+        ("lvs_sync_daemon eth0 VI_1 ttl 0", "number '0' outside range [1, 255]"),
+        ("lvs_sync_daemon eth0 VI_1 group 10.99.0.1", "group address 10.99.0.1 is not multicast"),
+        ("lvs_sync_daemon eth0 VI_1 id 3 color red", "Unknown option color specified for lvs_sync_daemon"),
+    ):
+        error = only_error(config_from(f"global_defs {{\n {line}\n}}\n" + instance()))
+        assert error.startswith("/etc/keepalived/keepalived.conf:2: error: ") and expected in error

@@ -14,18 +14,26 @@ import ipaddress
 import logging
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..daemon import proxy_worker
 from ..io.ipvs import (
+    SYNC_BACKUP,
+    SYNC_MASTER,
+    SYNC_STATE_NAMES,
     IpvsBackend,
     KernelTable,
     Statistics,
+    SyncDaemon,
     get_timeouts,
     ipvs_connection,
     kernel_has_ipvs,
     read_kernel_table,
     set_timeouts,
+    start_sync_daemon,
+    stop_sync_daemon,
+    sync_daemons,
     zero_counters,
 )
 from ..lb.listing import (
@@ -57,6 +65,7 @@ REFUSED, USAGE = 255, 2
 DEFAULT_SCHEDULER = "wlc"
 DEFAULT_PERSISTENCE = 360
 FORWARDING = {"gatewaying": "DR", "ipip": "TUN", "masquerading": "NAT"}
+SYNC_STATES = {"master": SYNC_MASTER, "backup": SYNC_BACKUP}
 # libipvs's words for the kernel's refusals, by command and errno.
 MESSAGES = {
     ("add-service", errno.EEXIST): "Service already exists",
@@ -70,6 +79,8 @@ MESSAGES = {
     ("edit-server", errno.ENOENT): "No such destination",
     ("delete-server", errno.ESRCH): "Service not defined",
     ("delete-server", errno.ENOENT): "No such destination",
+    ("start-daemon", errno.EEXIST): "Daemon has already run",
+    ("stop-daemon", errno.ESRCH): "No daemon is running",
 }
 GENERIC_MESSAGES = {
     errno.EPERM: "Permission denied (you must be root)",
@@ -99,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         commands.add_argument(*flags, dest="command", action="store_const", const=command)
     commands.add_argument("--set", nargs=3, type=int, metavar=("TCP", "TCPFIN", "UDP"), help="IPVS's timeouts")
+    commands.add_argument("--start-daemon", choices=SYNC_STATES, help="start a connection-sync daemon")
+    commands.add_argument("--stop-daemon", choices=SYNC_STATES, help="stop a connection-sync daemon")
     commands.add_argument("-v", "--version", action="version", version=VERSION)
     service = parser.add_mutually_exclusive_group()
     service.add_argument("-t", "--tcp-service", metavar="ADDRESS:PORT")
@@ -125,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--persistent-conn", action="store_true")
     parser.add_argument("--timeout", action="store_true", help="list IPVS's timeouts")
     parser.add_argument("--sort", action="store_true", help="accepted: the listing is always sorted")
+    parser.add_argument("--daemon", action="store_true", help="list the connection-sync daemons")
+    parser.add_argument("--mcast-interface", help="the sync daemon's multicast interface")
+    parser.add_argument("--syncid", type=int, default=0)
+    parser.add_argument("--sync-maxlen", type=int, default=0)
+    parser.add_argument("--mcast-group")
+    parser.add_argument("--mcast-port", type=int, default=0)
+    parser.add_argument("--mcast-ttl", type=int, default=0)
     parser.add_argument("--pidfile", default=proxy_worker.DEFAULT_PIDFILE, help="the proxy process's pidfile")
     return parser
 
@@ -214,9 +234,61 @@ def _persistent_columns(table: Table, kernel: KernelTable, key: ServiceKey, memb
     return [f"{table[key].members()[member].weight:<9}", f"{persistent:<11}", f"{active:<10}", f"{inactive:<10}"]
 
 
+def daemon_listing(daemons: list[SyncDaemon]) -> str:
+    """ipvsadm -L --daemon: a line per running daemon, master first."""
+    lines = []
+    for daemon in sorted(daemons, key=lambda d: d.state):
+        details = [f"mcast={daemon.interface}", f"syncid={daemon.syncid}"]
+        if daemon.maxlen:
+            details.append(f"maxlen={daemon.maxlen}")
+        if daemon.group is not None:
+            details.append(f"group={daemon.group}")
+        if daemon.port:
+            details.append(f"port={daemon.port}")
+        if daemon.ttl:
+            details.append(f"ttl={daemon.ttl}")
+        lines.append(f"{SYNC_STATE_NAMES[daemon.state]} sync daemon ({', '.join(details)})\n")
+    return "".join(lines)
+
+
+def daemon_request(args: argparse.Namespace) -> tuple[str, Callable[[Any], None]]:
+    """--start-daemon / --stop-daemon as a request on an IPVS connection, with its name for messages."""
+    if args.start_daemon is not None:
+        if args.mcast_interface is None:
+            raise UsageError("You need to supply the 'mcast-interface' option for this command")
+        daemon = SyncDaemon(
+            SYNC_STATES[args.start_daemon], args.mcast_interface, args.syncid, args.sync_maxlen,
+            args.mcast_group, args.mcast_port, args.mcast_ttl,
+        )  # fmt: skip
+        return "start-daemon", lambda connection: start_sync_daemon(connection, daemon)
+    state = SYNC_STATES[args.stop_daemon]
+    return "stop-daemon", lambda connection: stop_sync_daemon(connection, state)
+
+
+def refused(command: str, error: Exception) -> int:
+    """ipvsadm's message for the kernel's refusal, and its exit status; other errors go on up."""
+    code = getattr(error, "code", None)
+    if not isinstance(code, int):
+        raise error
+    print(MESSAGES.get((command, code)) or GENERIC_MESSAGES.get(code) or str(error), file=sys.stderr)
+    return REFUSED
+
+
 def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
     key = service_key(args)
+    if args.start_daemon is not None or args.stop_daemon is not None:
+        command, request = daemon_request(args)
+        try:
+            with ipvs_connection() as connection:
+                request(connection)
+        except Exception as error:
+            return refused(command, error)
+        return 0
     if args.command in (None, "list") and args.set is None:
+        if args.daemon:
+            with ipvs_connection() as connection:
+                print(daemon_listing(sync_daemons(connection)), end="")
+            return 0
         if args.timeout:
             with ipvs_connection() as connection:
                 print("Timeout (tcp tcpfin udp): {} {} {}".format(*get_timeouts(connection)))
@@ -245,11 +317,7 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
     try:
         backend.execute(operation_for(args, key))
     except Exception as error:
-        code = getattr(error, "code", None)
-        if not isinstance(code, int):
-            raise
-        print(MESSAGES.get((args.command, code)) or GENERIC_MESSAGES.get(code) or str(error), file=sys.stderr)
-        return REFUSED
+        return refused(args.command, error)
     return 0
 
 
@@ -268,7 +336,8 @@ def run_restore(parser: argparse.ArgumentParser, backend: IpvsBackend | None) ->
 def run_other_dataplane(args: argparse.Namespace) -> int:
     from .ctl import list_table
 
-    listing_only = not (args.stats or args.rate or args.thresholds or args.persistent_conn or args.timeout)
+    ipvs_only = (args.stats, args.rate, args.thresholds, args.persistent_conn, args.timeout, args.daemon)
+    listing_only = not any(ipvs_only) and args.start_daemon is None and args.stop_daemon is None
     if args.command in (None, "list") and args.set is None and listing_only:
         return list_table(args.pidfile)
     print(

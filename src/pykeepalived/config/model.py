@@ -8,6 +8,7 @@ part of pykeepalived are listed in RAW_KEYWORDS and kept, as written, in `option
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import ipaddress
 from collections.abc import Mapping
@@ -124,6 +125,60 @@ IP_PORT = Custom(ip_and_port, "IP address [port]")
 # ----- global_defs ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LvsSyncDaemon:
+    """`lvs_sync_daemon INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]`:
+    IPVS's connection-sync daemon. Unset numbers are left to the kernel; an unset id is the instance's VRID."""
+
+    interface: str
+    instance: str | None = None
+    syncid: int | None = None
+    maxlen: int = 0
+    port: int = 0
+    ttl: int = 0
+    group: IPAddr | None = None
+    where: Location | None = None
+
+
+# IPVS_IFNAME_MAXLEN is 16 bytes with the terminating NUL; maxlen leaves room for the IP and UDP headers.
+SYNC_OPTIONS = {"id": (0, 255), "maxlen": (1, 65535 - 20 - 8), "port": (1, 65535), "ttl": (1, 255)}
+
+
+def lvs_sync_daemon(node: Node, ctx: BuildContext) -> LvsSyncDaemon:
+    interface = arg(node)
+    if len(interface) > IFNAMSIZ:
+        raise Invalid(f"lvs_sync_daemon interface name '{interface}' too long (at most {IFNAMSIZ} characters)")
+    words = node.args
+    given: dict[str, Any] = {}
+    index = 1
+    while index < len(words):
+        word = words[index]
+        if word in ("inst", "group", *SYNC_OPTIONS):
+            if index + 1 == len(words):
+                raise Invalid(f"No value specified for lvs_sync_daemon {word}")
+            index += 1
+            value = words[index]
+            if word == "inst":
+                given["instance"] = value
+            elif word == "group":
+                group = parse_ip(value)
+                if not group.is_multicast:
+                    raise Invalid(f"lvs_sync_daemon group address {value} is not multicast")
+                given["group"] = group
+            else:
+                given["syncid" if word == "id" else word] = parse_int(value, *SYNC_OPTIONS[word])
+        elif index == 1:
+            # The older form: INTERFACE VRRP_INSTANCE [SYNC_ID].
+            given["instance"] = word
+        elif index == 2:
+            given["syncid"] = parse_int(word, *SYNC_OPTIONS["id"])
+            ctx.warn('Please use keyword "id" before lvs_sync_daemon SYNCID', node.where)
+        else:
+            raise Invalid(f"Unknown option {word} specified for lvs_sync_daemon")
+        index += 1
+    return LvsSyncDaemon(interface, **given, where=node.where)
+
+
 def include_check_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
     # The reader applies include_check while reading (it governs later includes); keep what was written.
     return node.args
@@ -151,7 +206,6 @@ class GlobalDefs:
             "lvs_timeouts",
             "lvs_flush_on_stop",
             "lvs_flush_onstop",
-            "lvs_sync_daemon",
             "vrrp_garp_master_refresh_repeat",
             "vrrp_down_timer_adverts",
             "vrrp_min_garp",
@@ -264,6 +318,9 @@ class GlobalDefs:
     lvs_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
     lvs_notify_fifo_script: Script | None = kw(SCRIPT)
     lvs_flush: bool = kw(Flag(), default=False)
+    lvs_sync_daemon: LvsSyncDaemon | None = kw(
+        Custom(lvs_sync_daemon, "INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]")
+    )
     include_check: tuple[str, ...] | None = kw(Custom(include_check_value, "read|match|wildcard_match|..."))
     options: tuple[RawOption, ...] = ()
 
@@ -830,3 +887,22 @@ class Config:
     SSL: SslDefs | None = kw(B(SslDefs))
     options: tuple[RawOption, ...] = ()
     files: tuple[str, ...] = ()
+
+    def sync_daemon(self) -> LvsSyncDaemon | None:
+        """The IPVS sync daemon to run, from lvs_sync_daemon (or a vrrp_instance's deprecated
+        lvs_sync_daemon_interface), its id defaulting as keepalived's does: the instance's VRID, else 0."""
+        configured = self.global_defs.lvs_sync_daemon
+        if configured is None:
+            configured = next(
+                (
+                    LvsSyncDaemon(i.lvs_sync_daemon_interface, i.name, where=i.where)
+                    for i in self.vrrp_instance
+                    if i.lvs_sync_daemon_interface is not None
+                ),
+                None,
+            )
+        if configured is None or configured.syncid is not None:
+            return configured
+        instance = next((i for i in self.vrrp_instance if i.name == configured.instance), None)
+        vrid = instance.virtual_router_id if instance is not None else None
+        return dataclasses.replace(configured, syncid=vrid or 0)

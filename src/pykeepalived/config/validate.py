@@ -23,7 +23,7 @@ class InterfaceCheck:
         self.sink = sink
         self.missing = False
 
-    def check(self, name: str | None, message: str, where: Location) -> None:
+    def check(self, name: str | None, message: str, where: Location | None) -> None:
         if name is None or self.existing is None or name in self.existing:
             return
         self.missing = True
@@ -41,6 +41,7 @@ def validate(config: Config, sink: DiagnosticSink, interfaces: frozenset[str] | 
     _check_instances(config, sink, ifaces, scripts)
     _check_sync_groups(config, sink)
     _check_virtual_servers(config, sink)
+    _check_sync_daemon(config, sink, ifaces)
     if ifaces.missing:
         if config.global_defs.dynamic_interfaces:
             sink.warning("Non-existent interface specified in configuration (dynamic_interfaces is set)", None)
@@ -233,3 +234,25 @@ def _check_virtual_servers(config: Config, sink: DiagnosticSink) -> None:
                 "real servers, so it can never be reached",
                 server.where,
             )
+
+
+def _check_sync_daemon(config: Config, sink: DiagnosticSink, ifaces: InterfaceCheck) -> None:
+    configured = config.global_defs.lvs_sync_daemon
+    for instance in config.vrrp_instance:
+        if instance.lvs_sync_daemon_interface is not None:
+            if configured is not None:
+                sink.error(
+                    f"({instance.name}) lvs_sync_daemon_interface has already been specified as {configured.interface}",
+                    instance.where,
+                )
+            configured = config.sync_daemon()
+    if configured is None:
+        return
+    interface = configured.interface
+    ifaces.check(interface, f"WARNING - interface {interface} for lvs_sync_daemon doesn't exist", configured.where)
+    names = {instance.name for instance in config.vrrp_instance}
+    if configured.instance is not None and configured.instance not in names:
+        sink.error(
+            f"Unable to find vrrp instance {configured.instance} for lvs_syncd - clearing lvs_syncd config",
+            configured.where,
+        )

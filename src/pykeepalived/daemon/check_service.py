@@ -39,7 +39,7 @@ from ..config.model import (
 )
 from ..io.alerts import send_alert
 from ..io.files import write_json_atomically
-from ..io.ipvs import IpvsBackend, kernel_has_ipvs
+from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, IpvsBackend, kernel_has_ipvs
 from ..io.nftables import DataplaneUnavailable, NftablesBackend, connection_counts, open_nftables
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
@@ -47,6 +47,7 @@ from ..io.scripts import run_command, script_user
 from ..io.shared_counts import SLOTS
 from ..lb.nftables import IPVS_TIMEOUTS
 from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan
+from .lvs_sync import SyncDaemonControl
 from .process import (
     event_loop_factory,
     logging_arguments,
@@ -572,11 +573,30 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     release_signals()
     checker.service.start()
     following = loop.create_task(follow_connection_counts(backend)) if isinstance(backend, NftablesBackend) else None
+    syncing = sync_daemons_without_vrrp(config, logger, backend)
     await stopped.wait()
     if following is not None:
         following.cancel()
+    if syncing is not None:
+        syncing.close()
     await checker.service.stop()
     return 0
+
+
+def sync_daemons_without_vrrp(
+    config: Config, logger: logging.Logger, backend: MemoryBackend
+) -> SyncDaemonControl | None:
+    """lvs_sync_daemon naming no VRRP instance: both sync daemons run while the checker does, as in keepalived."""
+    settings = config.sync_daemon()
+    if settings is None or settings.instance is not None:
+        return None
+    if not isinstance(backend, IpvsBackend):
+        logger.info("lvs_sync_daemon: IPVS's sync daemon needs the IPVS data plane - not started")
+        return None
+    control = SyncDaemonControl(settings, logger)
+    control.clear()
+    control.run_only(SYNC_MASTER, SYNC_BACKUP)
+    return control
 
 
 async def follow_connection_counts(backend: NftablesBackend) -> None:

@@ -64,6 +64,7 @@ from ..vrrp.packet import (
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
+from .lvs_sync import SyncDaemonControl
 from .process import pidfile, release_signals, start_child
 from .tracking import (
     NotifyFifo,
@@ -170,6 +171,12 @@ class VrrpService:
         self.background: set[asyncio.Task[int | None]] = set()
         self.alerts: set[asyncio.Task[None]] = set()
         self.by_engine = {id(r.engine): r for r in self.running}
+        sync_settings = config.sync_daemon()
+        self.lvs_sync = (
+            SyncDaemonControl(sync_settings, logger)
+            if sync_settings is not None and sync_settings.instance is not None
+            else None
+        )
         self.groups: list[SyncGroup] = []
         self.group_of: dict[str, SyncGroup] = {}
         by_name = {r.spec.params.name: r for r in self.running}
@@ -205,6 +212,8 @@ class VrrpService:
         self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
         self._add_static()
         self._open_tracking()
+        if self.lvs_sync is not None:
+            self.lvs_sync.clear()
         global_defs = self.config.global_defs
         # keepalived writes each line to both FIFOs when both are configured.
         for fifo, fifo_script in (
@@ -349,6 +358,8 @@ class VrrpService:
         self.timers.close()
         for fifo in self.fifos:
             fifo.close()
+        if self.lvs_sync is not None:
+            self.lvs_sync.close()
 
     # ----- input ----------------------------------------------------------------------------------
 
@@ -464,6 +475,8 @@ class VrrpService:
                 self._alert(f"VRRP Instance {spec.params.name} - split brain", f"=> {action.message} <=")
         elif isinstance(action, StateChange) and action.new is not State.INIT:
             self._notify(running, action)
+            if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
+                self.lvs_sync.follow(action.new.value)
 
     def _notify(self, running: Running, change: StateChange) -> None:
         """Notify scripts and the FIFO, in the order the transitions happen."""

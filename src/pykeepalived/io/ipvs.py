@@ -180,6 +180,101 @@ def zero_counters(connection: Any, key: ServiceKey | None) -> None:
     _command(connection, IPVS_CMD_ZERO, attributes, NLM_F_REQUEST | NLM_F_ACK)
 
 
+SYNC_MASTER, SYNC_BACKUP = 1, 2
+SYNC_STATE_NAMES = {SYNC_MASTER: "master", SYNC_BACKUP: "backup"}
+# IPVS_DAEMON_ATTR_*: the attributes nested in IPVS_CMD_ATTR_DAEMON.
+(DAEMON_STATE, DAEMON_INTERFACE, DAEMON_SYNC_ID, DAEMON_MAXLEN, DAEMON_GROUP, DAEMON_GROUP6, DAEMON_PORT,
+ DAEMON_TTL) = range(1, 9)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SyncDaemon:
+    """One of IPVS's connection-sync daemons (`ipvsadm --start-daemon`); 0 and None leave the kernel's default."""
+
+    state: int
+    interface: str
+    syncid: int = 0
+    maxlen: int = 0
+    group: str | None = None
+    port: int = 0
+    ttl: int = 0
+
+
+def _attribute(kind: int, payload: bytes) -> bytes:
+    length = 4 + len(payload)
+    return length.to_bytes(2, sys.byteorder) + kind.to_bytes(2, sys.byteorder) + payload + bytes(-length % 4)
+
+
+def _daemon_attributes(daemon: SyncDaemon) -> bytes:
+    """The nested attributes as libipvs sends them: the optional ones only when set."""
+    encoded = _attribute(DAEMON_STATE, daemon.state.to_bytes(4, sys.byteorder))
+    encoded += _attribute(DAEMON_INTERFACE, daemon.interface.encode() + b"\0")
+    encoded += _attribute(DAEMON_SYNC_ID, daemon.syncid.to_bytes(4, sys.byteorder))
+    if daemon.maxlen:
+        encoded += _attribute(DAEMON_MAXLEN, daemon.maxlen.to_bytes(2, sys.byteorder))
+    if daemon.group is not None:
+        group = ipaddress.ip_address(daemon.group)
+        encoded += _attribute(DAEMON_GROUP if group.version == 4 else DAEMON_GROUP6, group.packed)
+    if daemon.port:
+        encoded += _attribute(DAEMON_PORT, daemon.port.to_bytes(2, sys.byteorder))
+    if daemon.ttl:
+        encoded += _attribute(DAEMON_TTL, daemon.ttl.to_bytes(1, sys.byteorder))
+    return encoded
+
+
+def _parse_daemon(encoded: bytes) -> SyncDaemon:
+    values: dict[int, bytes] = {}
+    offset = 0
+    while offset + 4 <= len(encoded):
+        length = int.from_bytes(encoded[offset : offset + 2], sys.byteorder)
+        kind = int.from_bytes(encoded[offset + 2 : offset + 4], sys.byteorder) & 0x3FFF
+        values[kind] = encoded[offset + 4 : offset + length]
+        offset += length + (-length % 4)
+
+    def number(kind: int) -> int:
+        return int.from_bytes(values.get(kind, b""), sys.byteorder)
+
+    group_bytes = values.get(DAEMON_GROUP) or values.get(DAEMON_GROUP6)
+    return SyncDaemon(
+        state=number(DAEMON_STATE),
+        interface=values.get(DAEMON_INTERFACE, b"").split(b"\0", 1)[0].decode(),
+        syncid=number(DAEMON_SYNC_ID),
+        maxlen=number(DAEMON_MAXLEN),
+        group=str(ipaddress.ip_address(group_bytes)) if group_bytes else None,
+        port=number(DAEMON_PORT),
+        ttl=number(DAEMON_TTL),
+    )
+
+
+def start_sync_daemon(connection: Any, daemon: SyncDaemon) -> None:
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
+    from pyroute2.netlink.generic.ipvs import IPVS_CMD_NEW_DAEMON
+
+    attributes = [("IPVS_CMD_ATTR_DAEMON", _daemon_attributes(daemon))]
+    _command(connection, IPVS_CMD_NEW_DAEMON, attributes, NLM_F_REQUEST | NLM_F_ACK)
+
+
+def stop_sync_daemon(connection: Any, state: int) -> None:
+    from pyroute2.netlink import NLM_F_ACK, NLM_F_REQUEST
+    from pyroute2.netlink.generic.ipvs import IPVS_CMD_DEL_DAEMON
+
+    attributes = [("IPVS_CMD_ATTR_DAEMON", _attribute(DAEMON_STATE, state.to_bytes(4, sys.byteorder)))]
+    _command(connection, IPVS_CMD_DEL_DAEMON, attributes, NLM_F_REQUEST | NLM_F_ACK)
+
+
+def sync_daemons(connection: Any) -> list[SyncDaemon]:
+    """The sync daemons running, master first (as the kernel lists them)."""
+    from pyroute2.netlink import NLM_F_DUMP, NLM_F_REQUEST
+    from pyroute2.netlink.generic.ipvs import IPVS_CMD_GET_DAEMON
+
+    daemons = []
+    for message in _command(connection, IPVS_CMD_GET_DAEMON, [], NLM_F_REQUEST | NLM_F_DUMP):
+        raw = message.get_attr("IPVS_CMD_ATTR_DAEMON")
+        if raw:
+            daemons.append(_parse_daemon(bytes.fromhex(raw.replace(":", ""))))
+    return daemons
+
+
 @contextlib.contextmanager
 def ipvs_connection() -> Iterator[Any]:
     """A connection to the kernel's IPVS, closed after the block."""

@@ -262,11 +262,29 @@ IPVSADM_SESSION = [
     "-D -t 10.99.0.100:80",
     "-D -t 10.99.0.100:80",
     "-Ln",
+    "--start-daemon master --mcast-interface syncd0 --syncid 7",
+    "--start-daemon backup --mcast-interface syncd0 --syncid 9 --sync-maxlen 1400 --mcast-group 239.1.1.1 "
+    "--mcast-port 8850 --mcast-ttl 2",
+    "-L --daemon",
+    "--start-daemon master --mcast-interface syncd0 --syncid 8",
+    "--stop-daemon master",
+    "--stop-daemon master",
+    "-L --daemon",
+    "--stop-daemon backup",
+    "-L --daemon",
 ]
+
+
+def multicast_interface(name: str) -> None:
+    """A dummy interface that takes multicast, for IPVS's sync daemons."""
+    if not Path(f"/sys/class/net/{name}").exists():
+        subprocess.run(["ip", "link", "add", name, "type", "dummy"], check=True)
+        subprocess.run(["ip", "link", "set", name, "multicast", "on", "up"], check=True)
 
 
 def session(program: list[str]) -> list[tuple[str, int, str, str]]:
     """Each command's exit status, output and message, from an empty table; the table is emptied after."""
+    multicast_interface("syncd0")
     subprocess.run(["ipvsadm", "-C"], check=True)
     seen = []
     for command in IPVSADM_SESSION:
@@ -308,3 +326,74 @@ def test_what_the_kernel_already_has_is_taken_over_kept_or_flushed_as_keepalived
     subprocess.run(["ipvsadm", "-A", "-t", "10.99.0.250:80", "-s", "rr"], check=True)
     IpvsBackend(logging.getLogger("guest"), flush_at_stop=True).close()
     assert read_kernel_table().table == {}  # lvs_flush_onstop
+
+
+SYNC_DAEMON_CONFIG = """
+global_defs {
+    lvs_sync_daemon vrrp0 VI_1 maxlen 1400 ttl 2
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface vrrp0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        10.99.5.100/24
+    }
+}
+"""
+
+
+def sync_daemons_seen(daemon: list[str], work: Path) -> list[str]:
+    """`ipvsadm -L --daemon` in the VRRP namespace each time it changes: from start, through the instance
+    becoming master, to a second after the daemon stops."""
+    in_namespace = ["ip", "netns", "exec", "lvs-vrrp"]
+
+    def listed() -> str:
+        return subprocess.run([*in_namespace, "ipvsadm", "-L", "--daemon"], capture_output=True, text=True).stdout
+
+    seen = [listed()]
+    with open(work / "vrrp.log", "ab") as log:
+        process = subprocess.Popen([*in_namespace, *daemon], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while "master" not in seen[-1] and time.monotonic() < deadline:
+            now = listed()
+            if now != seen[-1]:
+                seen.append(now)
+            time.sleep(0.1)
+        time.sleep(1.0)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    time.sleep(1.0)
+    if listed() != seen[-1]:
+        seen.append(listed())
+    return seen
+
+
+def test_lvs_sync_daemon_follows_the_vrrp_instance_as_keepalived_runs_it() -> None:
+    work = Path(tempfile.mkdtemp())
+    (work / "keepalived.conf").write_text(SYNC_DAEMON_CONFIG)
+    for command in (
+        ["ip", "netns", "add", "lvs-vrrp"],
+        ["ip", "-n", "lvs-vrrp", "link", "add", "vrrp0", "type", "veth", "peer", "name", "vrrp0p"],
+        ["ip", "-n", "lvs-vrrp", "addr", "add", "10.99.5.1/24", "dev", "vrrp0"],
+        ["ip", "-n", "lvs-vrrp", "link", "set", "vrrp0p", "up"],
+        ["ip", "-n", "lvs-vrrp", "link", "set", "vrrp0", "up"],
+    ):
+        subprocess.run(command, check=True)
+    config = str(work / "keepalived.conf")
+    keepalived = sync_daemons_seen(
+        ["keepalived", "-P", "-n", "-l", "-f", config, "-p", str(work / "k.pid"), "-r", str(work / "k-vrrp.pid")],
+        work,
+    )
+    ours = sync_daemons_seen(
+        [PYKEEPALIVED, "-P", "-n", "-l", "-G", "-f", config, "-p", str(work / "p.pid"), "-r", str(work / "p-vrrp.pid")],
+        work,
+    )
+    print("keepalived's sync daemons:", *keepalived, sep="\n")
+    print((work / "vrrp.log").read_text())
+    assert keepalived[-1] == "" and any("master sync daemon" in seen for seen in keepalived)
+    assert ours == keepalived

@@ -1,0 +1,70 @@
+"""lvs_sync_daemon: IPVS's connection-sync daemon run as keepalived runs it.
+
+Tied to a VRRP instance (the VRRP process): the backup daemon while the instance is not master, the master
+daemon while it is, none once it stops. Without an instance (the checker process): both from start to stop.
+The kernel's netlink requests wait in a thread of their own, so a state change never holds up an advert.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from typing import Any
+
+from ..config.model import LvsSyncDaemon
+from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, SYNC_STATE_NAMES, SyncDaemon, ipvs_connection, start_sync_daemon
+from ..io.ipvs import stop_sync_daemon as stop_in_kernel
+
+
+def kernel_daemon(settings: LvsSyncDaemon, state: int) -> SyncDaemon:
+    group = str(settings.group) if settings.group is not None else None
+    return SyncDaemon(
+        state, settings.interface, settings.syncid or 0, settings.maxlen, group, settings.port, settings.ttl
+    )
+
+
+class SyncDaemonControl:
+    def __init__(self, settings: LvsSyncDaemon, logger: logging.Logger) -> None:
+        self.settings = settings
+        self.logger = logger
+        self.running: set[int] = set()
+        self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="lvs-sync")
+
+    def clear(self) -> None:
+        """Stop what an earlier run that ended abruptly may have left, as keepalived does at start."""
+        self.worker.submit(self._request, stop_in_kernel, SYNC_MASTER, quiet=True)
+        self.worker.submit(self._request, stop_in_kernel, SYNC_BACKUP, quiet=True)
+
+    def run_only(self, *states: int) -> None:
+        """Stop the daemons not in `states`, start the ones that are not running yet."""
+        for state in sorted(self.running - set(states)):
+            self.running.discard(state)
+            self.worker.submit(self._request, stop_in_kernel, state)
+        for state in states:
+            if state not in self.running:
+                self.running.add(state)
+                self.worker.submit(self._request, start_sync_daemon, kernel_daemon(self.settings, state))
+
+    def follow(self, vrrp_state: str) -> None:
+        """The instance's new state: MASTER, BACKUP, FAULT or STOP."""
+        if vrrp_state == "STOP":
+            self.run_only()
+        else:
+            self.run_only(SYNC_MASTER if vrrp_state == "MASTER" else SYNC_BACKUP)
+
+    def close(self) -> None:
+        self.run_only()
+        self.worker.shutdown(wait=True)
+
+    def _request(self, request: Any, argument: Any, quiet: bool = False) -> None:
+        state = argument if isinstance(argument, int) else argument.state
+        what = f"{'start' if request is start_sync_daemon else 'stop'} {SYNC_STATE_NAMES[state]} sync daemon"
+        try:
+            with ipvs_connection() as connection:
+                request(connection, argument)
+        except Exception as error:  # pyroute2's NetlinkError, or OSError without IPVS
+            if not quiet:
+                self.logger.info(f"IPVS: cannot {what}: {error}")
+            return
+        if not quiet:
+            self.logger.info(f"IPVS: {what} on {self.settings.interface}, syncid {self.settings.syncid or 0}")
