@@ -25,6 +25,7 @@ from servers import (
 )
 
 from pykeepalived.cli.lab import CLIENT_ADDRESS, Lab, run
+from pykeepalived.lb.listing import CONNECTIONS_HEADER
 
 HEALTH_PORT = 8081
 SH_SOURCES = [f"10.99.0.{host}" for host in range(150, 158)]
@@ -115,8 +116,8 @@ def established_timeouts(lab: Lab) -> list[int]:
     return list(timeouts)
 
 
-def ipvsadm_listing(lab: Lab) -> str:
-    command = [sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln"]
+def ipvsadm_listing(lab: Lab, option: str = "-Ln") -> str:
+    command = [sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", option]
     return run("ip", "netns", "exec", lab.routers[0].namespace, *command, check=False).stdout
 
 
@@ -285,6 +286,12 @@ def test_wlc_follows_the_connection_counts_and_lvs_timeouts_apply() -> None:
         wait_for_answers(lab, {"r2"}, within=10)
         held = [hold_connection(lab) for _ in range(6)]
         assert all(0 < timeout <= 100 for timeout in established_timeouts(lab))  # lvs_timeouts
+        connections = ipvsadm_listing(lab, "-Lnc")
+        rows = [line.split() for line in connections.splitlines()[2:]]
+        established = [row for row in rows if row[2] == "ESTABLISHED"]
+        assert len(established) == 6 and connections.startswith(CONNECTIONS_HEADER), connections
+        assert all(row[0] == "TCP" and row[1] <= "01:40" for row in established), connections
+        assert {(row[4], row[5]) for row in established} == {("10.99.1.1:80", "10.99.0.12:8080")}, connections
         health[3] = start_web_server(lab, lab.routers[2], lab.workdir, HEALTH_PORT)
         wait_for_both_servers(lab)
         time.sleep(2.5)  # conntrack's counts reach the map within a second or two

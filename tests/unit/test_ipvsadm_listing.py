@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pykeepalived.lb.listing import listing
+from pathlib import Path
+
+from pykeepalived.io.ipvs import read_connections
+from pykeepalived.lb.listing import connection_listing, listing
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey
 
 HEADER = (
@@ -47,4 +50,24 @@ def test_services_sort_as_libipvs_sorts_them_with_marks_last() -> None:
         "TCP  [2001:db8:99::1]:80 lblcr persistent 60\n"
         "FWM  258 rr\n"
         "  -> 10.99.0.10:0                 Masq    1      0          0         \n"
+    )
+
+
+PROC_CONNECTIONS = """Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
+TCP 0A630132 B886 0A630064 0050 0A63000C 1F90 ESTABLISHED     899
+UDP 0A630132 0035 0A630064 0035 0A63000B 0035 UDP             287
+TCP fd00:0000:0000:0000:0000:0000:0000:0050 C000 fd00:0000:0000:0000:0000:0000:0000:0100 01BB \
+fd00:0000:0000:0000:0000:0000:0000:0011 01BB FIN_WAIT         61
+"""
+
+
+def test_connections_read_from_the_kernel_are_listed_as_ipvsadm_lists_them(tmp_path: Path) -> None:
+    proc = tmp_path / "ip_vs_conn"
+    proc.write_text(PROC_CONNECTIONS)
+    assert connection_listing(read_connections(str(proc))) == (
+        "IPVS connection entries\n"
+        "pro expire state       source             virtual            destination\n"
+        "TCP 14:59  ESTABLISHED 10.99.1.50:47238   10.99.0.100:80     10.99.0.12:8080\n"
+        "UDP 04:47  UDP         10.99.1.50:53      10.99.0.100:53     10.99.0.11:53\n"
+        "TCP 01:01  FIN_WAIT    [fd00::50]:49152   [fd00::100]:443    [fd00::11]:443\n"
     )

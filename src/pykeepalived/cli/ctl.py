@@ -15,9 +15,9 @@ from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..daemon import proxy_worker
 from ..io import nftables
-from ..io.nftables import connection_counts
-from ..lb.listing import listing
-from ..lb.table import DestinationKey, ServiceKey, table_from_data
+from ..io.nftables import connection_counts, conntrack_connections
+from ..lb.listing import connection_listing, listing
+from ..lb.table import DestinationKey, ServiceKey, Table, table_from_data
 from .common import config_test_exit_code, load_file, report
 from .demo import demo
 from .ipvsadm import main as ipvsadm_main
@@ -97,11 +97,25 @@ def list_proxy_table(pidfile: str) -> int:
     return 0
 
 
-def list_nftables_table(state_file: str) -> int:
-    """The table the checker last committed to nftables, with conntrack's connection counts."""
+def committed_table(state_file: str) -> Table:
+    """The table the checker last committed to nftables."""
     with open(state_file, encoding="utf-8") as handle:
-        table = table_from_data(json.load(handle)["table"])
+        return table_from_data(json.load(handle)["table"])
+
+
+def list_nftables_table(state_file: str) -> int:
+    """The nftables table with conntrack's connection counts."""
+    table = committed_table(state_file)
     print(listing(table, connection_counts(table)), end="")
+    return 0
+
+
+def list_connections(pidfile: str) -> int:
+    """ipvsadm -Lnc: conntrack's connections through the nftables table (the proxy keeps its own)."""
+    if os.path.exists(pidfile) or not os.path.exists(nftables.STATE_FILE):
+        print("pykeepalivedctl: connections are listed for IPVS and nftables, not for the proxy", file=sys.stderr)
+        return 1
+    print(connection_listing(conntrack_connections(committed_table(nftables.STATE_FILE))), end="")
     return 0
 
 

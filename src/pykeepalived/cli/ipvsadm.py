@@ -29,6 +29,7 @@ from ..io.ipvs import (
     get_timeouts,
     ipvs_connection,
     kernel_has_ipvs,
+    read_connections,
     read_kernel_table,
     set_timeouts,
     start_sync_daemon,
@@ -40,6 +41,7 @@ from ..lb.listing import (
     PERSISTENT_HEADER,
     THRESHOLDS_HEADER,
     columns_listing,
+    connection_listing,
     listing,
     rules,
     statistics_listing,
@@ -139,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", action="store_true", help="list IPVS's timeouts")
     parser.add_argument("--sort", action="store_true", help="accepted: the listing is always sorted")
     parser.add_argument("--daemon", action="store_true", help="list the connection-sync daemons")
+    parser.add_argument("-c", "--connection", action="store_true", help="list the connections")
     parser.add_argument("--mcast-interface", help="the sync daemon's multicast interface")
     parser.add_argument("--syncid", type=int, default=0)
     parser.add_argument("--sync-maxlen", type=int, default=0)
@@ -285,6 +288,9 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
             return refused(command, error)
         return 0
     if args.command in (None, "list") and args.set is None:
+        if args.connection:
+            print(connection_listing(read_connections()), end="")
+            return 0
         if args.daemon:
             with ipvs_connection() as connection:
                 print(daemon_listing(sync_daemons(connection)), end="")
@@ -334,12 +340,12 @@ def run_restore(parser: argparse.ArgumentParser, backend: IpvsBackend | None) ->
 
 
 def run_other_dataplane(args: argparse.Namespace) -> int:
-    from .ctl import list_table
+    from .ctl import list_connections, list_table
 
     ipvs_only = (args.stats, args.rate, args.thresholds, args.persistent_conn, args.timeout, args.daemon)
     listing_only = not any(ipvs_only) and args.start_daemon is None and args.stop_daemon is None
     if args.command in (None, "list") and args.set is None and listing_only:
-        return list_table(args.pidfile)
+        return list_connections(args.pidfile) if args.connection else list_table(args.pidfile)
     print(
         "pyipvsadm: the kernel has no IPVS; the nftables or proxy table is the checker's, rebuilt from "
         "keepalived.conf on every change: only listing it (-L -n) is possible",

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ..lb.listing import ConnectionEntry
 from ..lb.table import (
     PROTOCOL_NAMES,
     PROTOCOL_NUMBERS,
@@ -273,6 +274,39 @@ def sync_daemons(connection: Any) -> list[SyncDaemon]:
         if raw:
             daemons.append(_parse_daemon(bytes.fromhex(raw.replace(":", ""))))
     return daemons
+
+
+PROC_CONNECTIONS = "/proc/net/ip_vs_conn"
+
+
+def _proc_address(text: str) -> str:
+    """An address in /proc/net/ip_vs_conn: IPv4 as 8 hex digits, IPv6 written out."""
+    if ":" in text:
+        return str(ipaddress.ip_address(text))
+    return str(ipaddress.IPv4Address(int(text, 16)))
+
+
+def read_connections(path: str = PROC_CONNECTIONS) -> list[ConnectionEntry]:
+    """IPVS's connection entries, as ipvsadm -c reads them."""
+    entries = []
+    with open(path) as table:
+        next(table, None)
+        for line in table:
+            fields = line.split()
+            if len(fields) < 9:
+                continue
+            protocol, source, source_port, virtual, virtual_port, target, target_port, state, expires = fields[:9]
+            entries.append(
+                ConnectionEntry(
+                    protocol,
+                    int(expires),
+                    state,
+                    (_proc_address(source), int(source_port, 16)),
+                    (_proc_address(virtual), int(virtual_port, 16)),
+                    (_proc_address(target), int(target_port, 16)),
+                )
+            )
+    return entries
 
 
 @contextlib.contextmanager

@@ -6,9 +6,11 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from ..lb import nftables as rules
+from ..lb.listing import ConnectionEntry
 from ..lb.schedulers import CONNECTION_COUNT_SCHEDULERS
 from ..lb.table import PROTOCOL_NAMES, DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
 from .files import write_json_atomically
@@ -166,17 +168,20 @@ def direct_routing(table: Table) -> dict[ServiceKey, rules.DirectRouting]:
 
 
 TCP_CONNTRACK_ESTABLISHED = 3
+# conntrack's TCP states (enum tcp_conntrack) by IPVS's names for them.
+TCP_STATE_NAMES = {
+    0: "NONE", 1: "SYN_SENT", 2: "SYN_RECV", 3: "ESTABLISHED", 4: "FIN_WAIT", 5: "CLOSE_WAIT", 6: "LAST_ACK",
+    7: "TIME_WAIT", 8: "CLOSE", 9: "SYN_SENT",
+}  # fmt: skip
 
 
-def connection_counts(table: Table) -> dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]:
-    """Active and inactive connections per real server, from conntrack, as IPVS counts them:
-    established TCP is active, everything else (other TCP states, UDP) inactive."""
+def _service_connections(table: Table) -> Iterator[tuple[ServiceKey, DestinationKey, Any]]:
+    """conntrack's entries that went through one of the table's services to one of its real servers."""
     from pyroute2 import Conntrack
 
     services: dict[tuple[str | None, str, int], ServiceKey] = {
         (key.protocol.upper(), key.address, key.port): key for key in table if not key.fwmark
     }
-    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
     conntrack = Conntrack()
     try:
         for entry in conntrack.dump_entries():
@@ -185,14 +190,47 @@ def connection_counts(table: Table) -> dict[ServiceKey, dict[DestinationKey, tup
             if service is None:
                 continue
             member = DestinationKey(reply.saddr, reply.sport)
-            if member not in table[service].members():
-                continue
-            active, inactive = counts.setdefault(service, {}).get(member, (0, 0))
-            if entry.protoinfo is not None and entry.protoinfo.state == TCP_CONNTRACK_ESTABLISHED:
-                active += 1
-            else:
-                inactive += 1
-            counts[service][member] = (active, inactive)
+            if member in table[service].members():
+                yield service, member, entry
     finally:
         conntrack.close()
+
+
+def _tcp_state(entry: Any) -> int | None:
+    return entry.protoinfo.state if entry.protoinfo is not None else None
+
+
+def connection_counts(table: Table) -> dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]:
+    """Active and inactive connections per real server, from conntrack, as IPVS counts them:
+    established TCP is active, everything else (other TCP states, UDP) inactive."""
+    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
+    for service, member, entry in _service_connections(table):
+        active, inactive = counts.setdefault(service, {}).get(member, (0, 0))
+        if _tcp_state(entry) == TCP_CONNTRACK_ESTABLISHED:
+            active += 1
+        else:
+            inactive += 1
+        counts[service][member] = (active, inactive)
     return counts
+
+
+def conntrack_connections(table: Table) -> list[ConnectionEntry]:
+    """The table's connections as ipvsadm -Lnc lists IPVS's: TCP with its state in IPVS's words, UDP as UDP."""
+    found = []
+    for service, member, entry in _service_connections(table):
+        original = entry.tuple_orig
+        state = service.protocol.upper()
+        tcp_state = _tcp_state(entry)
+        if tcp_state is not None:
+            state = TCP_STATE_NAMES.get(tcp_state, "NONE")
+        found.append(
+            ConnectionEntry(
+                service.protocol.upper(),
+                entry.timeout or 0,
+                state,
+                (original.saddr, original.sport),
+                (original.daddr, original.dport),
+                (member.address, member.port),
+            )
+        )
+    return found

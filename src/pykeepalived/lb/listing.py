@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from .table import PROTOCOL_NUMBERS, DestinationKey, Service, ServiceKey, Table
 
@@ -163,3 +164,32 @@ def rules(table: Table) -> str:
 
 def _sorted_members(service: Service) -> list[DestinationKey]:
     return sorted(service.members(), key=lambda member: (_sortable(member.address), member.port))
+
+
+@dataclass(frozen=True)
+class ConnectionEntry:
+    """One connection through the data plane, as `ipvsadm -Lnc` lists it."""
+
+    protocol: str
+    expires: int
+    state: str
+    source: tuple[str, int]
+    virtual: tuple[str, int]
+    destination: tuple[str, int]
+
+
+CONNECTIONS_HEADER = (
+    "IPVS connection entries\npro expire state       source             virtual            destination\n"
+)
+
+
+def connection_listing(entries: Sequence[ConnectionEntry]) -> str:
+    """ipvsadm -Lnc: protocol, time left (mm:ss), state, and the three address:port columns."""
+    lines = [CONNECTIONS_HEADER]
+    for entry in entries:
+        minutes, seconds = divmod(entry.expires, 60)
+        source, virtual = address_port(*entry.source), address_port(*entry.virtual)
+        destination = address_port(*entry.destination)
+        expires = f"{minutes:02d}:{seconds:02d}"
+        lines.append(f"{entry.protocol:<3} {expires}  {entry.state:<11} {source:<18} {virtual:<18} {destination}\n")
+    return "".join(lines)
