@@ -2,12 +2,15 @@
 virtual server through the balancer, which DNATs to the real servers; their replies route back through it.
 rr is exact, wrr keeps the weights, sh keeps each source on its server across a restart, a server that fails
 its check gets no new connection while its open ones finish, ipvsadm -Ln lists the table, UDP flows are
-balanced, and a reload to 1,000 real servers keeps the open connections."""
+balanced, persistence keeps each client on its server across a reload, and a reload to 1,000 real servers
+keeps the open connections."""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -184,6 +187,31 @@ def test_nftables_data_plane_schedules_drains_and_lists() -> None:
         after = {source: set(requests(lab, 3, source)) for source in SH_SOURCES}
         assert after == before
         print(f"removed from the table {removed_after:.2f} s after its check port closed")
+
+
+def test_persistence_keeps_each_client_on_its_server_across_a_reload_until_the_server_fails() -> None:
+    with Lab(f"np{secrets.token_hex(3)}", routers=3) as lab:
+        build_nat(lab)
+        health = start_checked_web_servers(lab)
+        persistent = config(lab, "rr").replace("    lb_kind NAT\n", "    lb_kind NAT\n    persistence_timeout 300\n")
+        start_balancer(lab, persistent)
+        wait_for_both_servers(lab)
+        first = {source: set(requests(lab, 4, source)) for source in SH_SOURCES}
+        # Each client keeps its server; rr placed the clients' first connections in turn.
+        assert all(len(servers) == 1 for servers in first.values()), first
+        assert Counter(server for servers in first.values() for server in servers) == {"r2": 4, "r3": 4}, first
+
+        (lab.workdir / "r1.conf").write_text(persistent.replace("weight 1", "weight 3", 1))
+        os.kill(lab.router_pids(lab.routers[0])[0], signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "10.99.0.12:8080              Masq    3" not in (listed := ipvsadm_listing(lab)):
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.1)
+        assert {source: set(requests(lab, 2, source)) for source in SH_SOURCES} == first
+
+        health[2].terminate()
+        wait_for_servers(lab, 1)
+        assert {server for source in SH_SOURCES for server in requests(lab, 2, source)} == {"r3"}
 
 
 RELOADER = """

@@ -74,14 +74,16 @@ def test_the_transaction_replaces_the_whole_table_and_is_deterministic() -> None
 
 def test_what_the_data_plane_does_not_do_is_reported() -> None:
     mixed = {A: Destination(1, forwarding="DR"), B: Destination(1)}
+    direct = {A: Destination(1, forwarding="DR")}
     table = {
-        ServiceKey("TCP", fwmark=7): Service("rr", destinations={A: Destination(1, forwarding="DR")}),
+        ServiceKey("TCP", fwmark=7): Service("rr", destinations=direct),
         VS: Service("rr", persistence_timeout=300, destinations=mixed),
+        ServiceKey("TCP", "10.99.1.2", 80): Service("rr", persistence_timeout=300, destinations=direct),
     }
     problems = nftables.unsupported(table)
     assert len(problems) == 3
     assert any("routes directly (DR) only IPv4 address:port services" in problem for problem in problems)
-    assert any("persistence_timeout" in problem for problem in problems)
+    assert any("persistence_timeout is not kept by the nftables data plane in DR mode" in p for p in problems)
     assert any("uses DR" in problem for problem in problems)
 
 
@@ -151,3 +153,34 @@ def test_connections_get_ipvs_timeouts_not_conntrack_s() -> None:
     assert [(c["name"], c["hook"]) for c in chains] == [("timeouts", "prerouting"), ("timeouts_out", "output")]
     timed = [entry["rule"] for entry in added if entry.get("rule", {}).get("chain", "").startswith("timeouts")]
     assert [rule["expr"][-1] for rule in timed] == [{"ct timeout": "ipvs-tcp-ip-900-120"}] * 2  # not for the fwmark one
+
+
+def test_a_persistent_service_sends_a_known_client_network_back_and_remembers_new_ones() -> None:
+    table = {VS: Service("wrr", 300, "255.255.255.0", {A: Destination(1), B: Destination(3)})}
+    sets = nftables.persistence_sets(table)
+    assert sets == {
+        nftables.persistence_set_name(VS, A): "ipv4_addr",
+        nftables.persistence_set_name(VS, B): "ipv4_addr",
+    }
+    assert "flags dynamic,timeout" in nftables.persistence_set_commands(sets)
+    commands = nftables.transaction(table)
+    rules = [command["add"]["rule"] for command in commands if "rule" in command.get("add", {})]
+    client = {"&": [{"payload": {"protocol": "ip", "field": "saddr"}}, "255.255.255.0"]}
+    for member in (A, B):
+        name = nftables.persistence_set_name(VS, member)
+        remember, _, dnat = next(rule["expr"] for rule in rules if rule["chain"] == name)
+        assert remember == {
+            "set": {"op": "update", "elem": {"elem": {"val": client, "timeout": 300}}, "set": f"@{name}"}
+        }
+        assert dnat == {"dnat": {"family": "ip", "addr": member.address, "port": member.port}}
+        known = [rule for rule in rules if rule["chain"] == "prerouting" and {"jump": {"target": name}} in rule["expr"]]
+        assert known and known[0]["expr"][2] == {"match": {"op": "==", "left": client, "right": f"@{name}"}}
+    pick = [rule for rule in rules if rule["chain"] == "prerouting"][-1]["expr"][-1]["vmap"]
+    assert Counter(slot[1]["jump"]["target"] for slot in pick["data"]["set"]) == {
+        nftables.persistence_set_name(VS, A): 1,
+        nftables.persistence_set_name(VS, B): 3,
+    }
+    retired = nftables.transaction(table, retired_sets=["persist-0123456789abcdef"])
+    assert {
+        "delete": {"set": {"family": "inet", "table": "pykeepalived", "name": "persist-0123456789abcdef"}}
+    } in retired

@@ -69,6 +69,8 @@ class NftablesBackend(MemoryBackend):
         self.reported: set[str] = set()
         self.loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
         self.committed: list[rules.Command] = []
+        # The persistence sets the committed rules use.
+        self.persistence_sets: set[str] = set()
 
     def apply(self, operations: list[Operation]) -> None:
         super().apply(operations)
@@ -81,7 +83,16 @@ class NftablesBackend(MemoryBackend):
             if problem not in self.reported:
                 self.reported.add(problem)
                 self.logger.info(problem)
-        commands = rules.transaction(table, self.loads, direct_routing(table), self.timeouts)
+        wanted_sets = rules.persistence_sets(table)
+        new_sets = {name: kind for name, kind in wanted_sets.items() if name not in self.persistence_sets}
+        if new_sets:
+            code, _, error = self.library.cmd(rules.persistence_set_commands(new_sets))
+            if code != 0:
+                self.logger.info(f"nftables: the persistence sets were refused, the kernel keeps the previous rules: "
+                                 f"{error.strip()}")  # fmt: skip
+                return
+        retired = sorted(self.persistence_sets - set(wanted_sets))
+        commands = rules.transaction(table, self.loads, direct_routing(table), self.timeouts, retired)
         if commands == self.committed:
             return
         code, _, error = self.library.json_cmd({"nftables": commands})
@@ -89,6 +100,7 @@ class NftablesBackend(MemoryBackend):
             self.logger.info(f"nftables: the transaction was refused, the kernel keeps the previous rules: {error}")
             return
         self.committed = commands
+        self.persistence_sets = set(wanted_sets)
         self.transactions += 1
         write_json_atomically(self.state_file, {"table": table_to_data(table)}, self.logger)
 

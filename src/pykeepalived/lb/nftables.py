@@ -5,13 +5,15 @@ connection-count schedulers) or by `jhash` with a fixed seed (sh, dh, mh), so th
 the same rules and a reload does not move a source to another server. The map's slots follow the IPVS
 schedulers: one interleaved wrr cycle, sh's 256 weighted buckets, dh's 256 buckets, mh's Maglev table; for
 lc wlc sed nq ovf lblc lblcr, the next connections as the scheduler would place them given each server's
-connection count in conntrack, re-planned as the counts change.
+connection count in conntrack, re-planned as the counts change. A persistent service remembers each
+client network in a timed set per real server (which rules add to), and sends it back there.
 Replacing the table is one atomic transaction; connections already tracked keep their server (conntrack
 holds their NAT binding), which is how a removed server drains.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import math
 from collections.abc import Mapping, Sequence
@@ -139,41 +141,116 @@ def _slot_key(service: Service, family: str, modulus: int) -> Command:
     return {"numgen": {"mode": "inc", "mod": modulus}}
 
 
+def _service_matches(key: ServiceKey, family: str) -> list[Command]:
+    """What selects a service's packets: its address and port, or the firewall's mark."""
+    if key.fwmark:
+        nfproto = "ipv6" if family == "ip6" else "ipv4"
+        return [
+            {"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": nfproto}},
+            {"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": key.fwmark}},
+        ]
+    return [_match(family, "daddr", key.address), _match(key.protocol.lower(), "dport", key.port)]
+
+
+def _service_family(key: ServiceKey, service: Service) -> str:
+    """A fwmark service has no address: its real servers' say which family it carries."""
+    if key.fwmark:
+        return _ip_family(min(service.members()).address) if service.members() else "ip"
+    return _ip_family(key.address)
+
+
+def _target(key: ServiceKey, member: DestinationKey) -> Any:
+    """Where DNAT sends a connection: a fwmark service's real servers have no port (the packet's is kept)."""
+    return member.address if key.fwmark else {"concat": [member.address, member.port]}
+
+
+def _rule(chain: str, expressions: list[Command], comment: str | None = None) -> Command:
+    rule: Command = {"family": FAMILY, "table": TABLE_NAME, "chain": chain, "expr": expressions}
+    if comment is not None:
+        rule["comment"] = comment
+    return {"add": {"rule": rule}}
+
+
 def service_rule(key: ServiceKey, service: Service, chain: str, load: Load | None = None) -> Command | None:
     """The DNAT rule of one service, or None when no real server takes new connections."""
     targets = slots(service, key, load)
     if not targets:
         return None
-    if key.fwmark:
-        # The packets the firewall marked, to the real servers' addresses (a fwmark service has no port).
-        family = _ip_family(targets[0].address)
-        nfproto = "ipv6" if family == "ip6" else "ipv4"
-        matches = [
-            {"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": nfproto}},
-            {"match": {"op": "==", "left": {"meta": {"key": "mark"}}, "right": key.fwmark}},
-        ]
-        data: list[list[Any]] = [[index, target.address] for index, target in enumerate(targets)]
-    else:
-        family = _ip_family(key.address)
-        matches = [_match(family, "daddr", key.address), _match(key.protocol.lower(), "dport", key.port)]
-        data = [[index, {"concat": [target.address, target.port]}] for index, target in enumerate(targets)]
-    dnat = {
-        "dnat": {
-            "family": family,
-            "addr": {"map": {"key": _slot_key(service, family, len(targets)), "data": {"set": data}}},
-        }
-    }
+    family = _service_family(key, service)
+    data: list[list[Any]] = [[index, _target(key, target)] for index, target in enumerate(targets)]
+    slot_key = _slot_key(service, family, len(targets))
+    dnat = {"dnat": {"family": family, "addr": {"map": {"key": slot_key, "data": {"set": data}}}}}
+    return _rule(chain, [*_service_matches(key, family), dnat], f"{key} {service.scheduler}")
+
+
+def persistence_set_name(key: ServiceKey, member: DestinationKey) -> str:
+    """The set of client networks that persist to `member` (and the chain that sends new ones there); stable
+    across reloads, so a reload keeps what clients were given."""
+    return "persist-" + hashlib.sha256(f"{key}|{member}".encode()).hexdigest()[:16]
+
+
+def persistence_sets(table: Table) -> dict[str, str]:
+    """Each persistent service's sets, by name, with their element type."""
     return {
-        "add": {
-            "rule": {
-                "family": FAMILY,
-                "table": TABLE_NAME,
-                "chain": chain,
-                "comment": f"{key} {service.scheduler}",
-                "expr": [*matches, dnat],
-            }
-        }
+        persistence_set_name(key, member): "ipv6_addr" if _service_family(key, service) == "ip6" else "ipv4_addr"
+        for key, service in table.items()
+        if service.persistence_timeout and not is_direct_routing(service)
+        for member in service.members()
     }
+
+
+def persistence_set_commands(names: Mapping[str, str]) -> str:
+    """The sets as nft commands: the flag that lets rules add to a set has no JSON form in libnftables 1.0.6."""
+    commands = [f"add table {FAMILY} {TABLE_NAME}"]
+    for name, element_type in sorted(names.items()):
+        commands.append(f"add set {FAMILY} {TABLE_NAME} {name} {{ type {element_type}; flags dynamic,timeout; }}")
+    return "; ".join(commands)
+
+
+def _client_network(service: Service, family: str) -> Any:
+    """The client's address under the persistence granularity (a netmask, or an IPv6 prefix length)."""
+    source = _payload(family, "saddr")
+    granularity = service.persistence_granularity
+    if family == "ip6":
+        prefix = int(granularity) if granularity and granularity.isdigit() else 128
+        mask = str(ipaddress.IPv6Network(f"::/{prefix}").netmask)
+        return source if prefix == 128 else {"&": [source, mask]}
+    if not granularity or granularity == "255.255.255.255" or granularity.isdigit():
+        return source
+    return {"&": [source, granularity]}
+
+
+def persistence_commands(
+    key: ServiceKey, service: Service, load: Load | None = None
+) -> tuple[list[Command], list[Command]]:
+    """IPVS's persistence: the chains that send a client to a real server and remember it there (for
+    persistence_timeout), and the service's rules for each NAT hook chain: a client remembered goes back
+    to its server (quiesced or not, as in IPVS), a new one is scheduled."""
+    family = _service_family(key, service)
+    client = _client_network(service, family)
+    chains: list[Command] = []
+    rules: dict[str, list[Command]] = {chain: [] for chain, _, _ in CHAINS}
+    for member in sorted(service.members()):
+        name = persistence_set_name(key, member)
+        chains.append({"add": {"chain": {"family": FAMILY, "table": TABLE_NAME, "name": name}}})
+        remember = {"set": {"op": "update", "elem": {"elem": {"val": client, "timeout": service.persistence_timeout}},
+                            "set": f"@{name}"}}  # fmt: skip
+        protocol = [] if key.fwmark else [{"match": {"op": "==", "left": {"meta": {"key": "l4proto"}},
+                                                     "right": key.protocol.lower()}}]  # fmt: skip
+        dnat = {"dnat": {"family": family, "addr": member.address, **({} if key.fwmark else {"port": member.port})}}
+        chains.append(_rule(name, [remember, *protocol, dnat]))
+        for chain in rules:
+            known = {"match": {"op": "==", "left": client, "right": f"@{name}"}}
+            rules[chain].append(_rule(chain, [*_service_matches(key, family), known, {"jump": {"target": name}}]))
+    targets = slots(service, key, load)
+    if targets:
+        jumps = [
+            [index, {"jump": {"target": persistence_set_name(key, target)}}] for index, target in enumerate(targets)
+        ]
+        pick = {"vmap": {"key": _slot_key(service, family, len(targets)), "data": {"set": jumps}}}
+        for chain in rules:
+            rules[chain].append(_rule(chain, [*_service_matches(key, family), pick], f"{key} {service.scheduler}"))
+    return chains, [rule for chain_rules in rules.values() for rule in chain_rules]
 
 
 @dataclass(frozen=True)
@@ -301,11 +378,13 @@ def transaction(
     loads: Mapping[ServiceKey, Load] | None = None,
     routing: Mapping[ServiceKey, DirectRouting] | None = None,
     timeouts: tuple[int, int, int] | None = None,
+    retired_sets: Sequence[str] = (),
 ) -> list[Command]:
     """Replace our nftables tables with `table`'s rules: one atomic transaction. `loads` (active and
     inactive connections per real server) steer the connection-count schedulers; `routing` says where the
     direct-routing services' frames go; with `timeouts` (whose objects timeout_objects made), the services'
-    connections get them."""
+    connections get them. Persistent services use the sets persistence_set_commands made; `retired_sets`
+    (with their chains) are no longer used and go."""
     identity = {"family": FAMILY, "name": TABLE_NAME}
     commands: list[Command] = [{"add": {"table": identity}}, {"flush": {"table": identity}}]
     if timeouts is not None:
@@ -333,10 +412,17 @@ def transaction(
             continue
         if timeouts is not None:
             commands += _timeout_rules(key, timeouts)
+        if service.persistence_timeout:
+            chains, rules = persistence_commands(key, service, (loads or {}).get(key))
+            commands += chains + rules
+            continue
         for chain, _, _ in CHAINS:
             rule = service_rule(key, service, chain, (loads or {}).get(key))
             if rule is not None:
                 commands.append(rule)
+    for name in retired_sets:
+        for kind in ("chain", "set"):
+            commands.append({"delete": {kind: {"family": FAMILY, "table": TABLE_NAME, "name": name}}})
     return commands + _direct_routing_commands(table, routing or {})
 
 
@@ -353,9 +439,9 @@ def unsupported(table: Mapping[ServiceKey, Service]) -> list[str]:
     """What in `table` this data plane does not do (yet), one line each, for the log."""
     problems = []
     for key, service in table.items():
-        if service.persistence_timeout:
-            problems.append(f"{key}: persistence_timeout is not kept by the nftables data plane")
         direct = is_direct_routing(service)
+        if direct and service.persistence_timeout:
+            problems.append(f"{key}: persistence_timeout is not kept by the nftables data plane in DR mode")
         if direct and (key.fwmark or ":" in key.address):
             problems.append(f"{key}: the nftables data plane routes directly (DR) only IPv4 address:port services")
         for destination_key, destination in service.members().items():
