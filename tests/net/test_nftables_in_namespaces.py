@@ -328,6 +328,22 @@ def test_wlc_follows_the_connection_counts_and_lvs_timeouts_apply() -> None:
         assert sorted(finish(holder) for holder in held) == ["r2"] * 6
 
 
+def test_a_server_at_its_upper_threshold_gets_no_new_connection() -> None:
+    with Lab(f"nt{secrets.token_hex(3)}", routers=3) as lab:
+        build_nat(lab)
+        start_checked_web_servers(lab)
+        start_balancer(
+            lab, config(lab, "rr").replace("        weight 1\n", "        weight 1\n        uthreshold 5\n", 1)
+        )
+        wait_for_both_servers(lab)
+        held = [hold_connection(lab) for _ in range(6)]
+        assert Counter(requests(lab, 4)) == {"r2": 2, "r3": 2}
+        # r2 now has 3 open connections and 2 closing ones: 5, its upper threshold (IPVS counts both kinds).
+        time.sleep(2.5)
+        assert Counter(requests(lab, 6)) == {"r3": 6}
+        assert Counter(finish(holder) for holder in held) == {"r2": 3, "r3": 3}
+
+
 MARKER = """table ip marker {
     chain prerouting {
         type filter hook prerouting priority mangle; policy accept;

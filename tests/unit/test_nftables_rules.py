@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pykeepalived.io.nftables import ConntrackWatch
 from pykeepalived.lb import nftables
 from pykeepalived.lb.schedulers import Flow, Member, make_scheduler
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey
@@ -184,3 +188,31 @@ def test_a_persistent_service_sends_a_known_client_network_back_and_remembers_ne
     assert {
         "delete": {"set": {"family": "inet", "table": "pykeepalived", "name": "persist-0123456789abcdef"}}
     } in retired
+
+
+def test_a_server_at_its_upper_threshold_gets_no_slot() -> None:
+    limited = {A: Destination(1, upper_threshold=10, lower_threshold=4), B: Destination(1)}
+    service = Service("rr", destinations=limited)
+    assert nftables.follows_load(service)
+    assert nftables.slots(service, VS, {A: (9, 0)}) == [A, B]
+    assert nftables.slots(service, VS, {A: (8, 2)}) == [B]  # IPVS counts active and inactive
+    # Re-planned from the counts each time: the lower threshold's hysteresis is not kept.
+    assert nftables.slots(service, VS, {A: (6, 0)}) == [A, B]
+    hashed = Service("sh", destinations=limited)
+    assert not nftables.follows_load(hashed)
+    assert nftables.slots(hashed, VS, {A: (20, 0)}) == nftables.slots(hashed, VS)
+    assert any("does not apply thresholds to sh" in problem for problem in nftables.unsupported({VS: hashed}))
+
+
+def test_conntrack_fullness_is_reported_once_per_crossing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    watch = ConntrackWatch(logging.getLogger("conntrack"), str(tmp_path / "nf_conntrack_{}"))
+    (tmp_path / "nf_conntrack_max").write_text("1000\n")
+    for count in (100, 900, 950, 850, 790, 920):
+        (tmp_path / "nf_conntrack_count").write_text(f"{count}\n")
+        with caplog.at_level(logging.INFO):
+            watch.check()
+    assert [record.getMessage().split(":")[1].strip() for record in caplog.records] == [
+        "conntrack's table is 90% full (900 of 1000 entries)",
+        "conntrack's table is 79% full again",
+        "conntrack's table is 92% full (920 of 1000 entries)",
+    ]

@@ -40,7 +40,13 @@ from ..config.model import (
 from ..io.alerts import send_alert
 from ..io.files import write_json_atomically
 from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, IpvsBackend, kernel_has_ipvs
-from ..io.nftables import DataplaneUnavailable, NftablesBackend, connection_counts, open_nftables
+from ..io.nftables import (
+    ConntrackWatch,
+    DataplaneUnavailable,
+    NftablesBackend,
+    connection_counts,
+    open_nftables,
+)
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
 from ..io.scripts import run_command, script_user
@@ -572,7 +578,9 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     loop.add_signal_handler(signal.SIGHUP, checker.reload)
     release_signals()
     checker.service.start()
-    following = loop.create_task(follow_connection_counts(backend)) if isinstance(backend, NftablesBackend) else None
+    following = (
+        loop.create_task(follow_connection_counts(backend, logger)) if isinstance(backend, NftablesBackend) else None
+    )
     syncing = sync_daemons_without_vrrp(config, logger, backend)
     await stopped.wait()
     if following is not None:
@@ -599,11 +607,13 @@ def sync_daemons_without_vrrp(
     return control
 
 
-async def follow_connection_counts(backend: NftablesBackend) -> None:
-    """lc, wlc and the other connection-count schedulers: re-plan their nftables maps from conntrack; and
-    direct routing: follow the real servers' MAC addresses."""
+async def follow_connection_counts(backend: NftablesBackend, logger: logging.Logger) -> None:
+    """lc, wlc, the other connection-count schedulers and thresholds: re-plan their nftables maps from
+    conntrack; direct routing: follow the real servers' MAC addresses; and warn before conntrack is full."""
+    conntrack = ConntrackWatch(logger)
     while True:
         await asyncio.sleep(REBALANCE_INTERVAL)
+        conntrack.check()
         if backend.follows_load():
             table = backend.read()
             backend.rebalance(await asyncio.to_thread(connection_counts, table))

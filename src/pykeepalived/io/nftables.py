@@ -7,11 +7,11 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..lb import nftables as rules
 from ..lb.listing import ConnectionEntry
-from ..lb.schedulers import CONNECTION_COUNT_SCHEDULERS
 from ..lb.table import PROTOCOL_NAMES, DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
 from .files import write_json_atomically
 
@@ -117,8 +117,8 @@ class NftablesBackend(MemoryBackend):
         return any(rules.is_direct_routing(service) for service in self.services.values())
 
     def follows_load(self) -> bool:
-        """Whether a service's scheduler places connections by the servers' connection counts."""
-        return any(service.scheduler in CONNECTION_COUNT_SCHEDULERS for service in self.services.values())
+        """Whether a service's map depends on the servers' connection counts."""
+        return any(rules.follows_load(service) for service in self.services.values())
 
     def rebalance(self, loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]) -> None:
         """Re-plan the connection-count schedulers' maps from conntrack's counts (a transaction only if a map
@@ -132,6 +132,43 @@ class NftablesBackend(MemoryBackend):
             self.library.json_cmd({"nftables": rules.removal()})
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.state_file)
+
+
+CONNTRACK_SYSCTL = "/proc/sys/net/netfilter/nf_conntrack_{}"
+# conntrack drops new connections when its table is full: warn before that, once per crossing.
+CONNTRACK_WARN_FULLNESS, CONNTRACK_CALM_FULLNESS = 0.9, 0.8
+
+
+class ConntrackWatch:
+    """Watches how full conntrack's table is: every connection through the nftables data plane needs an entry,
+    and a full table drops new connections without a word (net.netfilter.nf_conntrack_max raises the limit)."""
+
+    def __init__(self, logger: logging.Logger, sysctl: str = CONNTRACK_SYSCTL) -> None:
+        self.logger = logger
+        self.sysctl = sysctl
+        self.warned = False
+
+    def read(self) -> tuple[int, int] | None:
+        try:
+            values = [int(Path(self.sysctl.format(name)).read_text()) for name in ("count", "max")]
+        except (OSError, ValueError):
+            return None
+        return values[0], values[1]
+
+    def check(self) -> None:
+        seen = self.read()
+        if seen is None or not seen[1]:
+            return
+        count, maximum = seen
+        if not self.warned and count >= maximum * CONNTRACK_WARN_FULLNESS:
+            self.warned = True
+            self.logger.info(
+                f"nftables: conntrack's table is {100 * count // maximum}% full ({count} of {maximum} entries): "
+                "new connections are dropped when it is full; raise net.netfilter.nf_conntrack_max"
+            )
+        elif self.warned and count < maximum * CONNTRACK_CALM_FULLNESS:
+            self.warned = False
+            self.logger.info(f"nftables: conntrack's table is {100 * count // maximum}% full again")
 
 
 ARP_TABLE = "/proc/net/arp"

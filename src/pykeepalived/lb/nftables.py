@@ -50,15 +50,28 @@ TIMEOUT_CHAINS = (("timeouts", "prerouting"), ("timeouts_out", "output"))
 TIMEOUT_PRIORITY = -150
 
 Command = dict[str, Any]
+HASHING_SCHEDULERS = ("sh", "dh", "mh")
 
 
 def weighted_members(service: Service) -> list[Member]:
     """The destinations that take new connections (weight 0 is quiesced), in the table's order."""
     return [
-        Member(key=key, weight=destination.weight)
+        Member(key, destination.weight, destination.upper_threshold, destination.lower_threshold)
         for key, destination in sorted(service.members().items())
         if destination.weight > 0
     ]
+
+
+def has_thresholds(service: Service) -> bool:
+    return any(destination.upper_threshold for destination in service.members().values())
+
+
+def follows_load(service: Service) -> bool:
+    """Whether the service's map depends on the servers' connection counts: a connection-count scheduler,
+    or connection thresholds (which hashing schedulers do not heed here: see unsupported)."""
+    return service.scheduler in CONNECTION_COUNT_SCHEDULERS or (
+        has_thresholds(service) and service.scheduler not in HASHING_SCHEDULERS
+    )
 
 
 def _cycle_weights(members: Sequence[Member]) -> list[int]:
@@ -108,17 +121,21 @@ def load_aware_slots(key: ServiceKey, members: Sequence[Member], scheduler_name:
 
 def slots(service: Service, key: ServiceKey | None = None, load: Load | None = None) -> list[DestinationKey]:
     """Which real server each map slot sends a new connection to; with the servers' `load`, the
-    connection-count schedulers place the next connections as IPVS would."""
+    connection-count schedulers place the next connections as IPVS would, and servers over their upper
+    threshold get none."""
     members = weighted_members(service)
-    if not members:
-        return []
-    if service.scheduler in CONNECTION_COUNT_SCHEDULERS and key is not None and load is not None:
+    if load is not None and follows_load(service):
         for member in members:
             member.active, member.inactive = load.get(member.key, (0, 0))
             member.update_overload()
+    if service.scheduler in CONNECTION_COUNT_SCHEDULERS and key is not None and load is not None:
         return load_aware_slots(key, members, service.scheduler)
-    if service.scheduler in ("sh", "dh", "mh"):
-        return hashed_slots(service.scheduler, members)
+    if service.scheduler in HASHING_SCHEDULERS:
+        return hashed_slots(service.scheduler, members) if members else []
+    # IPVS's upper threshold (re-planned from the counts each second, without the lower one's hysteresis).
+    members = [member for member in members if not member.overloaded]
+    if not members:
+        return []
     if service.scheduler == "fo":
         heaviest = max(members, key=lambda member: member.weight)
         return [heaviest.key]
@@ -135,7 +152,7 @@ def _ip_family(address: str) -> str:
 
 def _slot_key(service: Service, family: str, modulus: int) -> Command:
     """What picks the slot: the source address (sh, mh), the destination address (dh), or a counter."""
-    if service.scheduler in ("sh", "mh", "dh"):
+    if service.scheduler in HASHING_SCHEDULERS:
         field = "daddr" if service.scheduler == "dh" else "saddr"
         return {"jhash": {"mod": modulus, "seed": HASH_SEED, "expr": {"payload": {"protocol": family, "field": field}}}}
     return {"numgen": {"mode": "inc", "mod": modulus}}
@@ -440,6 +457,8 @@ def unsupported(table: Mapping[ServiceKey, Service]) -> list[str]:
     problems = []
     for key, service in table.items():
         direct = is_direct_routing(service)
+        if has_thresholds(service) and service.scheduler in HASHING_SCHEDULERS:
+            problems.append(f"{key}: the nftables data plane does not apply thresholds to {service.scheduler}")
         if direct and service.persistence_timeout:
             problems.append(f"{key}: persistence_timeout is not kept by the nftables data plane in DR mode")
         if direct and (key.fwmark or ":" in key.address):
