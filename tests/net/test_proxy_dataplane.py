@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import socket
+import struct
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from functools import wraps
 from typing import Any
+from unittest.mock import patch
 
 import uvloop
 from servers import free_port
 
 from pykeepalived.io.proxy import ProxyBackend, UdpProxyService
 from pykeepalived.io.shared_counts import SharedCounts
+from pykeepalived.io.splice import Splice
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
 
 LOOPBACK = "127.0.0.1"
@@ -321,3 +325,63 @@ async def test_udp_flows_are_scheduled_per_client_and_end_when_idle() -> None:
         await backend.close()
         for transport, _ in servers:
             transport.close()
+
+
+@in_event_loop
+async def test_bulk_transfers_are_spliced_intact_both_ways() -> None:
+    splices: list[Splice] = []
+
+    def counted_splice(*arguments: Any) -> Splice:
+        splices.append(Splice(*arguments))
+        return splices[-1]
+
+    payload = bytes(range(256)) * (32 * 1024)  # 8 MiB
+    async with proxied("rr", [1]) as (backend, key, _):
+        with patch("pykeepalived.io.proxy.Splice", counted_splice):
+
+            async def transfer() -> bytes:
+                reader, writer = await asyncio.open_connection(key.address, key.port)
+                assert await reader.readline() == b"rs0\n"
+                writer.write(payload)
+                writer.write_eof()
+                echoed = await reader.read()
+                writer.close()
+                return echoed
+
+            echoed = await asyncio.gather(*(transfer() for _ in range(4)))
+        assert all(answer == payload + b"bye\n" for answer in echoed)
+        assert len(splices) == 8 and all(splice.done for splice in splices)  # both ways, four connections
+        await asyncio.sleep(0.05)
+        member, counters = next(iter(backend.stats()[key].values()))
+        assert (member.active, counters.bytes_in, counters.bytes_out) == (0, 4 * len(payload), 4 * (len(payload) + 8))
+
+
+@in_event_loop
+async def test_a_real_server_reset_during_a_splice_closes_the_client_connection() -> None:
+    async def send_then_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"y" * (4 << 20))
+        await writer.drain()
+        # SO_LINGER with a zero timeout: close() sends a reset.
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.close()
+
+    server = await asyncio.start_server(send_then_reset, LOOPBACK, 0)
+    key = ServiceKey("TCP", LOOPBACK, free_port())
+    members = {DestinationKey(LOOPBACK, server.sockets[0].getsockname()[1]): Destination(1)}
+    backend = ProxyBackend(asyncio.get_running_loop())
+    backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
+    await asyncio.sleep(0)
+    try:
+        reader, writer = await asyncio.open_connection(key.address, key.port)
+        received = 0
+        with contextlib.suppress(ConnectionError):
+            while data := await asyncio.wait_for(reader.read(1 << 20), 5):
+                received += len(data)
+        writer.close()
+        assert received <= 4 << 20
+        await asyncio.sleep(0.1)
+        member, _ = next(iter(backend.stats()[key].values()))
+        assert member.active == 0
+    finally:
+        await backend.close()
+        server.close()

@@ -33,8 +33,12 @@ from ..lb.table import (
     with_members,
 )
 from .shared_counts import SharedCounts
+from .splice import Splice
 
 LISTEN_BACKLOG = 1024
+# A read this large means the sender is streaming (a bulk transfer): the kernel splices the rest of that
+# direction. Request-and-answer traffic reads far less at a time and stays in the transports.
+BULK_READ = 64 * 1024
 CONNECT_TIMEOUT = 5.0
 # IPVS's default UDP timeout: a flow idle this long ends; idle flows are looked for this often.
 UDP_TIMEOUT = 300.0
@@ -79,22 +83,52 @@ class Side(asyncio.Protocol):
         self.got_eof = False
         self.sent_eof = False
         self.pending: list[bytes] = []
+        self.splice: Splice | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but they behave as one.
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.inbound:
-            self.counters.bytes_in += len(data)
-        else:
-            self.counters.bytes_out += len(data)
+        self._count_bytes(len(data))
         peer = self.peer
         if peer is not None and peer.transport is not None:
             peer.transport.write(data)
+            if len(data) >= BULK_READ and not peer.transport.get_write_buffer_size():
+                self._start_splice(peer.transport)
         else:
             # Before the real server's side is up (uvloop may deliver data despite pause_reading).
             self.pending.append(data)
+
+    def _count_bytes(self, count: int) -> None:
+        if self.inbound:
+            self.counters.bytes_in += count
+        else:
+            self.counters.bytes_out += count
+
+    def _start_splice(self, target: asyncio.Transport) -> None:
+        """A bulk transfer: the kernel moves this direction from now on (os.splice); the transport stops reading."""
+        assert self.transport is not None
+        source_socket, target_socket = self.transport.get_extra_info("socket"), target.get_extra_info("socket")
+        if source_socket is None or target_socket is None or self.got_eof or self.transport.is_closing():
+            return
+        self.transport.pause_reading()
+        loop = asyncio.get_running_loop()
+        self.splice = Splice(loop, source_socket, target_socket, self._count_bytes, self._spliced_to_end)
+
+    def _spliced_to_end(self, clean: bool) -> None:
+        """The spliced direction ended: at the sender's end of file (the receiver was half-closed), or broken."""
+        peer = self.peer
+        if not clean:
+            for side in (self, peer):
+                if side is not None and side.transport is not None:
+                    side.transport.abort()
+            return
+        self.got_eof = True
+        if peer is not None:
+            peer.sent_eof = True
+            peer.close_if_done()
+        self.close_if_done()
 
     def eof_received(self) -> bool:
         self.got_eof = True
@@ -129,10 +163,14 @@ class Side(asyncio.Protocol):
             self.peer.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.peer is not None and self.peer.transport is not None:
+        # A peer whose reading is spliced must not be read by its transport again.
+        if self.peer is not None and self.peer.transport is not None and self.peer.splice is None:
             self.peer.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        for side in (self, self.peer):
+            if side is not None and side.splice is not None:
+                side.splice.stop()
         if self.peer is not None and self.peer.transport is not None:
             self.peer.transport.close()
 
