@@ -328,6 +328,48 @@ async def test_udp_flows_are_scheduled_per_client_and_end_when_idle() -> None:
 
 
 @in_event_loop
+async def test_worker_processes_share_their_udp_flow_counts() -> None:
+    """lc over UDP with two workers: the flows one worker has (inactive connections, as IPVS counts UDP) steer
+    the other's choice."""
+    loop = asyncio.get_running_loop()
+    servers = [
+        await loop.create_datagram_endpoint(lambda n=n: NamedUdpServer(f"rs{n}".encode()), local_addr=(LOOPBACK, 0))
+        for n in range(2)
+    ]
+    members = {DestinationKey(LOOPBACK, t.get_extra_info("sockname")[1]): Destination(1) for t, _ in servers}
+    rs0 = next(iter(members))
+    keys = [ServiceKey("UDP", LOOPBACK, free_port()) for _ in range(2)]
+    with tempfile.TemporaryDirectory() as directory:
+        counts = [SharedCounts(f"{directory}/counts", 2, index) for index in range(2)]
+        workers = [ProxyBackend(loop, shared) for shared in counts]
+        slots = {(key, member): slot for key in keys for slot, member in enumerate(sorted(members))}
+        try:
+            offers = ({rs0: members[rs0]}, members)
+            for worker, key, offered in zip(workers, keys, offers, strict=True):
+                worker.set_slots(slots)
+                worker.apply(plan({key: Service("lc", destinations=offered)}, worker.read()))
+            await asyncio.sleep(0)
+
+            async def ask_udp(key: ServiceKey) -> bytes:
+                transport, client = await loop.create_datagram_endpoint(UdpClient, remote_addr=(LOOPBACK, key.port))
+                transport.sendto(b"who")
+                reply = await asyncio.wait_for(client.replies.get(), 2)
+                transport.close()
+                return reply.split()[0]
+
+            # Worker one holds 3 flows to rs0 (it has no other server): worker two's lc picks rs1 for 3 flows.
+            assert [await ask_udp(keys[0]) for _ in range(3)] == [b"rs0"] * 3
+            assert [await ask_udp(keys[1]) for _ in range(3)] == [b"rs1"] * 3
+        finally:
+            for worker in workers:
+                await worker.close()
+            for shared in counts:
+                shared.close()
+    for transport, _ in servers:
+        transport.close()
+
+
+@in_event_loop
 async def test_bulk_transfers_are_spliced_intact_both_ways() -> None:
     splices: list[Splice] = []
 

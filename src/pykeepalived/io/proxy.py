@@ -67,9 +67,20 @@ class ProxiedMember:
     member: Member
     destination: Destination
     counters: Counters = field(default_factory=Counters)
-    # With several workers: this process's own active connections, and the member's slot in SharedCounts.
+    # With several workers: this process's own connections, and the member's slot in SharedCounts.
     local_active: int = 0
+    local_inactive: int = 0
     slot: int | None = None
+
+    def count(self, shared: SharedCounts | None, active: int = 0, inactive: int = 0) -> None:
+        """A connection (active: TCP) or flow (inactive: UDP) to this real server began (+1) or ended (-1)."""
+        self.local_active += active
+        self.local_inactive += inactive
+        self.member.active += active
+        self.member.inactive += inactive
+        self.member.update_overload()
+        if shared is not None and self.slot is not None:
+            shared.publish(self.slot, self.local_active, self.local_inactive)
 
 
 class Side(asyncio.Protocol):
@@ -185,20 +196,13 @@ class ServerSide(Side):
         self.proxied = proxied
         self.member = proxied.member
         self.shared = shared
-        self._count(1)
+        proxied.count(shared, active=1)
         self.released = False
-
-    def _count(self, change: int) -> None:
-        self.proxied.local_active += change
-        self.member.active += change
-        self.member.update_overload()
-        if self.shared is not None and self.proxied.slot is not None:
-            self.shared.publish(self.proxied.slot, self.proxied.local_active)
 
     def release(self) -> None:
         if not self.released:
             self.released = True
-            self._count(-1)
+            self.proxied.count(self.shared, active=-1)
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -295,7 +299,9 @@ class ProxyService(abc.ABC):
             return
         for proxied in self.members.values():
             if proxied.slot is not None:
-                proxied.member.active = proxied.local_active + self.shared.others(proxied.slot)
+                others_active, others_inactive = self.shared.others(proxied.slot)
+                proxied.member.active = proxied.local_active + others_active
+                proxied.member.inactive = proxied.local_inactive + others_inactive
                 proxied.member.update_overload()
 
     @abc.abstractmethod
@@ -371,7 +377,7 @@ class UdpFlow(asyncio.DatagramProtocol):
         self.pending: list[bytes] = []
         self.last_seen = service.loop.time()
         self.closed = False
-        proxied.member.inactive += 1
+        proxied.count(service.shared, inactive=1)
         proxied.counters.connections += 1
 
     def connect(self, target: DestinationKey) -> None:
@@ -408,7 +414,7 @@ class UdpFlow(asyncio.DatagramProtocol):
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.proxied.member.inactive -= 1
+            self.proxied.count(self.service.shared, inactive=-1)
             if self.transport is not None:
                 self.transport.close()
 

@@ -1,4 +1,4 @@
-"""Active connections per real server, shared by the proxy's worker processes.
+"""Active and inactive connections per real server, shared by the proxy's worker processes.
 
 SO_REUSEPORT spreads the clients over the workers, but lc, wlc and the other connection-count schedulers
 (and the thresholds) must see every worker's connections. Each (service, real server) pair has a slot,
@@ -13,6 +13,8 @@ import os
 
 SLOTS = 1 << 16
 COUNTER_BYTES = 8
+# Per slot and worker: active connections (TCP), inactive ones (UDP flows).
+KINDS = 2
 
 
 class SharedCounts:
@@ -20,7 +22,7 @@ class SharedCounts:
         self.path = path
         self.workers = workers
         self.index = index
-        size = SLOTS * workers * COUNTER_BYTES
+        size = SLOTS * workers * KINDS * COUNTER_BYTES
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if os.fstat(descriptor).st_size < size:
@@ -30,15 +32,18 @@ class SharedCounts:
             os.close(descriptor)
         self.counters = memoryview(self.memory).cast("q")
 
-    def publish(self, slot: int, active: int) -> None:
-        """This worker's active connections to the slot's real server."""
-        self.counters[slot * self.workers + self.index] = active
+    def publish(self, slot: int, active: int, inactive: int) -> None:
+        """This worker's active and inactive connections to the slot's real server."""
+        start = (slot * self.workers + self.index) * KINDS
+        self.counters[start] = active
+        self.counters[start + 1] = inactive
 
-    def others(self, slot: int) -> int:
-        """The other workers' active connections to the slot's real server."""
-        start = slot * self.workers
-        row = self.counters[start : start + self.workers]
-        return sum(row) - row[self.index]
+    def others(self, slot: int) -> tuple[int, int]:
+        """The other workers' active and inactive connections to the slot's real server."""
+        start = slot * self.workers * KINDS
+        row = self.counters[start : start + self.workers * KINDS]
+        mine = self.index * KINDS
+        return sum(row[0::2]) - row[mine], sum(row[1::2]) - row[mine + 1]
 
     def close(self) -> None:
         self.counters.release()
