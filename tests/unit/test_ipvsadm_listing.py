@@ -54,7 +54,7 @@ def test_services_sort_as_libipvs_sorts_them_with_marks_last() -> None:
 
 
 PROC_CONNECTIONS = """Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData
-TCP 0A630132 B886 0A630064 0050 0A63000C 1F90 ESTABLISHED     899
+TCP 0A630132 B886 0A630064 0050 0A63000C 1F90 ESTABLISHED    7199
 UDP 0A630132 0035 0A630064 0035 0A63000B 0035 UDP             287
 TCP fd00:0000:0000:0000:0000:0000:0000:0050 C000 fd00:0000:0000:0000:0000:0000:0000:0100 01BB \
 fd00:0000:0000:0000:0000:0000:0000:0011 01BB FIN_WAIT         61
@@ -67,7 +67,7 @@ def test_connections_read_from_the_kernel_are_listed_as_ipvsadm_lists_them(tmp_p
     assert connection_listing(read_connections(str(proc))) == (
         "IPVS connection entries\n"
         "pro expire state       source             virtual            destination\n"
-        "TCP 14:59  ESTABLISHED 10.99.1.50:47238   10.99.0.100:80     10.99.0.12:8080\n"
+        "TCP 119:59 ESTABLISHED 10.99.1.50:47238   10.99.0.100:80     10.99.0.12:8080\n"
         "UDP 04:47  UDP         10.99.1.50:53      10.99.0.100:53     10.99.0.11:53\n"
         "TCP 01:01  FIN_WAIT    [fd00::50]:49152   [fd00::100]:443    [fd00::11]:443\n"
     )

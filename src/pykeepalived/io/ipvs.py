@@ -371,30 +371,52 @@ class IpvsBackend(MemoryBackend):
             self.worker.submit(self._request, DeleteService(key), service).result()
 
     def apply(self, operations: list[Operation]) -> None:
+        """Each operation to the kernel, then to the table kept here; a refused one is logged and the others go
+        on. Real-server changes go to the kernel's thread and into the table together, up to the next service
+        change: a batch of thousands costs one copy of the service's members and one thread hand-over."""
+        members_changed: list[Operation] = []
+        for operation in [*operations, None]:
+            if isinstance(operation, AddDestination | EditDestination | DeleteDestination):
+                members_changed.append(operation)
+                continue
+            if members_changed:
+                self._log_refusals(self.worker.submit(self._take_over_each, members_changed).result())
+                super().apply(members_changed)
+                members_changed = []
+            if operation is not None:
+                self._log_refusals(self.worker.submit(self._take_over_each, [operation]).result())
+                super().apply([operation])
+
+    def _take_over_each(self, operations: list[Operation]) -> list[tuple[Operation, Exception]]:
+        refused = []
         for operation in operations:
             try:
-                self.adopt(operation)
+                self._take_over(operation)
             except Exception as error:  # a netlink error names the errno; keep the others going
-                self.logger.info(f"IPVS: {type(operation).__name__} for {operation_subject(operation)} failed: {error}")
-                super().apply([operation])
+                refused.append((operation, error))
+        return refused
+
+    def _log_refusals(self, refused: list[tuple[Operation, Exception]]) -> None:
+        for operation, error in refused:
+            self.logger.info(f"IPVS: {type(operation).__name__} for {operation_subject(operation)} failed: {error}")
 
     def execute(self, operation: Operation) -> None:
         """One operation, in the kernel and then in the table kept here; the kernel's refusal is raised."""
         self.worker.submit(self._request, operation).result()
         super().apply([operation])
 
-    def adopt(self, operation: Operation) -> None:
-        """As `execute`, but a service or real server the kernel already has (left by an earlier run or
-        added by hand) is taken over and set as the table says, as keepalived does."""
+    def _take_over(self, operation: Operation) -> None:
+        """The operation in the kernel; a service or real server the kernel already has (left by an earlier run
+        or added by hand) is taken over and set as the table says, as keepalived does."""
         try:
-            self.execute(operation)
+            self._request(operation)
         except Exception as error:
             if getattr(error, "code", None) != errno.EEXIST or not isinstance(operation, AddService | AddDestination):
                 raise
             if isinstance(operation, AddService):
-                self.execute(EditService(operation.key, operation.service))
+                self._request(EditService(operation.key, operation.service))
             else:
-                self.execute(EditDestination(operation.service, operation.key, operation.destination))
+                self._request(EditDestination(operation.service, operation.key, operation.destination))
 
     def _request(self, operation: Operation, known: Service | None = None) -> None:
         from pyroute2 import IPVSDest, IPVSService

@@ -184,12 +184,12 @@ CONNECTIONS_HEADER = (
 
 
 def connection_listing(entries: Sequence[ConnectionEntry]) -> str:
-    """ipvsadm -Lnc: protocol, time left (mm:ss), state, and the three address:port columns."""
+    """ipvsadm -Lnc: protocol, time left (mm:ss, six columns wide), state, and the three address:port columns."""
     lines = [CONNECTIONS_HEADER]
     for entry in entries:
         minutes, seconds = divmod(entry.expires, 60)
         source, virtual = address_port(*entry.source), address_port(*entry.virtual)
         destination = address_port(*entry.destination)
         expires = f"{minutes:02d}:{seconds:02d}"
-        lines.append(f"{entry.protocol:<3} {expires}  {entry.state:<11} {source:<18} {virtual:<18} {destination}\n")
+        lines.append(f"{entry.protocol:<3} {expires:<6} {entry.state:<11} {source:<18} {virtual:<18} {destination}\n")
     return "".join(lines)
