@@ -2,8 +2,9 @@
 virtual server through the balancer, which DNATs to the real servers; their replies route back through it.
 rr is exact, wrr keeps the weights, sh keeps each source on its server across a restart, a server that fails
 its check gets no new connection while its open ones finish, ipvsadm -Ln lists the table, UDP flows are
-balanced, persistence keeps each client on its server across a reload, and a reload to 1,000 real servers
-keeps the open connections."""
+balanced, persistence keeps each client on its server across a reload, a server at its threshold gets no
+new connection, direct routing works over IPv4 and IPv6, and a reload to 1,000 real servers keeps the open
+connections."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 from collections import Counter
 
 from servers import (
+    CLIENT_SCRIPT,
     PORT,
     VIP,
     finish,
@@ -401,3 +403,58 @@ def test_direct_routing_sends_the_frames_to_the_real_servers_macs() -> None:
         # Hashing, a few answers from r3 alone prove nothing: wait for the table to lose r2.
         wait_for_servers(lab, 1)
         assert Counter(requests(lab, 20)) == {"r3": 20}
+
+
+VIP6, LAN6 = "2001:db8:1::1", "2001:db8::{}"
+CLIENT6 = LAN6.format("fe")
+
+
+def test_direct_routing_over_ipv6_uses_the_neighbour_table() -> None:
+    """LVS-DR for an IPv6 service: the real servers' MAC addresses come from neighbour discovery."""
+    with Lab(f"n6{secrets.token_hex(3)}", routers=3) as lab:
+        balancer = lab.routers[0]
+        for namespace, host in ((lab.client, "fe"), *((router.namespace, str(router.index)) for router in lab.routers)):
+            run("ip", "-n", namespace, "addr", "add", f"{LAN6.format(host)}/64", "dev", "eth0", "nodad")
+        run("ip", "-n", lab.client, "route", "add", f"{VIP6}/128", "via", LAN6.format(balancer.index))
+        health = {}
+        for real in lab.routers[1:]:
+            run("ip", "-n", real.namespace, "addr", "add", f"{VIP6}/128", "dev", "lo")
+            root = lab.workdir / f"www{real.index}"
+            root.mkdir()
+            (root / "who").write_text(f"r{real.index}")
+            for address, port in ((VIP6, PORT), (LAN6.format(real.index), HEALTH_PORT)):
+                server = subprocess.Popen(
+                    ["ip", "netns", "exec", real.namespace, sys.executable, "-m", "http.server", str(port),
+                     "--bind", address, "--directory", str(root)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                lab.started.append(server)
+            health[real.index] = server
+        reals = "".join(
+            f"    real_server {LAN6.format(real.index)} {PORT} {{\n        TCP_CHECK {{\n"
+            f"            connect_port {HEALTH_PORT}\n            connect_timeout 0.5\n        }}\n    }}\n"
+            for real in lab.routers[1:]
+        )
+        start_balancer(
+            lab,
+            f"virtual_server {VIP6} {PORT} {{\n    delay_loop 0.5\n    lb_algo rr\n    lb_kind DR\n"
+            f"    protocol TCP\n{reals}}}\n",
+        )
+
+        def ask(count: int) -> Counter[str]:
+            script = [sys.executable, "-c", CLIENT_SCRIPT, str(count), VIP6, str(PORT), ""]
+            return Counter(json.loads(run("ip", "netns", "exec", lab.client, *script).stdout))
+
+        deadline = time.monotonic() + 15
+        while set(answers := ask(6)) != {"r2", "r3"}:
+            ruleset = run("ip", "netns", "exec", balancer.namespace, "nft", "list", "ruleset").stdout
+            assert time.monotonic() < deadline, f"{answers}\n{ruleset}\n" + "\n".join(lab.log_lines(balancer))
+            time.sleep(0.2)
+        answers = ask(40)
+        assert set(answers) == {"r2", "r3"} and min(answers.values()) >= 5, answers
+        health[2].terminate()
+        deadline = time.monotonic() + 10
+        while "[2001:db8::2]:80" in (listed := ipvsadm_listing(lab)):
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.1)
+        assert ask(20) == {"r3": 20}

@@ -86,7 +86,7 @@ def test_what_the_data_plane_does_not_do_is_reported() -> None:
     }
     problems = nftables.unsupported(table)
     assert len(problems) == 3
-    assert any("routes directly (DR) only IPv4 address:port services" in problem for problem in problems)
+    assert any("routes directly (DR) only address:port services" in problem for problem in problems)
     assert any("persistence_timeout is not kept by the nftables data plane in DR mode" in p for p in problems)
     assert any("uses DR" in problem for problem in problems)
 
@@ -104,6 +104,19 @@ def test_a_direct_routing_service_rewrites_the_frame_at_the_device_ingress() -> 
     assert {mac for _, mac in macs} == {"02:99:00:00:00:02"}  # B's MAC is not known yet: no slot
     assert rule["expr"][2]["mangle"]["value"] == "02:99:00:00:00:01"
     assert rule["expr"][4] == {"fwd": {"dev": "eth0"}}
+
+
+def test_an_ipv6_direct_routing_service_matches_ipv6_and_hashes_its_source() -> None:
+    vs6, real6 = ServiceKey("TCP", "2001:db8:1::1", 80), DestinationKey("2001:db8::2", 80)
+    table = {vs6: Service("rr", destinations={real6: Destination(1, forwarding="DR"), A: Destination(1, "DR")})}
+    route = nftables.DirectRouting("eth0", "02:99:00:00:00:01", {real6: "02:99:00:00:00:02", A: "02:99:00:00:00:03"})
+    rule = nftables.direct_routing_rule(vs6, table[vs6], route)
+    assert rule is not None
+    expressions = rule["add"]["rule"]["expr"]
+    assert expressions[0]["match"]["left"] == {"payload": {"protocol": "ip6", "field": "daddr"}}
+    macs = expressions[3]["mangle"]["value"]["map"]
+    assert macs["key"]["jhash"]["expr"]["concat"][0] == {"payload": {"protocol": "ip6", "field": "saddr"}}
+    assert {mac for _, mac in macs["data"]["set"]} == {"02:99:00:00:00:02"}  # the IPv4 real server is left out
 
 
 @given(st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=6))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
@@ -173,20 +175,41 @@ class ConntrackWatch:
 
 ARP_TABLE = "/proc/net/arp"
 ATF_COMPLETE = 0x2
+# A neighbour whose link-layer address can be used: reachable, stale, delayed, probed or permanent.
+NUD_VALID = 0x02 | 0x04 | 0x08 | 0x10 | 0x80
 DISCARD_PORT = 9
 
 
-def neighbours() -> dict[str, tuple[str, str]]:
-    """The IPv4 neighbours this namespace has resolved: address → (MAC address, device)."""
+def neighbours(ipv6: bool) -> dict[str, tuple[str, str]]:
+    """The neighbours this namespace has resolved: address → (MAC address, device); IPv4 from the ARP
+    table, and with `ipv6` also IPv6 from the kernel's neighbour table."""
     with open(ARP_TABLE, encoding="ascii") as table:
         rows = [line.split() for line in table.read().splitlines()[1:]]
     # IP address, HW type, Flags, HW address, Mask, Device
-    return {row[0]: (row[3], row[5]) for row in rows if len(row) >= 6 and int(row[2], 16) & ATF_COMPLETE}
+    known = {row[0]: (row[3], row[5]) for row in rows if len(row) >= 6 and int(row[2], 16) & ATF_COMPLETE}
+    if ipv6:
+        # pyroute2's synchronous socket runs an event loop of its own: not in this thread, which has one.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+            known.update(thread.submit(ipv6_neighbours).result())
+    return known
+
+
+def ipv6_neighbours() -> dict[str, tuple[str, str]]:
+    from pyroute2 import IPRoute
+
+    known = {}
+    with IPRoute() as routing:
+        for entry in routing.get_neighbours(family=socket.AF_INET6):
+            address, mac = entry.get_attr("NDA_DST"), entry.get_attr("NDA_LLADDR")
+            if entry["state"] & NUD_VALID and address and mac:
+                known[str(ipaddress.ip_address(address))] = (mac, socket.if_indextoname(entry["ifindex"]))
+    return known
 
 
 def solicit(address: str) -> None:
     """Make the kernel resolve `address` (a datagram to the discard port); the answer comes later."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
         probe.setblocking(False)
         with contextlib.suppress(OSError):
             probe.sendto(b"", (address, DISCARD_PORT))
@@ -198,7 +221,7 @@ def direct_routing(table: Table) -> dict[ServiceKey, rules.DirectRouting]:
     direct = {key: service for key, service in table.items() if rules.is_direct_routing(service)}
     if not direct:
         return {}
-    known = neighbours()
+    known = neighbours(any(":" in member.address for service in direct.values() for member in service.members()))
     routing: dict[ServiceKey, rules.DirectRouting] = {}
     for key, service in direct.items():
         macs: dict[DestinationKey, str] = {}

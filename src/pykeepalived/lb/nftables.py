@@ -289,20 +289,23 @@ def direct_routing_rule(key: ServiceKey, service: Service, route: DirectRouting)
     MAC address and goes back out. There is no conntrack at ingress, so each connection is hashed (source
     address and port) over mh's Maglev table: it stays on its server, and a server's removal moves only
     its own connections."""
+    if key.fwmark:
+        return None
+    family = _ip_family(key.address)
     members = [
         member
         for member in weighted_members(service)
-        if member.key in route.member_macs and ":" not in member.key.address
+        if member.key in route.member_macs and _ip_family(member.key.address) == family
     ]
-    if not members or key.fwmark or ":" in key.address:
+    if not members:
         return None
     targets = hashed_slots("mh", members)
     protocol = key.protocol.lower()
-    source, source_port = _payload("ip", "saddr"), _payload(protocol, "sport")
+    source, source_port = _payload(family, "saddr"), _payload(protocol, "sport")
     slot = {"jhash": {"mod": len(targets), "seed": HASH_SEED, "expr": {"concat": [source, source_port]}}}
     macs = {"map": {"key": slot, "data": {"set": [[i, route.member_macs[t]] for i, t in enumerate(targets)]}}}
     expressions = [
-        _match("ip", "daddr", key.address),
+        _match(family, "daddr", key.address),
         _match(protocol, "dport", key.port),
         {"mangle": {"key": _payload("ether", "saddr"), "value": route.mac}},
         {"mangle": {"key": _payload("ether", "daddr"), "value": macs}},
@@ -461,8 +464,8 @@ def unsupported(table: Mapping[ServiceKey, Service]) -> list[str]:
             problems.append(f"{key}: the nftables data plane does not apply thresholds to {service.scheduler}")
         if direct and service.persistence_timeout:
             problems.append(f"{key}: persistence_timeout is not kept by the nftables data plane in DR mode")
-        if direct and (key.fwmark or ":" in key.address):
-            problems.append(f"{key}: the nftables data plane routes directly (DR) only IPv4 address:port services")
+        if direct and key.fwmark:
+            problems.append(f"{key}: the nftables data plane routes directly (DR) only address:port services")
         for destination_key, destination in service.members().items():
             if not direct and destination.forwarding != "NAT":
                 problems.append(
