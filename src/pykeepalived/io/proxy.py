@@ -159,9 +159,12 @@ class Side(asyncio.Protocol):
     def _pass_eof(self) -> None:
         peer = self.peer
         if peer is not None and peer.transport is not None and not peer.transport.is_closing():
-            peer.transport.write_eof()
             peer.sent_eof = True
-            peer.close_if_done()
+            if peer.got_eof:
+                # Done both ways: closing sends the end of file too, without a shutdown call of its own.
+                peer.transport.close()
+            else:
+                peer.transport.write_eof()
         self.close_if_done()
 
     def close_if_done(self) -> None:
