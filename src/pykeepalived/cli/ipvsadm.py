@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
+import functools
 import ipaddress
 import logging
 import shlex
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..daemon import proxy_worker
+from ..daemon import proxy_paths
 from ..io.ipvs import (
     SYNC_BACKUP,
     SYNC_MASTER,
@@ -40,9 +42,11 @@ from ..io.ipvs import (
 from ..lb.listing import (
     PERSISTENT_HEADER,
     THRESHOLDS_HEADER,
+    Namer,
     columns_listing,
     connection_listing,
     listing,
+    numeric,
     rules,
     statistics_listing,
 )
@@ -132,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-w", "--weight", type=int, default=1)
     parser.add_argument("-x", "--u-threshold", type=int, default=0)
     parser.add_argument("-y", "--l-threshold", type=int, default=0)
-    parser.add_argument("-n", "--numeric", action="store_true", help="numeric output (names are never resolved)")
+    parser.add_argument("-n", "--numeric", action="store_true", help="addresses and ports as numbers, not names")
     parser.add_argument("--stats", action="store_true")
     parser.add_argument("--rate", action="store_true")
     parser.add_argument("--exact", action="store_true")
@@ -148,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mcast-group")
     parser.add_argument("--mcast-port", type=int, default=0)
     parser.add_argument("--mcast-ttl", type=int, default=0)
-    parser.add_argument("--pidfile", default=proxy_worker.DEFAULT_PIDFILE, help="the proxy process's pidfile")
+    parser.add_argument("--pidfile", default=proxy_paths.DEFAULT_PIDFILE, help="the proxy process's pidfile")
     return parser
 
 
@@ -200,8 +204,27 @@ def operation_for(args: argparse.Namespace, key: ServiceKey) -> Operation:
     return kind_of_change(key, member, destination)
 
 
+@functools.lru_cache(maxsize=4096)
+def by_name(address: str, port: int, protocol: str) -> str:
+    """As ipvsadm writes an address and port without -n: the host's and the service's names where known."""
+    try:
+        host = socket.gethostbyaddr(address)[0]
+    except OSError:
+        host = address
+    try:
+        service = socket.getservbyport(port, protocol)
+    except OSError:
+        service = str(port)
+    return f"[{host}]:{service}" if ":" in host else f"{host}:{service}"
+
+
+def namer_for(args: argparse.Namespace) -> Namer:
+    return numeric if args.numeric else by_name
+
+
 def listed(args: argparse.Namespace, kernel: KernelTable, key: ServiceKey | None) -> str:
     table: Table = kernel.table if key is None else {k: s for k, s in kernel.table.items() if k == key}
+    namer = namer_for(args)
     if args.stats or args.rate:
         index = slice(5, 10) if args.rate else slice(0, 5)
         services = {k: _counters(kernel.service_statistics.get(k))[index] for k in table}
@@ -209,13 +232,13 @@ def listed(args: argparse.Namespace, kernel: KernelTable, key: ServiceKey | None
             k: {m: _counters(counters)[index] for m, counters in kernel.destination_statistics.get(k, {}).items()}
             for k in table
         }
-        text = statistics_listing(table, services, destinations, args.rate, args.exact)
+        text = statistics_listing(table, services, destinations, args.rate, args.exact, namer)
     elif args.thresholds:
-        text = columns_listing(table, THRESHOLDS_HEADER, lambda k, m: _threshold_columns(table, kernel, k, m))
+        text = columns_listing(table, THRESHOLDS_HEADER, lambda k, m: _threshold_columns(table, kernel, k, m), namer)
     elif args.persistent_conn:
-        text = columns_listing(table, PERSISTENT_HEADER, lambda k, m: _persistent_columns(table, kernel, k, m))
+        text = columns_listing(table, PERSISTENT_HEADER, lambda k, m: _persistent_columns(table, kernel, k, m), namer)
     else:
-        text = listing(table, kernel.counts)
+        text = listing(table, kernel.counts, namer)
     # Listing one service leaves out the version line, as ipvsadm does.
     return text if key is None else text.split("\n", 1)[1]
 
@@ -289,7 +312,7 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
         return 0
     if args.command in (None, "list") and args.set is None:
         if args.connection:
-            print(connection_listing(read_connections()), end="")
+            print(connection_listing(read_connections(), namer_for(args)), end="")
             return 0
         if args.daemon:
             with ipvs_connection() as connection:
@@ -302,7 +325,7 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
         print(listed(args, read_kernel_table(), key), end="")
         return 0
     if args.command == "save":
-        print(rules(read_kernel_table().table), end="")
+        print(rules(read_kernel_table().table, namer_for(args)), end="")
         return 0
     assert backend is not None
     if args.set is not None:
@@ -345,7 +368,8 @@ def run_other_dataplane(args: argparse.Namespace) -> int:
     ipvs_only = (args.stats, args.rate, args.thresholds, args.persistent_conn, args.timeout, args.daemon)
     listing_only = not any(ipvs_only) and args.start_daemon is None and args.stop_daemon is None
     if args.command in (None, "list") and args.set is None and listing_only:
-        return list_connections(args.pidfile) if args.connection else list_table(args.pidfile)
+        namer = namer_for(args)
+        return list_connections(args.pidfile, namer) if args.connection else list_table(args.pidfile, namer)
     print(
         "pyipvsadm: the kernel has no IPVS; the nftables or proxy table is the checker's, rebuilt from "
         "keepalived.conf on every change: only listing it (-L -n) is possible",

@@ -38,7 +38,7 @@ from ..config.model import (
     VirtualServer,
 )
 from ..io.alerts import send_alert
-from ..io.files import write_json_atomically
+from ..io.dumps import write_json_atomically
 from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, IpvsBackend, kernel_has_ipvs
 from ..io.nftables import (
     ConntrackWatch,

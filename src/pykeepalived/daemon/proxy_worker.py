@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 
-from ..io.files import write_json_atomically
+from ..io.dumps import write_json_atomically
 from ..io.proxy import ProxyBackend
 from ..io.shared_counts import SharedCounts
 from ..lb.table import DestinationKey, ServiceKey, Table, plan, table_from_data, table_to_data
@@ -28,9 +28,7 @@ from .process import (
     pidfile,
     release_signals,
 )
-
-STATS_DUMP = "/tmp/pykeepalived_proxy.stats"
-DEFAULT_PIDFILE = "/run/pykeepalived_proxy.pid"
+from .proxy_paths import DEFAULT_PIDFILE, STATS_DUMP
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:

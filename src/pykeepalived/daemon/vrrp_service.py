@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from ..config.model import Config, GlobalDefs, Script
 from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.alerts import send_alert
-from ..io.files import write_json_atomically
+from ..io.dumps import write_json_atomically
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.scripts import RunAs, insecure_path, run_command, script_user

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import glob
-import json
-import logging
 import os
 import socket
 import stat
@@ -69,14 +67,3 @@ def local_interfaces() -> frozenset[str]:
 def default_config_id() -> str:
     """keepalived's default config id: the host name up to its first dot."""
     return socket.gethostname().split(".")[0]
-
-
-def write_json_atomically(path: str, data: object, logger: logging.Logger) -> None:
-    """A dump file, whole or not at all: whoever signalled for it waits for it to appear and reads it."""
-    try:
-        with open(f"{path}.new", "w", encoding="utf-8") as dump:
-            json.dump(data, dump, indent=2)
-            dump.write("\n")
-        os.replace(f"{path}.new", path)
-    except OSError as error:
-        logger.info(f"cannot write {path}: {error}")

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from ..lb import nftables as rules
 from ..lb.listing import ConnectionEntry
 from ..lb.table import PROTOCOL_NAMES, DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
-from .files import write_json_atomically
+from .dumps import write_json_atomically
 
 # What `pykeepalivedctl ipvsadm` lists: the table last committed to the kernel (weights, schedulers and
 # thresholds are not all recoverable from the rules themselves).

@@ -22,17 +22,25 @@ def address_port(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def service_name(key: ServiceKey, service: Service) -> str:
+# How an address and port (of a protocol, lower case) are written: numerically (-n), or by name.
+Namer = Callable[[str, int, str], str]
+
+
+def numeric(address: str, port: int, protocol: str) -> str:
+    return address_port(address, port)
+
+
+def service_name(key: ServiceKey, service: Service, namer: Namer = numeric) -> str:
     """As ipvsadm names a service; a fwmark service of IPv6 real servers says so."""
     if key.fwmark:
         ipv6 = any(":" in member.address for member in service.members())
         return f"FWM  {key.fwmark}" + (" IPv6" if ipv6 else "")
-    return f"{key.protocol.upper()}  {address_port(key.address, key.port)}"
+    return f"{key.protocol.upper()}  {namer(key.address, key.port, key.protocol.lower())}"
 
 
-def service_line(key: ServiceKey, service: Service) -> str:
+def service_line(key: ServiceKey, service: Service, namer: Namer = numeric) -> str:
     persistence, granularity = service.persistence_timeout, service.persistence_granularity
-    line = f"{service_name(key, service)} {service.scheduler}"
+    line = f"{service_name(key, service, namer)} {service.scheduler}"
     if service.scheduler_flags:
         line += f" ({','.join(service.scheduler_flags)})"
     if persistence:
@@ -46,18 +54,18 @@ def service_line(key: ServiceKey, service: Service) -> str:
     return line + "\n"
 
 
-def listing(table: Table, counts: Counts) -> str:
+def listing(table: Table, counts: Counts, namer: Namer = numeric) -> str:
     """Services and their real servers in the order ipvsadm sorts them."""
     lines = [HEADER]
     for key in sorted(table, key=_service_order):
         service = table[key]
-        lines.append(service_line(key, service))
+        lines.append(service_line(key, service, namer))
         members = service.members()
         for member in _sorted_members(service):
             destination = members[member]
             active, inactive = counts.get(key, {}).get(member, (0, 0))
             forwarding = FORWARDING_NAMES.get(destination.forwarding.upper(), destination.forwarding)
-            target = address_port(member.address, member.port)
+            target = namer(member.address, member.port, key.protocol.lower())
             lines.append(f"  -> {target:<28} {forwarding:<7} {destination.weight:<6} {active:<10} {inactive:<10}\n")
     return "".join(lines)
 
@@ -110,40 +118,48 @@ def statistics_listing(
     destination_counters: Mapping[ServiceKey, Mapping[DestinationKey, Sequence[int]]],
     rate: bool,
     exact: bool,
+    namer: Namer = numeric,
 ) -> str:
     """ipvsadm -Ln --stats (totals) or --rate (per second): five counters per service and destination."""
     lines = [HEADER.splitlines(keepends=True)[0], RATE_HEADER if rate else STATISTICS_HEADER]
     for key in sorted(table, key=_service_order):
-        lines.append(_counter_row(service_name(key, table[key]), service_counters.get(key, (0,) * 5), exact))
+        lines.append(_counter_row(service_name(key, table[key], namer), service_counters.get(key, (0,) * 5), exact))
         for member in _sorted_members(table[key]):
             values = destination_counters.get(key, {}).get(member, (0,) * 5)
-            lines.append(_counter_row(f"  -> {address_port(member.address, member.port)}", values, exact))
+            target = namer(member.address, member.port, key.protocol.lower())
+            lines.append(_counter_row(f"  -> {target}", values, exact))
     return "".join(lines)
 
 
-def columns_listing(table: Table, header: str, columns: Callable[[ServiceKey, DestinationKey], Sequence[str]]) -> str:
+def columns_listing(
+    table: Table,
+    header: str,
+    columns: Callable[[ServiceKey, DestinationKey], Sequence[str]],
+    namer: Namer = numeric,
+) -> str:
     """ipvsadm -Ln --thresholds or --persistent-conn: the service lines, and four columns per destination."""
     lines = [HEADER.splitlines(keepends=True)[0], header]
     for key in sorted(table, key=_service_order):
-        lines.append(service_line(key, table[key]))
+        lines.append(service_line(key, table[key], namer))
         for member in _sorted_members(table[key]):
-            lines.append(f"  -> {address_port(member.address, member.port):<28} {' '.join(columns(key, member))}\n")
+            target = namer(member.address, member.port, key.protocol.lower())
+            lines.append(f"  -> {target:<28} {' '.join(columns(key, member))}\n")
     return "".join(lines)
 
 
-def _service_option(key: ServiceKey) -> str:
+def _service_option(key: ServiceKey, namer: Namer) -> str:
     if key.fwmark:
         return f"-f {key.fwmark}"
     flag = {"TCP": "-t", "UDP": "-u", "SCTP": "--sctp-service"}[key.protocol.upper()]
-    return f"{flag} {address_port(key.address, key.port)}"
+    return f"{flag} {namer(key.address, key.port, key.protocol.lower())}"
 
 
-def rules(table: Table) -> str:
-    """ipvsadm -S -n: the commands that rebuild the table (thresholds are not saved, as in ipvsadm 1.31)."""
+def rules(table: Table, namer: Namer = numeric) -> str:
+    """ipvsadm -S: the commands that rebuild the table (thresholds are not saved, as in ipvsadm 1.31)."""
     lines = []
     for key in sorted(table, key=_service_order):
         service = table[key]
-        line = f"-A {_service_option(key)} -s {service.scheduler}"
+        line = f"-A {_service_option(key, namer)} -s {service.scheduler}"
         if service.persistence_timeout:
             line += f" -p {service.persistence_timeout}"
             granularity = service.persistence_granularity
@@ -154,7 +170,8 @@ def rules(table: Table) -> str:
         lines.append(line + "\n")
         for member in _sorted_members(service):
             destination = service.members()[member]
-            line = f"-a {_service_option(key)} -r {address_port(member.address, member.port)}"
+            target = namer(member.address, member.port, key.protocol.lower())
+            line = f"-a {_service_option(key, namer)} -r {target}"
             line += f" {FORWARDING_OPTIONS.get(destination.forwarding, '-m')} -w {destination.weight}"
             if destination.forwarding == "TUN":
                 line += " --tun-type ipip"
@@ -183,13 +200,14 @@ CONNECTIONS_HEADER = (
 )
 
 
-def connection_listing(entries: Sequence[ConnectionEntry]) -> str:
-    """ipvsadm -Lnc: protocol, time left (mm:ss, six columns wide), state, and the three address:port columns."""
+def connection_listing(entries: Sequence[ConnectionEntry], namer: Namer = numeric) -> str:
+    """ipvsadm -Lc: protocol, time left (mm:ss, six columns wide), state, and the three address:port columns."""
     lines = [CONNECTIONS_HEADER]
     for entry in entries:
         minutes, seconds = divmod(entry.expires, 60)
-        source, virtual = address_port(*entry.source), address_port(*entry.virtual)
-        destination = address_port(*entry.destination)
+        protocol = entry.protocol.lower()
+        source, virtual = namer(*entry.source, protocol), namer(*entry.virtual, protocol)
+        destination = namer(*entry.destination, protocol)
         expires = f"{minutes:02d}:{seconds:02d}"
         lines.append(f"{entry.protocol:<3} {expires:<6} {entry.state:<11} {source:<18} {virtual:<18} {destination}\n")
     return "".join(lines)
