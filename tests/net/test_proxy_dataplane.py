@@ -427,3 +427,51 @@ async def test_a_real_server_reset_during_a_splice_closes_the_client_connection(
     finally:
         await backend.close()
         server.close()
+
+
+@in_event_loop
+async def test_a_spliced_answer_arrives_whole_while_the_server_waits_for_the_next_request() -> None:
+    """Keep-alive bulk answers: nothing may stay in the kernel pipe waiting for the server's next bytes."""
+    answer = bytes(range(256)) * 8192  # 2 MiB
+
+    async def answer_each_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readline():
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_each_request, LOOPBACK, 0)
+    key = ServiceKey("TCP", LOOPBACK, free_port())
+    members = {DestinationKey(LOOPBACK, server.sockets[0].getsockname()[1]): Destination(1)}
+    backend = ProxyBackend(asyncio.get_running_loop())
+    backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
+    await asyncio.sleep(0)
+    try:
+        reader, writer = await asyncio.open_connection(key.address, key.port)
+        for _ in range(20):
+            writer.write(b"next\n")
+            assert await asyncio.wait_for(reader.readexactly(len(answer)), 5) == answer
+        writer.close()
+    finally:
+        await backend.close()
+        server.close()
+
+
+@in_event_loop
+async def test_a_splice_out_of_rounds_still_delivers_what_its_pipe_holds() -> None:
+    loop = asyncio.get_running_loop()
+    sender, source = socket.socketpair()
+    target, receiver = socket.socketpair()
+    for end in (source, target, receiver):
+        end.setblocking(False)
+    moved: list[int] = []
+    with patch("pykeepalived.io.splice.ROUNDS_PER_CALL", 1):
+        splice = Splice(loop, source, target, moved.append, lambda clean: None)
+        sender.sendall(b"z" * 100_000)
+        received = b""
+        while len(received) < 100_000:
+            received += await asyncio.wait_for(loop.sock_recv(receiver, 65536), 2)
+    splice.stop()
+    assert received == b"z" * 100_000 and sum(moved) == 100_000
+    for end in (sender, source, target, receiver):
+        end.close()

@@ -83,6 +83,10 @@ class Splice:
                     self.in_pipe += moved
         except OSError:
             self._finish(False)
+            return
+        if self.in_pipe:
+            # Out of rounds with bytes in the pipe: they must not wait for the source's next bytes.
+            self._wait_until(writable=True)
 
     def _wait_until(self, writable: bool) -> None:
         """Watch the target (the pipe holds what it could not take yet) or the source (the pipe is empty)."""
