@@ -203,14 +203,18 @@ def test_a_persistent_service_sends_a_known_client_network_back_and_remembers_ne
     } in retired
 
 
-def test_a_server_at_its_upper_threshold_gets_no_slot() -> None:
+def test_a_server_over_its_upper_threshold_gets_no_slot_until_below_its_lower() -> None:
     limited = {A: Destination(1, upper_threshold=10, lower_threshold=4), B: Destination(1)}
     service = Service("rr", destinations=limited)
     assert nftables.follows_load(service)
-    assert nftables.slots(service, VS, {A: (9, 0)}) == [A, B]
-    assert nftables.slots(service, VS, {A: (8, 2)}) == [B]  # IPVS counts active and inactive
-    # Re-planned from the counts each time: the lower threshold's hysteresis is not kept.
-    assert nftables.slots(service, VS, {A: (6, 0)}) == [A, B]
+    overloaded: dict[ServiceKey, frozenset[DestinationKey]] = {}
+    seen = []
+    # IPVS counts active and inactive connections; the lower threshold ends the overload.
+    for counts in ((9, 0), (8, 2), (6, 0), (4, 0), (3, 0)):
+        load = {VS: {A: counts}}
+        overloaded = nftables.overloaded_servers({VS: service}, load, overloaded)
+        seen.append(nftables.slots(service, VS, load[VS], overloaded.get(VS, frozenset())))
+    assert seen == [[A, B], [B], [B], [B], [A, B]]
     hashed = Service("sh", destinations=limited)
     assert not nftables.follows_load(hashed)
     assert nftables.slots(hashed, VS, {A: (20, 0)}) == nftables.slots(hashed, VS)

@@ -70,6 +70,7 @@ class NftablesBackend(MemoryBackend):
         self.transactions = 0
         self.reported: set[str] = set()
         self.loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
+        self.overloaded: dict[ServiceKey, frozenset[DestinationKey]] = {}
         self.committed: list[rules.Command] = []
         # The persistence sets the committed rules use.
         self.persistence_sets: set[str] = set()
@@ -94,7 +95,7 @@ class NftablesBackend(MemoryBackend):
                                  f"{error.strip()}")  # fmt: skip
                 return
         retired = sorted(self.persistence_sets - set(wanted_sets))
-        commands = rules.transaction(table, self.loads, direct_routing(table), self.timeouts, retired)
+        commands = rules.transaction(table, self.loads, direct_routing(table), self.timeouts, retired, self.overloaded)
         if commands == self.committed:
             return
         code, _, error = self.library.json_cmd({"nftables": commands})
@@ -126,6 +127,7 @@ class NftablesBackend(MemoryBackend):
         """Re-plan the connection-count schedulers' maps from conntrack's counts (a transaction only if a map
         changes)."""
         self.loads = loads
+        self.overloaded = rules.overloaded_servers(self.read(), loads, self.overloaded)
         self.commit()
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ import hashlib
 import ipaddress
 import math
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,26 @@ def weighted_members(service: Service) -> list[Member]:
 
 def has_thresholds(service: Service) -> bool:
     return any(destination.upper_threshold for destination in service.members().values())
+
+
+def overloaded_servers(
+    table: Table, loads: Mapping[ServiceKey, Load], before: Mapping[ServiceKey, AbstractSet[DestinationKey]]
+) -> dict[ServiceKey, frozenset[DestinationKey]]:
+    """IPVS's thresholds with its hysteresis: a server is overloaded from its upper threshold (active and
+    inactive connections) until it falls below its lower one (3/4 of the upper if unset); `before` is the
+    last answer."""
+    found: dict[ServiceKey, frozenset[DestinationKey]] = {}
+    for key, service in table.items():
+        if not follows_load(service) or not has_thresholds(service):
+            continue
+        load = loads.get(key, {})
+        members = weighted_members(service)
+        for member in members:
+            member.active, member.inactive = load.get(member.key, (0, 0))
+            member.overloaded = member.key in before.get(key, frozenset())
+            member.update_overload()
+        found[key] = frozenset(member.key for member in members if member.overloaded)
+    return found
 
 
 def follows_load(service: Service) -> bool:
@@ -119,20 +140,24 @@ def load_aware_slots(key: ServiceKey, members: Sequence[Member], scheduler_name:
     return placed
 
 
-def slots(service: Service, key: ServiceKey | None = None, load: Load | None = None) -> list[DestinationKey]:
+def slots(
+    service: Service,
+    key: ServiceKey | None = None,
+    load: Load | None = None,
+    overloaded: AbstractSet[DestinationKey] = frozenset(),
+) -> list[DestinationKey]:
     """Which real server each map slot sends a new connection to; with the servers' `load`, the
-    connection-count schedulers place the next connections as IPVS would, and servers over their upper
-    threshold get none."""
+    connection-count schedulers place the next connections as IPVS would; `overloaded` servers (see
+    overloaded_servers) get none."""
     members = weighted_members(service)
     if load is not None and follows_load(service):
         for member in members:
             member.active, member.inactive = load.get(member.key, (0, 0))
-            member.update_overload()
+            member.overloaded = member.key in overloaded
     if service.scheduler in CONNECTION_COUNT_SCHEDULERS and key is not None and load is not None:
         return load_aware_slots(key, members, service.scheduler)
     if service.scheduler in HASHING_SCHEDULERS:
         return hashed_slots(service.scheduler, members) if members else []
-    # IPVS's upper threshold (re-planned from the counts each second, without the lower one's hysteresis).
     members = [member for member in members if not member.overloaded]
     if not members:
         return []
@@ -188,9 +213,15 @@ def _rule(chain: str, expressions: list[Command], comment: str | None = None) ->
     return {"add": {"rule": rule}}
 
 
-def service_rule(key: ServiceKey, service: Service, chain: str, load: Load | None = None) -> Command | None:
+def service_rule(
+    key: ServiceKey,
+    service: Service,
+    chain: str,
+    load: Load | None = None,
+    overloaded: AbstractSet[DestinationKey] = frozenset(),
+) -> Command | None:
     """The DNAT rule of one service, or None when no real server takes new connections."""
-    targets = slots(service, key, load)
+    targets = slots(service, key, load, overloaded)
     if not targets:
         return None
     family = _service_family(key, service)
@@ -238,7 +269,10 @@ def _client_network(service: Service, family: str) -> Any:
 
 
 def persistence_commands(
-    key: ServiceKey, service: Service, load: Load | None = None
+    key: ServiceKey,
+    service: Service,
+    load: Load | None = None,
+    overloaded: AbstractSet[DestinationKey] = frozenset(),
 ) -> tuple[list[Command], list[Command]]:
     """IPVS's persistence: the chains that send a client to a real server and remember it there (for
     persistence_timeout), and the service's rules for each NAT hook chain: a client remembered goes back
@@ -259,7 +293,7 @@ def persistence_commands(
         for chain in rules:
             known = {"match": {"op": "==", "left": client, "right": f"@{name}"}}
             rules[chain].append(_rule(chain, [*_service_matches(key, family), known, {"jump": {"target": name}}]))
-    targets = slots(service, key, load)
+    targets = slots(service, key, load, overloaded)
     if targets:
         jumps = [
             [index, {"jump": {"target": persistence_set_name(key, target)}}] for index, target in enumerate(targets)
@@ -399,12 +433,14 @@ def transaction(
     routing: Mapping[ServiceKey, DirectRouting] | None = None,
     timeouts: tuple[int, int, int] | None = None,
     retired_sets: Sequence[str] = (),
+    overloaded: Mapping[ServiceKey, AbstractSet[DestinationKey]] | None = None,
 ) -> list[Command]:
     """Replace our nftables tables with `table`'s rules: one atomic transaction. `loads` (active and
     inactive connections per real server) steer the connection-count schedulers; `routing` says where the
     direct-routing services' frames go; with `timeouts` (whose objects timeout_objects made), the services'
     connections get them. Persistent services use the sets persistence_set_commands made; `retired_sets`
-    (with their chains) are no longer used and go."""
+    (with their chains) are no longer used and go; `overloaded` servers (overloaded_servers) get no new
+    connections."""
     identity = {"family": FAMILY, "name": TABLE_NAME}
     commands: list[Command] = [{"add": {"table": identity}}, {"flush": {"table": identity}}]
     if timeouts is not None:
@@ -433,11 +469,12 @@ def transaction(
         if timeouts is not None:
             commands += _timeout_rules(key, timeouts)
         if service.persistence_timeout:
-            chains, rules = persistence_commands(key, service, (loads or {}).get(key))
+            heavy = (overloaded or {}).get(key, frozenset())
+            chains, rules = persistence_commands(key, service, (loads or {}).get(key), heavy)
             commands += chains + rules
             continue
         for chain, _, _ in CHAINS:
-            rule = service_rule(key, service, chain, (loads or {}).get(key))
+            rule = service_rule(key, service, chain, (loads or {}).get(key), (overloaded or {}).get(key, frozenset()))
             if rule is not None:
                 commands.append(rule)
     for name in retired_sets:
