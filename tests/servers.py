@@ -49,23 +49,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_web_server(lab: Lab, router: Router, root: Path, port: int = 8080) -> subprocess.Popen[bytes]:
-    """Python's http.server on the router's address and `port`, serving `root`; the lab stops it."""
+def start_web_server(
+    lab: Lab, router: Router, root: Path, port: int = 8080, address: str = ""
+) -> subprocess.Popen[bytes]:
+    """Python's http.server on `address` (the router's by default) and `port`, serving `root`; the lab stops it."""
     process = subprocess.Popen(
         ["ip", "netns", "exec", router.namespace, sys.executable, "-m", "http.server", str(port), "--bind",
-         router.address, "--directory", str(root)],
+         address or router.address, "--directory", str(root)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     lab.started.append(process)
     return process
 
 
-def start_named_web_server(lab: Lab, router: Router) -> subprocess.Popen[bytes]:
+def start_named_web_server(lab: Lab, router: Router, port: int = 8080, address: str = "") -> subprocess.Popen[bytes]:
     """A web server whose /who answers the router's name."""
     root = lab.workdir / f"www{router.index}"
     root.mkdir(exist_ok=True)
     (root / "who").write_text(f"r{router.index}")
-    return start_web_server(lab, router, root)
+    return start_web_server(lab, router, root, port, address)
 
 
 def requests(lab: Lab, count: int, source: str = "") -> list[str]:

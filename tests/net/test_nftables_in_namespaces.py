@@ -384,15 +384,7 @@ def test_direct_routing_sends_the_frames_to_the_real_servers_macs() -> None:
             for setting in ("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"):
                 run("ip", "netns", "exec", real.namespace, "sysctl", "-q", "-w", setting)
             run("ip", "-n", real.namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
-            root = lab.workdir / f"www{real.index}"
-            root.mkdir()
-            (root / "who").write_text(f"r{real.index}")
-            server = subprocess.Popen(
-                ["ip", "netns", "exec", real.namespace, sys.executable, "-m", "http.server", str(PORT),
-                 "--bind", VIP, "--directory", str(root)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            lab.started.append(server)
+            start_named_web_server(lab, real, PORT, VIP)
             health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT)
         start_balancer(lab, virtual_server(lab, f"{VIP} {PORT}", PORT, kind="DR"))
         wait_for_answers(lab, {"r2", "r3"}, within=15)
@@ -419,17 +411,8 @@ def test_direct_routing_over_ipv6_uses_the_neighbour_table() -> None:
         health = {}
         for real in lab.routers[1:]:
             run("ip", "-n", real.namespace, "addr", "add", f"{VIP6}/128", "dev", "lo")
-            root = lab.workdir / f"www{real.index}"
-            root.mkdir()
-            (root / "who").write_text(f"r{real.index}")
-            for address, port in ((VIP6, PORT), (LAN6.format(real.index), HEALTH_PORT)):
-                server = subprocess.Popen(
-                    ["ip", "netns", "exec", real.namespace, sys.executable, "-m", "http.server", str(port),
-                     "--bind", address, "--directory", str(root)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
-                lab.started.append(server)
-            health[real.index] = server
+            start_named_web_server(lab, real, PORT, VIP6)
+            health[real.index] = start_web_server(lab, real, lab.workdir, HEALTH_PORT, LAN6.format(real.index))
         reals = "".join(
             f"    real_server {LAN6.format(real.index)} {PORT} {{\n        TCP_CHECK {{\n"
             f"            connect_port {HEALTH_PORT}\n            connect_timeout 0.5\n        }}\n    }}\n"

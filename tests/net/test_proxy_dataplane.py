@@ -398,6 +398,25 @@ async def test_bulk_transfers_are_spliced_intact_both_ways() -> None:
         assert (member.active, counters.bytes_in, counters.bytes_out) == (0, 4 * len(payload), 4 * (len(payload) + 8))
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
+@asynccontextmanager
+async def behind_the_proxy(handler: Handler) -> AsyncIterator[tuple[ProxyBackend, ServiceKey]]:
+    """One real server running `handler` for each connection, behind a proxied service."""
+    server = await asyncio.start_server(handler, LOOPBACK, 0)
+    key = ServiceKey("TCP", LOOPBACK, free_port())
+    members = {DestinationKey(LOOPBACK, server.sockets[0].getsockname()[1]): Destination(1)}
+    backend = ProxyBackend(asyncio.get_running_loop())
+    backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
+    await asyncio.sleep(0)
+    try:
+        yield backend, key
+    finally:
+        await backend.close()
+        server.close()
+
+
 @in_event_loop
 async def test_a_real_server_reset_during_a_splice_closes_the_client_connection() -> None:
     async def send_then_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -407,13 +426,7 @@ async def test_a_real_server_reset_during_a_splice_closes_the_client_connection(
         writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.close()
 
-    server = await asyncio.start_server(send_then_reset, LOOPBACK, 0)
-    key = ServiceKey("TCP", LOOPBACK, free_port())
-    members = {DestinationKey(LOOPBACK, server.sockets[0].getsockname()[1]): Destination(1)}
-    backend = ProxyBackend(asyncio.get_running_loop())
-    backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
-    await asyncio.sleep(0)
-    try:
+    async with behind_the_proxy(send_then_reset) as (backend, key):
         reader, writer = await asyncio.open_connection(key.address, key.port)
         received = 0
         with contextlib.suppress(ConnectionError):
@@ -424,9 +437,6 @@ async def test_a_real_server_reset_during_a_splice_closes_the_client_connection(
         await asyncio.sleep(0.1)
         member, _ = next(iter(backend.stats()[key].values()))
         assert member.active == 0
-    finally:
-        await backend.close()
-        server.close()
 
 
 @in_event_loop
@@ -440,21 +450,12 @@ async def test_a_spliced_answer_arrives_whole_while_the_server_waits_for_the_nex
             await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(answer_each_request, LOOPBACK, 0)
-    key = ServiceKey("TCP", LOOPBACK, free_port())
-    members = {DestinationKey(LOOPBACK, server.sockets[0].getsockname()[1]): Destination(1)}
-    backend = ProxyBackend(asyncio.get_running_loop())
-    backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
-    await asyncio.sleep(0)
-    try:
+    async with behind_the_proxy(answer_each_request) as (_, key):
         reader, writer = await asyncio.open_connection(key.address, key.port)
         for _ in range(20):
             writer.write(b"next\n")
             assert await asyncio.wait_for(reader.readexactly(len(answer)), 5) == answer
         writer.close()
-    finally:
-        await backend.close()
-        server.close()
 
 
 @in_event_loop
