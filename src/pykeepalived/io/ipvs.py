@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import errno
 import ipaddress
+import itertools
 import logging
 import socket
 import sys
@@ -374,18 +375,12 @@ class IpvsBackend(MemoryBackend):
         """Each operation to the kernel, then to the table kept here; a refused one is logged and the others go
         on. Real-server changes go to the kernel's thread and into the table together, up to the next service
         change: a batch of thousands costs one copy of the service's members and one thread hand-over."""
-        members_changed: list[Operation] = []
-        for operation in [*operations, None]:
-            if isinstance(operation, AddDestination | EditDestination | DeleteDestination):
-                members_changed.append(operation)
-                continue
-            if members_changed:
-                self._log_refusals(self.worker.submit(self._take_over_each, members_changed).result())
-                super().apply(members_changed)
-                members_changed = []
-            if operation is not None:
-                self._log_refusals(self.worker.submit(self._take_over_each, [operation]).result())
-                super().apply([operation])
+        for members_change, group in itertools.groupby(operations, key=is_member_change):
+            run = list(group)
+            batches = [run] if members_change else [[operation] for operation in run]
+            for batch in batches:
+                self._log_refusals(self.worker.submit(self._take_over_each, batch).result())
+                super().apply(batch)
 
     def _take_over_each(self, operations: list[Operation]) -> list[tuple[Operation, Exception]]:
         refused = []
@@ -451,6 +446,10 @@ class IpvsBackend(MemoryBackend):
         """Let go of the kernel, leaving its table as it is."""
         self.worker.submit(self.connection.close).result()
         self.worker.shutdown()
+
+
+def is_member_change(operation: Operation) -> bool:
+    return isinstance(operation, AddDestination | EditDestination | DeleteDestination)
 
 
 def _open_connection() -> Any:
