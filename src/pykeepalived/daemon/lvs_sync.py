@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from typing import Any
 
 from ..config.model import LvsSyncDaemon
 from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, SYNC_STATE_NAMES, SyncDaemon, ipvs_connection, start_sync_daemon
@@ -32,18 +31,18 @@ class SyncDaemonControl:
 
     def clear(self) -> None:
         """Stop what an earlier run that ended abruptly may have left, as keepalived does at start."""
-        self.worker.submit(self._request, stop_in_kernel, SYNC_MASTER, quiet=True)
-        self.worker.submit(self._request, stop_in_kernel, SYNC_BACKUP, quiet=True)
+        for state in (SYNC_MASTER, SYNC_BACKUP):
+            self.worker.submit(self._in_kernel, "stop", state, quiet=True)
 
     def run_only(self, *states: int) -> None:
         """Stop the daemons not in `states`, start the ones that are not running yet."""
         for state in sorted(self.running - set(states)):
             self.running.discard(state)
-            self.worker.submit(self._request, stop_in_kernel, state)
+            self.worker.submit(self._in_kernel, "stop", state)
         for state in states:
             if state not in self.running:
                 self.running.add(state)
-                self.worker.submit(self._request, start_sync_daemon, kernel_daemon(self.settings, state))
+                self.worker.submit(self._in_kernel, "start", state)
 
     def follow(self, vrrp_state: str) -> None:
         """The instance's new state: MASTER, BACKUP, FAULT or STOP."""
@@ -56,12 +55,15 @@ class SyncDaemonControl:
         self.run_only()
         self.worker.shutdown(wait=True)
 
-    def _request(self, request: Any, argument: Any, quiet: bool = False) -> None:
-        state = argument if isinstance(argument, int) else argument.state
-        what = f"{'start' if request is start_sync_daemon else 'stop'} {SYNC_STATE_NAMES[state]} sync daemon"
+    def _in_kernel(self, action: str, state: int, quiet: bool = False) -> None:
+        """Start or stop the daemon of `state`; failures are logged (unless `quiet`), never raised."""
+        what = f"{action} {SYNC_STATE_NAMES[state]} sync daemon"
         try:
             with ipvs_connection() as connection:
-                request(connection, argument)
+                if action == "start":
+                    start_sync_daemon(connection, kernel_daemon(self.settings, state))
+                else:
+                    stop_in_kernel(connection, state)
         except Exception as error:  # pyroute2's NetlinkError, or OSError without IPVS
             if not quiet:
                 self.logger.info(f"IPVS: cannot {what}: {error}")
