@@ -282,6 +282,7 @@ class ProxyService(abc.ABC):
         self.members: dict[DestinationKey, ProxiedMember] = {}
         # What the scheduler sees, rebuilt when the members change rather than on every connection.
         self.member_list: list[Member] = []
+        self.counts_matter = False
         self.refused = 0
         self.persistence = persistence_of(service)
         self.shared = shared
@@ -289,15 +290,14 @@ class ProxyService(abc.ABC):
     def members_changed(self) -> None:
         self.member_list = [proxied.member for proxied in self.members.values()]
         self.scheduler.update(self.member_list)
-
-    def counts_matter(self) -> bool:
-        """Whether picking needs every worker's connection counts (not only this process's)."""
-        return self.service.scheduler in CONNECTION_COUNT_SCHEDULERS or any(
-            proxied.member.upper_threshold or proxied.member.lower_threshold for proxied in self.members.values()
+        # Whether picking needs every worker's connection counts (not only this process's); known here, not
+        # worked out for each connection.
+        self.counts_matter = self.service.scheduler in CONNECTION_COUNT_SCHEDULERS or any(
+            member.upper_threshold or member.lower_threshold for member in self.member_list
         )
 
     def refresh_totals(self) -> None:
-        """Each member's active connections across the workers."""
+        """Each member's active and inactive connections across the workers."""
         if self.shared is None:
             return
         for proxied in self.members.values():
@@ -337,7 +337,7 @@ class ProxyService(abc.ABC):
             if kept is not None and kept in self.members:
                 self.persistence.remember(source, kept, now)
                 return self.members[kept]
-        if self.shared is not None and self.counts_matter():
+        if self.shared is not None and self.counts_matter:
             self.refresh_totals()
         chosen = self.scheduler.pick(self.member_list, Flow(source, source_port, self.key.address, now))
         proxied = self.members.get(chosen.key) if chosen is not None else None
