@@ -272,10 +272,26 @@ def test_unknown_keyword_is_a_warning_with_location() -> None:
 
 
 def test_known_but_uninterpreted_keywords_are_kept_as_written() -> None:
-    result = config_from("global_defs {\n vrrp_rx_bufs_policy MTU\n lvs_timeouts tcp 7200 udp 60\n}\n")
+    result = config_from("global_defs {\n vrrp_rx_bufs_policy MTU\n vrrp_garp_master_refresh_repeat 2\n}\n")
     assert result.diagnostics == ()
     options = {o.keyword: o.args for o in result.config.global_defs.options}
-    assert options == {"vrrp_rx_bufs_policy": ("MTU",), "lvs_timeouts": ("tcp", "7200", "udp", "60")}
+    assert options == {"vrrp_rx_bufs_policy": ("MTU",), "vrrp_garp_master_refresh_repeat": ("2",)}
+
+
+def test_lvs_timeouts_are_read_as_seconds_and_bad_ones_name_the_line() -> None:
+    result = config_from("global_defs {\n lvs_timeouts tcp 7200 udp 60\n}\n")
+    assert result.diagnostics == ()
+    assert result.config.global_defs.lvs_timeouts == (7200, 0, 60)
+    for line, expected in (
+        ("lvs_timeouts tcp abc", "invalid number 'abc'"),
+        ("lvs_timeouts tcp 2678401", "outside range [0, 2678400]"),
+        ("lvs_timeouts tcp 10 udp", "No value specified for lvs_timeout udp"),
+        ("lvs_timeouts sctp 10", "Unknown option sctp specified for lvs_timeouts"),
+    ):
+        bad = config_from(f"global_defs {{\n {line}\n}}\n")
+        errors = [str(d) for d in bad.diagnostics if d.severity == Severity.ERROR]
+        assert len(errors) == 1 and errors[0].startswith("/etc/keepalived/keepalived.conf:2: error: "), errors
+        assert expected in errors[0] and not bad.runnable
 
 
 def test_priority_from_state_when_unset() -> None:

@@ -179,6 +179,26 @@ def lvs_sync_daemon(node: Node, ctx: BuildContext) -> LvsSyncDaemon:
     return LvsSyncDaemon(interface, **given, where=node.where)
 
 
+LVS_MAX_TIMEOUT = 86400 * 31
+LVS_TIMEOUT_NAMES = ("tcp", "tcpfin", "udp")
+
+
+def lvs_timeouts(node: Node, ctx: BuildContext) -> tuple[int, int, int]:
+    """`lvs_timeouts [tcp N] [tcpfin N] [udp N]`: IPVS's timeouts in seconds; 0 (or left out) keeps the kernel's."""
+    if len(node.args) < 2:
+        raise Invalid("lvs_timeouts requires at least one option")
+    given = dict.fromkeys(LVS_TIMEOUT_NAMES, 0)
+    for index in range(0, len(node.args), 2):
+        name = node.args[index]
+        if name not in given:
+            raise Invalid(f"Unknown option {name} specified for lvs_timeouts")
+        if index + 1 == len(node.args):
+            raise Invalid(f"No value specified for lvs_timeout {name}")
+        given[name] = parse_int(node.args[index + 1], 0, LVS_MAX_TIMEOUT)
+    tcp, tcp_fin, udp = (given[name] for name in LVS_TIMEOUT_NAMES)
+    return tcp, tcp_fin, udp
+
+
 def include_check_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
     # The reader applies include_check while reading (it governs later includes); keep what was written.
     return node.args
@@ -203,7 +223,6 @@ class GlobalDefs:
             "no_email_faults",
             "default_interface",
             "disable_local_igmp",
-            "lvs_timeouts",
             "lvs_flush_on_stop",
             "lvs_flush_onstop",
             "vrrp_garp_master_refresh_repeat",
@@ -318,6 +337,7 @@ class GlobalDefs:
     lvs_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
     lvs_notify_fifo_script: Script | None = kw(SCRIPT)
     lvs_flush: bool = kw(Flag(), default=False)
+    lvs_timeouts: tuple[int, int, int] | None = kw(Custom(lvs_timeouts, "[tcp N] [tcpfin N] [udp N]"))
     lvs_sync_daemon: LvsSyncDaemon | None = kw(
         Custom(lvs_sync_daemon, "INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]")
     )

@@ -249,15 +249,6 @@ def scheduler_flags(server: VirtualServer) -> tuple[str, ...]:
     return tuple(flag for flag in (f"{server.lb_algo}-fallback", f"{server.lb_algo}-port") if flag in given)
 
 
-def lvs_timeouts(config: Config) -> tuple[int, int, int] | None:
-    """keepalived's `lvs_timeouts [tcp N] [tcpfin N] [udp N]` (0: leave that one as the kernel has it)."""
-    option = next((o for o in config.global_defs.options if o.keyword == "lvs_timeouts"), None)
-    if option is None:
-        return None
-    given = dict(zip(option.args[0::2], option.args[1::2], strict=False))
-    return int(given.get("tcp", 0)), int(given.get("tcpfin", 0)), int(given.get("udp", 0))
-
-
 def ipvs_timeouts(configured: tuple[int, int, int] | None) -> tuple[int, int, int]:
     """lvs_timeouts over IPVS's defaults (0 keeps the default), for data planes that apply them themselves."""
     tcp, tcp_fin, udp = configured or (0, 0, 0)
@@ -361,9 +352,11 @@ def open_backend(args: argparse.Namespace, logger: logging.Logger, config: Confi
         return MemoryBackend()
     kernel_planes: dict[str, Callable[[], MemoryBackend]] = {
         "ipvs": lambda: IpvsBackend(
-            logger, config.global_defs.lvs_flush, flushes_on_stop(config), lvs_timeouts(config)
+            logger, config.global_defs.lvs_flush, flushes_on_stop(config), config.global_defs.lvs_timeouts
         ),
-        "nftables": lambda: NftablesBackend(open_nftables(), logger, timeouts=ipvs_timeouts(lvs_timeouts(config))),
+        "nftables": lambda: NftablesBackend(
+            open_nftables(), logger, timeouts=ipvs_timeouts(config.global_defs.lvs_timeouts)
+        ),
     }
     wanted = list(kernel_planes) if args.dataplane == "auto" else [args.dataplane]
     for name in wanted:
