@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .base import Result, Target, close, failed, open_stream
 
+# What is kept of a response for judging; the rest is read and dropped until the server closes.
 MAX_RESPONSE = 1 << 20
 DEFAULT_STATUS = ((200, 299),)
 
@@ -61,27 +62,39 @@ def judge(response: bytes, url: UrlCheck) -> Result:
     return Result(True, f"HTTP status code {status}")
 
 
+def response_complete(response: bytes) -> bool:
+    """A response with Content-Length is complete without waiting for the server to close."""
+    head, separator, body = response.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return len(body) >= int(value)
+    return False
+
+
 async def fetch(target: Target, url: UrlCheck, tls: ssl.SSLContext | None, host: str, protocol: str) -> Result:
+    """One url, from connecting to the end of the response, within the checker's connect_timeout: a server
+    that streams without end fails the check (it cannot be judged up on what it sent so far)."""
+    response = b""
     try:
-        reader, writer = await open_stream(target, tls, host)
+        async with asyncio.timeout(target.timeout):
+            reader, writer = await open_stream(target, tls, host)
+            try:
+                writer.write(request(url, host, protocol))
+                while len(response) >= MAX_RESPONSE or not response_complete(response):
+                    more = await reader.read(65536)
+                    if not more:
+                        break
+                    # Past MAX_RESPONSE the rest is read and dropped until the server closes.
+                    response += more[: MAX_RESPONSE - len(response)]
+            finally:
+                close(writer)
     except TimeoutError:
-        return failed("timeout")
+        return failed("timeout" if not response else "timeout reading the response")
     except (OSError, ssl.SSLError) as error:
         return failed(str(error))
-    try:
-        writer.write(request(url, host, protocol))
-        response = await asyncio.wait_for(reader.read(MAX_RESPONSE), target.timeout)
-        while len(response) < MAX_RESPONSE:
-            more = await asyncio.wait_for(reader.read(MAX_RESPONSE - len(response)), target.timeout)
-            if not more:
-                break
-            response += more
-    except TimeoutError:
-        return failed("timeout reading the response")
-    except (OSError, ssl.SSLError) as error:
-        return failed(str(error))
-    finally:
-        close(writer)
     return judge(response, url)
 
 
