@@ -48,6 +48,16 @@ async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
     await asyncio.sleep(5)
 
 
+async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A 200 that never ends (no length, never closed): it cannot be judged up."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.0 200 OK\r\n\r\n")
+    for _ in range(2000):  # bounded: 2000 x 64 KiB over at most 20 s
+        writer.write(b"x" * 65536)
+        await writer.drain()
+        await asyncio.sleep(0.01)
+
+
 async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     writer.write(b"\x00\x01garbage\r\n\r\n")
     await writer.drain()
@@ -189,7 +199,7 @@ def test_misc_check(tmp_path: Path, script: str, ok: bool, weight: int | None) -
     path = tmp_path / "check.sh"
     path.write_text(f"#!/bin/sh\n{script}\n")
     path.chmod(0o755)
-    result = asyncio.run(misc.check(str(path), 0.5, dynamic=True))
+    result = asyncio.run(misc.check([str(path)], 0.5, dynamic=True))
     assert (result.ok, result.weight) == (ok, weight)
 
 
@@ -223,3 +233,21 @@ def test_callback_probes_against_good_and_bad_servers() -> None:
         return outcome
 
     assert asyncio.run(scenario()) == [True, False, False, False, True, False]
+
+
+def test_an_endless_response_fails_within_the_connect_timeout() -> None:
+    async def scenario() -> None:
+        server, port = await serve(endless)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        streamed = await http.check(target(port, 0.5), (UrlCheck("/"),), tls=False)
+        assert not streamed.ok and "timeout" in streamed.detail
+        assert loop.time() - started < 0.7
+        result: asyncio.Future[fast.Result] = loop.create_future()
+        started = loop.time()
+        fast.http_check(target(port, 0.5), UrlCheck("/"), "x", "1.0", result.set_result)
+        assert not (await result).ok
+        assert loop.time() - started < 0.7
+        server.close()
+
+    asyncio.run(scenario())

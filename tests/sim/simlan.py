@@ -9,16 +9,19 @@ import random
 from dataclasses import dataclass, field
 
 from pykeepalived.vrrp.instance import (
+    AddAddresses,
     AdvertIn,
     Instance,
     Params,
     PriorityChange,
+    RemoveAddresses,
     SendAdvert,
     Start,
     State,
     Stop,
     Timer,
 )
+from pykeepalived.vrrp.lifetime import AddressLifetime
 from pykeepalived.vrrp.packet import MCAST_GROUP4, encode, encode_ipv4
 from pykeepalived.vrrp.validate import parse_ipv4
 
@@ -29,8 +32,18 @@ VIP = ipaddress.IPv4Address("10.99.1.1")
 class Node:
     name: str
     instance: Instance
+    # The VIP's kernel lifetime, renewed by the master's adverts as the daemon does; the kernel keeps
+    # the address until it expires, whatever happens to the daemon.
+    lifetime: AddressLifetime
     alive: bool = True
+    # A stalled daemon (SIGSTOP, starvation): what reaches it waits until then.
+    stalled_until: float = 0.0
     timer_version: int = 0
+    # The IPv4 identification of its adverts: counted per instance from 1 at start, as keepalived does.
+    ip_ident: int = 0
+
+    def holds_vip(self, at: float) -> bool:
+        return self.lifetime.expires_at is not None and at < self.lifetime.expires_at
 
 
 @dataclass
@@ -61,7 +74,7 @@ class Lan:
             primary=ipaddress.IPv4Address(f"10.99.0.{10 + index}"),
             preempt=preempt,
         )
-        node = Node(f"r{index}", Instance(params))
+        node = Node(f"r{index}", Instance(params), AddressLifetime.for_instance(version, advert_int_cs))
         self.nodes.append(node)
         return node
 
@@ -76,6 +89,13 @@ class Lan:
         for action in actions:
             if isinstance(action, SendAdvert):
                 self._broadcast(node, action)
+            elif isinstance(action, AddAddresses):
+                node.lifetime.renewed(self.now)
+            elif isinstance(action, RemoveAddresses):
+                node.lifetime.released()
+        advertised = any(isinstance(a, SendAdvert) for a in actions)
+        if node.instance.vips_set and advertised and node.lifetime.renew_due(self.now):
+            node.lifetime.renewed(self.now)
         node.timer_version += 1
         deadline = node.instance.next_deadline
         if deadline is not None:
@@ -83,7 +103,8 @@ class Lan:
 
     def _broadcast(self, sender: Node, action: SendAdvert) -> None:
         source = sender.instance.params.primary
-        wire = encode_ipv4(encode(action.advert, source, MCAST_GROUP4), source, MCAST_GROUP4, 1)
+        sender.ip_ident += 1
+        wire = encode_ipv4(encode(action.advert, source, MCAST_GROUP4), source, MCAST_GROUP4, sender.ip_ident)
         for node in self.nodes:
             if node is sender or frozenset((sender.name, node.name)) in self.cut:
                 continue
@@ -93,6 +114,7 @@ class Lan:
 
     def start(self, node: Node) -> None:
         node.alive = True
+        node.ip_ident = 0
         node.instance = Instance(node.instance.params)
         self._feed(node, Start(self.now))
 
@@ -106,6 +128,9 @@ class Lan:
     def crash(self, node: Node) -> None:
         node.alive = False
 
+    def stall(self, node: Node, seconds: float) -> None:
+        node.stalled_until = self.now + seconds
+
     def stop(self, node: Node) -> None:
         self._feed(node, Stop(self.now))
         node.alive = False
@@ -116,12 +141,29 @@ class Lan:
             self.now = at
             if not node.alive:
                 continue
+            if at < node.stalled_until:
+                self._push(node.stalled_until, kind, node, payload)
+                continue
             if kind == "timer":
                 if payload == node.timer_version:
                     self._feed(node, Timer(at))
             else:
                 self._feed(node, AdvertIn(parse_ipv4(payload), at))  # type: ignore[arg-type]
         self.now = until
+
+    def longest_time_without_holder(self, start: float, end: float, step: float = 0.001) -> float:
+        """Run to `end`, sampling who holds the VIP every `step`; the longest stretch with nobody."""
+        longest = current = 0.0
+        t = start
+        while t < end:
+            self.run_until(t)
+            if any(n.holds_vip(t) for n in self.nodes):
+                current = 0.0
+            else:
+                current += step
+                longest = max(longest, current)
+            t += step
+        return longest
 
     def masters(self) -> list[Node]:
         return [n for n in self.nodes if n.alive and n.instance.state is State.MASTER]

@@ -122,3 +122,71 @@ def test_tracked_weight_moves_the_master_only_past_the_priority_gap(weight: int,
     lan.set_priority(master, 200)
     lan.run_until(30)
     assert lan.masters() == [master]
+
+
+@pytest.mark.parametrize(("version", "interval_cs"), [(2, 100), (3, 100), (3, 10)])
+@pytest.mark.parametrize("stall", [0.5, 3.0, 3.8, 5.0])
+def test_a_stalled_master_never_leaves_the_vip_without_holder(version: int, interval_cs: int, stall: float) -> None:
+    lan = Lan(delay=(0.0001, 0.0005))
+    master = lan.add(200, version=version, advert_int_cs=interval_cs)
+    lan.add(100, version=version, advert_int_cs=interval_cs)
+    lan.start_all()
+    lan.run_until(10)
+    assert lan.masters() == [master]
+    for offset in (0.0, 0.37 * interval_cs / 100, 0.93 * interval_cs / 100):
+        at = lan.now + offset
+        lan.run_until(at)
+        lan.stall(master, stall * interval_cs / 100)
+        assert lan.longest_time_without_holder(at, at + stall * interval_cs / 100 + 2) == 0.0
+        lan.run_until(lan.now + 10)
+        assert lan.masters() == [master]
+
+
+@pytest.mark.parametrize(("version", "interval_cs"), [(2, 100), (3, 100), (3, 10)])
+def test_a_crashed_masters_vip_goes_when_the_backup_takes_over_not_before(version: int, interval_cs: int) -> None:
+    lan = Lan(delay=(0.0001, 0.0005))
+    master = lan.add(200, version=version, advert_int_cs=interval_cs)
+    backup = lan.add(100, version=version, advert_int_cs=interval_cs)
+    lan.start_all()
+    lan.run_until(10.05)
+    lan.crash(master)
+    crashed_at = lan.now
+    assert lan.longest_time_without_holder(crashed_at, crashed_at + 6) == 0.0
+    took_over = lan.became_master_at(backup.name, crashed_at)
+    assert took_over is not None
+    assert master.lifetime.expires_at is not None
+    # Gone within the kernel's whole second past the backup's takeover.
+    assert took_over <= master.lifetime.expires_at <= took_over + 1.0
+
+
+def test_both_sides_of_a_healed_partition_report_the_split_brain() -> None:
+    for seed in range(20):
+        lan = Lan(seed=seed)
+        high = lan.add(200)
+        low = lan.add(100)
+        lan.start_all()
+        lan.run_until(10 + seed / 20)
+        lan.cut = {frozenset(("r1", "r2"))}
+        lan.run_until(20 + seed / 20)
+        assert len(lan.masters()) == 2
+        lan.cut = set()
+        lan.run_until(30)
+        assert lan.masters() == [high]
+        # Whichever advert crosses first, the lower side reports it; the higher one when it hears the lower.
+        assert low.instance.counters["split_brain"] == 1, seed
+        assert high.instance.counters["split_brain"] <= 1
+
+
+def test_a_master_that_crashes_and_restarts_is_no_split_brain() -> None:
+    for restart_after in (0.5, 2.0, 8.0, 60.0):
+        lan = Lan()
+        high = lan.add(200)
+        low = lan.add(100)
+        lan.start_all()
+        lan.run_until(10)
+        lan.crash(high)
+        lan.run_until(10 + restart_after)
+        lan.start(high)
+        lan.run_until(lan.now + 10)
+        assert lan.masters() == [high]
+        assert low.instance.counters["split_brain"] == high.instance.counters["split_brain"] == 0

@@ -22,6 +22,7 @@ from pykeepalived.vrrp.instance import (
     RemoveAddresses,
     SendAdvert,
     SendGratuitous,
+    SplitBrain,
     Start,
     State,
     StateChange,
@@ -52,7 +53,13 @@ def params(**overrides: object) -> Params:
 
 
 def advert_from(
-    source: ipaddress.IPv4Address, priority: int, p: Params, *, auth_data: bytes | None = None, **changes: object
+    source: ipaddress.IPv4Address,
+    priority: int,
+    p: Params,
+    *,
+    auth_data: bytes | None = None,
+    ident: int | None = None,
+    **changes: object,
 ) -> Received:
     fields: dict[str, object] = {
         "version": p.version,
@@ -64,7 +71,7 @@ def advert_from(
         "auth_data": p.auth_data if auth_data is None else auth_data,
     }
     fields.update(changes)
-    return Received(Advert(**fields), source, MCAST_GROUP4, 255, True)  # type: ignore[arg-type]
+    return Received(Advert(**fields), source, MCAST_GROUP4, 255, True, ident=ident)  # type: ignore[arg-type]
 
 
 def logs(actions: list[object]) -> list[str]:
@@ -220,14 +227,40 @@ def test_master_answers_priority_zero_with_an_advert() -> None:
     assert [a for a in actions if isinstance(a, SendAdvert)] == [SendAdvert(Advert(2, 1, 100, (VIP,), 100))]
 
 
-def test_master_rearms_advert_timer_on_any_advert_even_rejected() -> None:
-    p = params(auth_type=AUTH_PASS, auth_data=b"secret12")
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"auth_data": b"wrongkey"},
+        {"ttl": 64},
+        {"checksum_ok": False},
+        {"interval_cs": 200},
+        {"addresses": (ipaddress.IPv4Address("10.99.1.9"),)},
+        {"destination": ipaddress.IPv4Address("10.99.0.12")},
+    ],
+    ids=["password", "ttl", "checksum", "interval", "addresses", "unicast"],
+)
+def test_invalid_adverts_never_move_the_masters_advert_timer(damage: dict[str, object]) -> None:
+    # keepalived re-arms on every packet, so junk at the advert rate silences its master (issue 10).
+    p = params(priority=200, auth_type=AUTH_PASS, auth_data=b"secret12")
     instance, _ = started(p)
     t = run_until_master(instance)
-    actions = instance.handle(AdvertIn(advert_from(PEER, 100, p, auth_data=b"wrongkey"), t + 0.4))
-    assert logs(actions) == ["(VI_1) received an invalid passwd!"]
-    assert instance.counters["drop_auth"] == 1
-    assert instance.next_deadline == pytest.approx(t + 1.4)
+    good = advert_from(PEER, 100, p)
+    received_fields = {k: v for k, v in damage.items() if k in ("ttl", "checksum_ok", "destination")}
+    advert_fields = {k: v for k, v in damage.items() if k not in received_fields}
+    bad = advert_from(PEER, 250, p, **advert_fields)
+    bad = Received(
+        bad.advert,
+        PEER,
+        received_fields.get("destination", good.destination),  # type: ignore[arg-type]
+        received_fields.get("ttl", 255),  # type: ignore[arg-type]
+        received_fields.get("checksum_ok", True),  # type: ignore[arg-type]
+    )
+    for tenth in range(1, 10):
+        actions = instance.handle(AdvertIn(bad, t + tenth / 10))
+        assert not any(isinstance(a, SendAdvert) for a in actions)
+        assert instance.next_deadline == pytest.approx(t + 1.0)
+    assert instance.state is State.MASTER
+    assert sum(v for k, v in instance.counters.items() if k.startswith("drop_")) == 9
 
 
 def test_backup_does_not_restart_down_timer_on_rejected_advert() -> None:
@@ -346,8 +379,15 @@ def test_any_event_sequence_keeps_invariants(events, priority, version, preempt,
             event = PriorityChange(prio or 1, t)
         else:
             event = Stop(t)
-        for action in instance.handle(event):  # type: ignore[arg-type]
-            assert isinstance(action, SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange)
+        was_master, advert_due = instance.state is State.MASTER, instance.sands
+        actions = instance.handle(event)  # type: ignore[arg-type]
+        for action in actions:
+            assert isinstance(
+                action, SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | SplitBrain
+            )
+        if was_master and instance.state is State.MASTER and not any(isinstance(a, SendAdvert) for a in actions):
+            # Only our own adverts move a master's advert timer: nothing received can delay it.
+            assert instance.sands == advert_due
         assert instance.vips_set == (instance.state is State.MASTER)
         if instance.state is State.MASTER:
             assert instance.sands is not None
@@ -357,3 +397,82 @@ def test_any_event_sequence_keeps_invariants(events, priority, version, preempt,
 
 def test_auth_none_by_default() -> None:
     assert params().auth_type == AUTH_NONE
+
+
+def test_a_flood_of_lower_priority_adverts_is_answered_once_per_interval() -> None:
+    p = params(priority=200)
+    instance, _ = started(p)
+    t = run_until_master(instance)
+    sent = 0
+    for hundredth in range(1, 300):  # 100 adverts a second for 3 s
+        actions = instance.handle(AdvertIn(advert_from(PEER, 100, p), t + hundredth / 100))
+        sent += sum(isinstance(a, SendAdvert) for a in actions)
+        deadline = instance.next_deadline
+        if deadline is not None and deadline <= t + hundredth / 100:
+            sent += sum(isinstance(a, SendAdvert) for a in instance.handle(Timer(deadline)))
+    assert 3 <= sent <= 6, sent  # keepalived sends one per received advert: 299
+    assert instance.counters["split_brain"] == 1  # one episode, however many adverts show it
+    assert instance.counters["answers_not_sent"] > 290
+
+
+def test_a_flood_of_priority_zero_adverts_is_answered_once_per_interval() -> None:
+    p = params(priority=200)
+    instance, _ = started(p)
+    t = run_until_master(instance)
+    answers = [instance.handle(AdvertIn(advert_from(PEER, 0, p), t + n / 100)) for n in range(1, 100)]
+    assert sum(isinstance(a, SendAdvert) for actions in answers for a in actions) == 1
+
+
+def test_split_brain_is_reported_by_the_lower_priority_side_too() -> None:
+    # A silent partition: the backup stops hearing the master and takes over; when the link heals the
+    # master's advert may arrive first, and the lower side steps down without a word from the other. Its
+    # IP identification went on by one per advert meanwhile: it was MASTER all along.
+    p = params(priority=100)
+    instance, _ = started(p)
+    instance.handle(AdvertIn(advert_from(PEER, 200, p, ident=7000), 1.0))
+    t = run_until_master(instance)
+    seconds_later = round(t + 5 - 1.0)
+    actions = instance.handle(AdvertIn(advert_from(PEER, 200, p, ident=7000 + seconds_later), t + 5))
+    assert (
+        "(VI_1) split brain: 10.99.0.11 (priority 200) is also MASTER for VRID 1; we are 10.99.0.12 (priority 100)"
+        in logs(actions)
+    )
+    assert SplitBrain(PEER, 200, 100) in actions
+    assert instance.counters["split_brain"] == 1
+    assert instance.state is State.BACKUP
+
+
+def test_a_master_that_crashed_and_restarted_is_no_split_brain() -> None:
+    # keepalived and pykeepalived count the IP identification from 1 again after a restart.
+    p = params(priority=100)
+    instance, _ = started(p)
+    instance.handle(AdvertIn(advert_from(PEER, 200, p, ident=7000), 1.0))
+    t = run_until_master(instance)
+    instance.handle(AdvertIn(advert_from(PEER, 200, p, ident=2), t + 30))
+    assert instance.counters["split_brain"] == 0
+    assert instance.state is State.BACKUP
+
+
+def test_a_flood_from_changing_sources_is_one_split_brain() -> None:
+    p = params(priority=200)
+    instance, _ = started(p)
+    t = run_until_master(instance)
+    for n in range(100):
+        source = ipaddress.IPv4Address(f"10.99.0.{100 + n % 2}")
+        instance.handle(AdvertIn(advert_from(source, 100, p), t + n / 100))
+    assert instance.counters["split_brain"] == 1
+
+
+def test_a_hand_over_is_not_a_split_brain() -> None:
+    p = params(priority=100)
+    # The master stepped down with priority 0, then came back: no split.
+    instance, _ = started(p)
+    instance.handle(AdvertIn(advert_from(PEER, 200, p), 1.0))
+    instance.handle(AdvertIn(advert_from(PEER, 0, p), 2.0))
+    t = run_until_master(instance)
+    instance.handle(AdvertIn(advert_from(PEER, 200, p), t + 5))
+    # A higher priority router that appears for the first time preempts: no split either.
+    other, _ = started(p)
+    t = run_until_master(other)
+    other.handle(AdvertIn(advert_from(PEER, 200, p), t + 5))
+    assert instance.counters["split_brain"] == other.counters["split_brain"] == 0

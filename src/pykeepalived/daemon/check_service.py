@@ -49,12 +49,14 @@ from ..io.nftables import (
 )
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target
-from ..io.scripts import run_command, script_user
+from ..io.script_security import Flag, RunAs, ScriptVetting
+from ..io.scripts import run_command
 from ..io.shared_counts import SLOTS
 from ..lb.nftables import IPVS_TIMEOUTS
 from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey, plan
 from .lvs_sync import SyncDaemonControl
 from .process import (
+    config_is_empty,
     event_loop_factory,
     logging_arguments,
     pidfile,
@@ -128,7 +130,13 @@ def on_task(probe: Callable[[], Coroutine[Any, Any, Result]]) -> Starter:
     return start
 
 
-def make_probe(checker: object, target: Target, real: RealServer, config: Config) -> tuple[str, Starter]:
+# A MISC_CHECK's script as vetted: who runs it and its command line; None when keepalived removes the checker.
+MiscVetting = Callable[[MiscCheck], "tuple[RunAs, tuple[str, ...]] | None"]
+
+
+def make_probe(
+    checker: object, target: Target, real: RealServer, config: Config, misc_run: tuple[RunAs, tuple[str, ...]] | None
+) -> tuple[str, Starter]:
     """The checker's label in log lines and how to start it."""
     if isinstance(checker, HttpCheck):
         urls = tuple(
@@ -159,10 +167,9 @@ def make_probe(checker: object, target: Target, real: RealServer, config: Config
                 checker.max_reply_length,
             )
         )  # fmt: skip
-    if isinstance(checker, MiscCheck):
-        command = checker.misc_path or "/bin/false"
-        run_as = script_user(checker.user, config.global_defs)
-        return "MISC_CHECK", on_task(lambda: misc.check(command, target.timeout, checker.misc_dynamic, run_as))
+    if isinstance(checker, MiscCheck) and misc_run is not None:
+        run_as, argv = misc_run
+        return "MISC_CHECK", on_task(lambda: misc.check(argv, target.timeout, checker.misc_dynamic, run_as))
     if isinstance(checker, FileCheck):
         track = next((t for t in config.track_file if t.name == checker.track_file), None)
         weight, reverse = checker.weight or (track.weight if track else (0, False))
@@ -172,7 +179,7 @@ def make_probe(checker: object, target: Target, real: RealServer, config: Config
     return "TCP_CHECK", lambda done: fast.tcp_check(target, done)
 
 
-def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
+def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
     policies: list[VirtualServerPolicy] = []
     runs: list[CheckerRun] = []
     for server in config.virtual_server:
@@ -197,6 +204,9 @@ def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
                     real.lthreshold or 0,
                 )
                 for checker in checkers:
+                    misc_run = vet_misc(checker) if isinstance(checker, MiscCheck) else None
+                    if isinstance(checker, MiscCheck) and misc_run is None:
+                        continue
                     common = checker if isinstance(checker, CheckerCommon) else CheckerCommon()
                     delay_loop = _pick(common.delay_loop, real.delay_loop, default=server.delay_loop)
                     timeout = _pick(common.connect_timeout, real.connect_timeout, server.connect_timeout,
@@ -210,7 +220,7 @@ def build(config: Config) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
                         str(common.bindto) if common.bindto else None,
                         common.bind_port,
                     )
-                    label, probe = make_probe(checker, target, real, config)
+                    label, probe = make_probe(checker, target, real, config, misc_run)
                     retry = int(_pick(common.retry, real.retry, server.retry, default=DEFAULT_RETRY))
                     checker_policy = CheckerPolicy(retry, up=not (common.alpha if common.alpha is not None else alpha))
                     rs_policy.checkers.append(checker_policy)
@@ -382,14 +392,40 @@ class CheckService:
     def __init__(self, config: Config, logger: logging.Logger, backend: MemoryBackend) -> None:
         self.config = config
         self.logger = logger
-        self.policies, self.runs = build(config)
+        self.vetting = ScriptVetting(config.global_defs, logger)
+        self.policies, self.runs = build(config, self._vet_misc)
         self.backend = backend
         self.handles: dict[int, asyncio.TimerHandle] = {}
         self.stopping = False
         self.background: set[asyncio.Task[int | None]] = set()
         self.alerts: set[asyncio.Task[None]] = set()
         self.scripts = self._scripts()
+        for script in self.scripts.values():
+            self.vetting.vet_notify(script)
+        if config.virtual_server:
+            self.vetting.report_violation("check scripts")
         self.servers = {key: server for server in config.virtual_server for key in service_keys(server, config)}
+
+    def _vet_misc(self, checker: MiscCheck) -> tuple[RunAs, tuple[str, ...]] | None:
+        command = checker.misc_path or "/bin/false"
+        vetted = self.vetting.vet(
+            command,
+            checker.user,
+            lambda own: (
+                f"Failed to set uid/gid for misc checker script {command} - removing"
+                if own
+                else f"Unable to set default user for misc script {command} - removing"
+            ),
+        )
+        if vetted is None:
+            return None
+        run_as, verdict = vetted
+        quoted = " ".join(f"'{word}'" for word in command.split())
+        if Flag.INHIBIT in verdict.flags:
+            self.logger.info(f"Disabling misc script {quoted} due to insecure")
+        elif Flag.NOT_FOUND in verdict.flags:
+            self.logger.info(f"Disabling misc script {quoted} since not found/accessible")
+        return (run_as, verdict.argv) if verdict.runnable else None
 
     def _scripts(self) -> dict[tuple[ServiceKey, str, DestinationKey | None], Script]:
         found: dict[tuple[ServiceKey, str, DestinationKey | None], Script] = {}
@@ -497,14 +533,9 @@ class CheckService:
                     self._alert(f"Virtualserver {policy.key} - {'UP' if up else 'DOWN'}",
                                 f"=> {'Gained' if up else 'Lost'} quorum <=")  # fmt: skip
                 script = self.scripts.get((policy.key, effect.what, effect.real_server))
-                if script is not None:
-                    task = asyncio.get_running_loop().create_task(
-                        run_command(
-                            script.command,
-                            script_user((script.user,) if script.user else None, self.config.global_defs),
-                            None,
-                        )
-                    )
+                vetted = self.vetting.vet_notify(script) if script is not None else None
+                if vetted is not None:
+                    task = asyncio.get_running_loop().create_task(run_command(vetted[1], vetted[0], None))
                     self.background.add(task)
                     task.add_done_callback(self.background.discard)
 
@@ -547,6 +578,10 @@ class Checker:
 
     def reload(self) -> None:
         self.logger.info(f"Reloading configuration file {self.args.config}")
+        if config_is_empty(self.args.config):
+            # Usually a copy that failed half-way: running it would empty the whole table.
+            self.logger.info(f"Reload failed: {self.args.config} is empty - keeping the running configuration")
+            return
         config = read_config(self.args, self.logger)
         if config is None:
             self.logger.info("Reload failed: the configuration cannot run - keeping the running one")

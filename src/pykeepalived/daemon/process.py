@@ -101,6 +101,16 @@ def read_config(args: argparse.Namespace, logger: logging.Logger) -> Config | No
     return result.config
 
 
+def config_is_empty(path: str) -> bool:
+    """Whether the file holds nothing but white space and comments (a reload refuses it rather than run
+    nothing)."""
+    try:
+        with open(path, "rb") as file:
+            return all(not line.strip() or line.lstrip()[:1] in (b"!", b"#") for line in file)
+    except OSError:
+        return False
+
+
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop when it is installed (it halves the cost of a check), else asyncio's."""
     try:

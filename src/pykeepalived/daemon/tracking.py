@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..config.model import TrackFile, TrackProcess, VrrpScript
 from ..io.probes.file import read_track_file
-from ..io.scripts import RunAs, run_command
+from ..io.script_security import RunAs
+from ..io.scripts import run_command
 from ..vrrp.tracking import Kind, RiseFall
 
 StatusCallback = Callable[[Kind, str, "bool | int"], None]
@@ -26,8 +27,16 @@ POLL_SECONDS = 1.0
 class ScriptWatcher:
     """Runs one vrrp_script every `interval` and reports its status after rise/fall."""
 
-    def __init__(self, script: VrrpScript, run_as: RunAs, report: StatusCallback, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        script: VrrpScript,
+        argv: tuple[str, ...],
+        run_as: RunAs,
+        report: StatusCallback,
+        logger: logging.Logger,
+    ) -> None:
         self.script = script
+        self.argv = argv
         self.run_as = run_as
         self.report = report
         self.logger = logger
@@ -38,9 +47,8 @@ class ScriptWatcher:
         self.task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
-        assert self.script.script is not None
         while True:
-            code = await run_command(self.script.script, self.run_as, self.script.timeout or self.script.interval)
+            code = await run_command(self.argv, self.run_as, self.script.timeout or self.script.interval)
             success = code == 0
             if self.status.result(success):
                 self.logger.info(f"Script `{self.script.name}` now returning {0 if success else 1}")

@@ -21,13 +21,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..config.model import Config, GlobalDefs, Script
+from ..config.model import Config, GlobalDefs, Script, VrrpScript
 from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.alerts import send_alert
 from ..io.dumps import write_json_atomically
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
-from ..io.scripts import RunAs, insecure_path, run_command, script_user
+from ..io.script_security import Flag, RunAs, ScriptVetting, Verdict
+from ..io.scripts import run_command
 from ..io.timers import PreciseTimers, TimerHandle
 from ..io.vmac import create_vmac, remove_vmac
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
@@ -45,12 +46,14 @@ from ..vrrp.instance import (
     RemoveAddresses,
     SendAdvert,
     SendGratuitous,
+    SplitBrain,
     Start,
     State,
     StateChange,
     Stop,
     Timer,
 )
+from ..vrrp.lifetime import AddressLifetime
 from ..vrrp.packet import (
     AUTH_AH,
     IPPROTO_AH,
@@ -90,37 +93,31 @@ DATA_DUMP = "/tmp/pykeepalived.data"
 STATS_DUMP = "/tmp/pykeepalived.stats"
 
 
-def address_lifetime(advert_int: float) -> int:
-    """Whole seconds a virtual address lives unless refreshed.
-
-    keepalived leaves the addresses of a killed daemon in place, so two hosts answer for them until it
-    is restarted. With a finite lifetime the kernel removes them by itself once we stop refreshing: at
-    most the lifetime plus the kernel's 0.25 s timer slack after the daemon dies, which this keeps
-    within max(3 advert intervals, 1 s) + 0.3 s.
-    """
-    return max(1, int(3 * advert_int - 0.3))
-
-
-Channel = tuple[str, int, int]
+# Interface, address family, IP protocol, and for unicast instances the address adverts come to: multicast
+# and unicast instances read separate sockets.
+Channel = tuple[str, int, int, IPAddr | None]
 
 
 @dataclass
 class Running:
     spec: InstanceSpec
     engine: Instance
+    lifetime: AddressLifetime
     timer: TimerHandle | None = None
     link_up: bool = True
     # Encoded VRRP payloads by (priority, destination): all an instance's adverts differ only in these.
     payloads: dict[tuple[int, str], bytes] = field(default_factory=dict)
-    lifetime: int = 1
-    refreshed_at: float = 0.0
     protocol: int = IPPROTO_VRRP
+    # The IPv4 identification of its adverts, counted per instance from 1 as keepalived does: a peer can
+    # tell from it that we kept advertising (see Instance.took_over_ident).
+    ip_ident: int = 0
 
     @property
     def channel(self) -> Channel:
-        """The socket this instance's adverts travel on: interface, address family, IP protocol."""
+        """The socket this instance's adverts travel on."""
         spec = self.spec
-        return spec.interface.name, spec.params.primary.version, self.protocol
+        unicast_to = spec.source if spec.params.unicast else None
+        return spec.interface.name, spec.params.primary.version, self.protocol, unicast_to
 
     # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
     add_messages: list[tuple[bytes, str]] = field(default_factory=list)
@@ -130,7 +127,7 @@ class Running:
         for vip, where in self.spec.addresses:
             placed = PlacedAddress(vip, where.index)
             text = f"({self.spec.params.name}) address {vip.address} on {where.name}"
-            self.add_messages.append((address_message(placed, True, self.lifetime), f"adding {text}"))
+            self.add_messages.append((address_message(placed, True, self.lifetime.seconds), f"adding {text}"))
             self.remove_messages.append((address_message(placed, False, None), f"removing {text}"))
 
 
@@ -144,7 +141,9 @@ class VrrpService:
             Running(
                 spec,
                 Instance(spec.params),
-                lifetime=address_lifetime(spec.params.advert_int_cs / 100),
+                AddressLifetime.for_instance(
+                    spec.params.version, spec.params.advert_int_cs, spec.params.down_timer_adverts
+                ),
                 protocol=IPPROTO_AH if spec.params.auth_type == AUTH_AH else IPPROTO_VRRP,
             )
             for spec in specs
@@ -156,7 +155,6 @@ class VrrpService:
         self.by_vrid: dict[tuple[Channel, int], Running] = {}
         self.addresses = AddressManager(logger)
         self.links: LinkMonitor | None = None
-        self.ip_ident = 0
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
         self.timers = PreciseTimers(self.loop)
@@ -167,7 +165,9 @@ class VrrpService:
         self.watchers: list[ScriptWatcher] = []
         self.poller: PollWatcher | None = None
         self.fifos: list[NotifyFifo] = []
-        self.scripts_disabled: set[str] = set()
+        self.vetting = ScriptVetting(config.global_defs, logger)
+        # Tracked scripts keepalived would remove from their instances (unusable, or unsafe).
+        self.removed_tracking: set[tuple[Kind, str]] = set()
         self.background: set[asyncio.Task[int | None]] = set()
         self.alerts: set[asyncio.Task[None]] = set()
         self.by_engine = {id(r.engine): r for r in self.running}
@@ -193,10 +193,12 @@ class VrrpService:
             spec = running.spec
             channel = running.channel
             if channel not in self.sockets:
-                multicast = any(not r.spec.params.unicast and r.channel == channel for r in self.running)
+                multicast = not spec.params.unicast
                 sock: VrrpSocketV4 | VrrpSocketV6
                 if isinstance(spec.source, ipaddress.IPv4Address):
-                    sock = VrrpSocketV4(spec.interface.name, spec.interface.index, multicast, running.protocol)
+                    sock = VrrpSocketV4(
+                        spec.interface.name, spec.interface.index, multicast, running.protocol, spec.source
+                    )
                 else:
                     sock = VrrpSocketV6(spec.interface.name, spec.interface.index, spec.source, multicast)
                 self.sockets[channel] = sock
@@ -223,7 +225,7 @@ class VrrpService:
             if fifo:
                 self.fifos.append(NotifyFifo(fifo[0], self.logger))
                 if fifo_script is not None:
-                    self._run_in_background(fifo_script.command, self._run_as(fifo_script), (fifo[0],))
+                    self._run_in_background(fifo_script, (fifo[0],))
 
     def _add_static(self) -> None:
         """static_ipaddress, static_routes, static_rules: added at start, whatever the VRRP states."""
@@ -241,20 +243,45 @@ class VrrpService:
         if messages:
             self.addresses.send(messages)
 
-    def _run_as(self, script: Script) -> RunAs:
-        written = (script.user, script.group) if script.user else None
-        return script_user(tuple(w for w in written if w) if written else None, self.config.global_defs)
+    def _vet_notify_scripts(self) -> None:
+        """Every notify script, at start, as keepalived checks them when it reads its configuration."""
+        global_defs = self.config.global_defs
+        for fifo_script, kind in (
+            (global_defs.notify_fifo_script, "notify_fifo"),
+            (global_defs.vrrp_notify_fifo_script, "vrrp_notify_fifo"),
+        ):
+            if fifo_script is not None:
+                self.vetting.vet_notify(fifo_script, kind)
+        scripts: list[Script] = []
+        for running in self.running:
+            scripts += [script for _, script in running.spec.notify_scripts]
+            scripts += [running.spec.notify] if running.spec.notify else []
+        for group in self.config.vrrp_sync_group:
+            scripts += [s for s in (group.notify_master, group.notify_backup, group.notify_fault,
+                                    group.notify_stop, group.notify) if s]  # fmt: skip
+        for script in scripts:
+            self.vetting.vet_notify(script)
 
-    def _script_allowed(self, command: str, run_as: RunAs, name: str) -> bool:
-        """keepalived's script security: a root script others can change is refused if security is on."""
-        problem = insecure_path(command, run_as)
-        if problem is None:
-            return True
-        if self.config.global_defs.enable_script_security:
-            self.logger.info(f"Unsafe permissions found for script '{command}' - disabling. ({problem})")
-            return False
-        self.logger.info(f"WARNING - script '{name}' is unsafe ({problem}) and script_security is not enabled")
-        return True
+    def _vet_track_script(self, script: VrrpScript) -> tuple[RunAs, Verdict] | None:
+        """keepalived's rules for a vrrp_script; None when keepalived would remove it from its instances."""
+        assert script.script is not None
+        vetted = self.vetting.vet(
+            script.script,
+            script.user,
+            lambda own: (
+                f"Unable to set uid/gid for script {script.name}"
+                if own
+                else f"Unable to set default user for vrrp script {script.name} - removing"
+            ),
+        )
+        if vetted is None:
+            return None
+        verdict = vetted[1]
+        if Flag.INHIBIT in verdict.flags:
+            self.logger.info(f"Disabling track script {script.name} due to insecure")
+        elif Flag.NOT_FOUND in verdict.flags:
+            self.logger.info(f"Disabling track script {script.name} since not found/accessible")
+        return vetted if verdict.runnable else None
 
     def _open_tracking(self) -> None:
         used: set[tuple[Kind, str]] = set()
@@ -272,13 +299,16 @@ class VrrpService:
         for script in self.config.vrrp_script:
             if (Kind.SCRIPT, script.name) not in used or script.script is None:
                 continue
-            run_as = script_user(script.user, self.config.global_defs)
-            if not self._script_allowed(script.script, run_as, script.name):
-                self.status[(Kind.SCRIPT, script.name)] = False
+            vetted = self._vet_track_script(script)
+            if vetted is None:
+                self.removed_tracking.add((Kind.SCRIPT, script.name))
                 continue
             if script.init_fail:
                 self.status[(Kind.SCRIPT, script.name)] = False
-            self.watchers.append(ScriptWatcher(script, run_as, self._on_tracked, self.logger))
+            run_as, verdict = vetted
+            self.watchers.append(ScriptWatcher(script, verdict.argv, run_as, self._on_tracked, self.logger))
+        self._vet_notify_scripts()
+        self.vetting.report_violation()
         files = [f for f in self.config.track_file if (Kind.FILE, f.name) in used]
         for track in files:
             initialise_track_file(track)
@@ -288,7 +318,11 @@ class VrrpService:
 
     def _health(self, running: Running) -> tuple[int, bool]:
         """The instance's effective priority and whether it is in fault, from everything it tracks."""
-        items = [(t, self.status.get((t.kind, t.name), True)) for t in running.spec.tracked]
+        items = [
+            (t, self.status.get((t.kind, t.name), True))
+            for t in running.spec.tracked
+            if (t.kind, t.name) not in self.removed_tracking
+        ]
         priority, fault = evaluate(running.spec.params.priority, items)
         return priority, fault or (running.spec.track_primary and not running.link_up)
 
@@ -407,18 +441,21 @@ class VrrpService:
         group = self.group_of.get(running.spec.params.name)
         if group is not None:
             self._apply(group, group.react(running.engine, actions, self.loop.time()))
-        # While MASTER, renew the addresses' lifetime so that it never falls below half of it, even if
-        # the next event is one advert interval away.
-        advert_int = running.spec.params.advert_int_cs / 100
-        if running.engine.vips_set and self.loop.time() + advert_int - running.refreshed_at >= running.lifetime / 2:
-            running.refreshed_at = self.loop.time()
-            self.addresses.send(running.add_messages)
+        if running.engine.vips_set and any(isinstance(a, SendAdvert) for a in actions):
+            self._renew_addresses(running)
         if running.timer is not None:
             running.timer.cancel()
             running.timer = None
         deadline = running.engine.next_deadline
         if deadline is not None:
             running.timer = self.timers.call_at(deadline, lambda: self._on_timer(running))
+
+    def _renew_addresses(self, running: Running) -> None:
+        """A master's advert also renews its addresses' lifetime, when a peer could outlive it."""
+        now = self.loop.time()
+        if running.lifetime.renew_due(now):
+            running.lifetime.renewed(now)
+            self.addresses.send(running.add_messages)
 
     # ----- output ---------------------------------------------------------------------------------
 
@@ -432,14 +469,15 @@ class VrrpService:
             payload = running.payloads[key] = encode(action.advert, spec.source, destination)
         if not isinstance(spec.source, ipaddress.IPv4Address) or not isinstance(destination, ipaddress.IPv4Address):
             return payload
-        self.ip_ident = (self.ip_ident + 1) & 0xFFFF
+        # keepalived skips 0, which would let the kernel choose.
+        running.ip_ident = running.ip_ident % 0xFFFF + 1
         if action.ah_sequence is None:
-            return encode_ipv4(payload, spec.source, destination, self.ip_ident)
+            return encode_ipv4(payload, spec.source, destination, running.ip_ident)
         return encode_ah_ipv4(
             payload,
             spec.source,
             destination,
-            self.ip_ident,
+            running.ip_ident,
             action.ah_sequence,
             spec.params.auth_data,
             spec.params.unicast,
@@ -448,11 +486,12 @@ class VrrpService:
     def _do(self, running: Running, action: Action) -> None:
         spec = running.spec
         if isinstance(action, AddAddresses):
-            running.refreshed_at = self.loop.time()
+            running.lifetime.renewed(self.loop.time())
             self.addresses.send(running.add_messages + [(add, f"adding {what}") for add, _, what in spec.routing])
         elif isinstance(action, RemoveAddresses):
             # keepalived's order: rules, routes, then addresses.
             removals = [(remove, f"removing {what}") for _, remove, what in reversed(spec.routing)]
+            running.lifetime.released()
             self.addresses.send(removals + running.remove_messages)
         elif isinstance(action, SendAdvert):
             sock = self.sockets[running.channel]
@@ -471,8 +510,12 @@ class VrrpService:
                         self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.info(action.message)
-            if action.message.startswith(f"({spec.params.name}) split brain") and spec.smtp_alert:
-                self._alert(f"VRRP Instance {spec.params.name} - split brain", f"=> {action.message} <=")
+        elif isinstance(action, SplitBrain) and spec.smtp_alert:
+            self._alert(
+                f"VRRP Instance {spec.params.name} - split brain",
+                f"=> {action.other} (priority {action.their_priority}) is also MASTER; "
+                f"we are {spec.params.primary} (priority {action.our_priority}) <=",
+            )
         elif isinstance(action, StateChange) and action.new is not State.INIT:
             self._notify(running, action)
             if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
@@ -486,10 +529,9 @@ class VrrpService:
             fifo.write(notify_fifo_line("INSTANCE", spec.params.name, state, change.priority))
         for script_state, script in spec.notify_scripts:
             if script_state == state:
-                self._run_in_background(script.command, self._run_as(script))
+                self._run_in_background(script)
         if spec.notify is not None:
-            arguments = ("INSTANCE", spec.params.name, state, str(change.priority))
-            self._run_in_background(spec.notify.command, self._run_as(spec.notify), arguments)
+            self._run_in_background(spec.notify, ("INSTANCE", spec.params.name, state, str(change.priority)))
         if spec.smtp_alert and state in ALERT_BODIES:
             subject = "Stopping" if state == "STOP" else f"Entering {state} state"
             self._alert(f"VRRP Instance {spec.params.name} - {subject}", ALERT_BODIES[state])
@@ -530,18 +572,16 @@ class VrrpService:
                    "FAULT": configured.notify_fault, "STOP": configured.notify_stop}  # fmt: skip
         script = scripts.get(state.value)
         if script is not None:
-            self._run_in_background(script.command, self._run_as(script))
+            self._run_in_background(script)
         if configured.notify is not None:
-            arguments = ("GROUP", name, state.value, "0")
-            self._run_in_background(configured.notify.command, self._run_as(configured.notify), arguments)
+            self._run_in_background(configured.notify, ("GROUP", name, state.value, "0"))
 
-    def _run_in_background(self, command: str, run_as: RunAs, arguments: tuple[str, ...] = ()) -> None:
-        if command in self.scripts_disabled:
+    def _run_in_background(self, script: Script, arguments: tuple[str, ...] = ()) -> None:
+        vetted = self.vetting.vet_notify(script)
+        if vetted is None:
             return
-        if not self._script_allowed(command, run_as, command):
-            self.scripts_disabled.add(command)
-            return
-        task = self.loop.create_task(run_command(command, run_as, None, arguments))
+        run_as, argv = vetted
+        task = self.loop.create_task(run_command((*argv, *arguments), run_as, None))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 

@@ -10,19 +10,32 @@ import struct
 from ..vrrp.packet import IPPROTO_VRRP, MCAST_GROUP4, MCAST_GROUP6, VRRP_TOS, VRRP_TTL
 
 SO_BINDTODEVICE = 25
+IP_FREEBIND = 15
 IP_MULTICAST_ALL = 49
 RECEIVE_BUFFER = 4096
 
 
 class VrrpSocketV4:
-    """Receives every protocol-112 packet on the interface; sends packets whose IP header we build.
+    """Receives the VRRP packets sent to the multicast group, or for unicast instances to our address;
+    sends packets whose IP header we build.
+
+    Bound to its destination, as keepalived's is: a multicast instance never reads packets sent to the
+    host itself (a routed sender's, with its TTL below 255), nor a unicast one the group's.
 
     We build the IPv4 header ourselves (IP_HDRINCL) so that, like keepalived, each advert carries our
     own IP ID counter and TTL 255 whatever the destination.
     """
 
-    def __init__(self, ifname: str, ifindex: int, join_multicast: bool, protocol: int = IPPROTO_VRRP) -> None:
-        """`protocol`: 112 for plain VRRP, 51 for AH-authenticated VRRPv2 (keepalived keeps them apart)."""
+    def __init__(
+        self,
+        ifname: str,
+        ifindex: int,
+        multicast: bool,
+        protocol: int = IPPROTO_VRRP,
+        unicast_address: ipaddress.IPv4Address | None = None,
+    ) -> None:
+        """`protocol`: 112 for plain VRRP, 51 for AH-authenticated VRRPv2 (keepalived keeps them apart).
+        A unicast socket receives what is sent to `unicast_address`."""
         self.receiver = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
         try:
@@ -31,9 +44,14 @@ class VrrpSocketV4:
                 sock.setblocking(False)
             # Only the groups joined on this socket, not every group joined on the host.
             self.receiver.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-            if join_multicast:
+            if multicast:
                 membership = struct.pack("4s4si", MCAST_GROUP4.packed, bytes(4), ifindex)
                 self.receiver.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+                self.receiver.bind((str(MCAST_GROUP4), 0))
+            elif unicast_address is not None:
+                # The source may not be on the interface yet (a VIP, an address added later).
+                self.receiver.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
+                self.receiver.bind((str(unicast_address), 0))
             self.sender.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
             self.sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
             self.sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
@@ -89,7 +107,7 @@ class VrrpSocketV6:
     """VRRPv3 over IPv6: the kernel builds the IPv6 header and the checksum; we read hop limit and
     destination from ancillary data."""
 
-    def __init__(self, ifname: str, ifindex: int, source: ipaddress.IPv6Address, join_multicast: bool) -> None:
+    def __init__(self, ifname: str, ifindex: int, source: ipaddress.IPv6Address, multicast: bool) -> None:
         self.ifindex = ifindex
         self.sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_VRRP)
         try:
@@ -104,7 +122,7 @@ class VrrpSocketV6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
             sock.bind((str(source), 0, 0, ifindex))
-            if join_multicast:
+            if multicast:
                 membership = MCAST_GROUP6.packed + struct.pack("@I", ifindex)
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, membership)
             sock.setblocking(False)

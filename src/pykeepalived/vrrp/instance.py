@@ -165,13 +165,22 @@ class WantMaster:
 
 
 @dataclass(frozen=True)
+class SplitBrain:
+    """Another router is MASTER for our VRID at the same time as we are."""
+
+    other: IPAddr
+    their_priority: int
+    our_priority: int
+
+
+@dataclass(frozen=True)
 class StateChange:
     old: State
     new: State
     priority: int
 
 
-Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | WantMaster
+Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | WantMaster | SplitBrain
 
 
 @dataclass
@@ -191,6 +200,20 @@ class Instance:
     vips_set: bool = False
     wants_master: bool = False
     master_source: IPAddr | None = None
+    # The master whose adverts held us in BACKUP (until it sent priority 0), with its last advert's IP
+    # identification and when we heard it.
+    heard_master: IPAddr | None = None
+    heard_ident: tuple[int, float] | None = None
+    # The master we timed out on, as last heard. If it comes back with its IP identification counted on
+    # by about one per advert interval, it kept advertising while we were MASTER: a split brain seen from
+    # the lower priority side (a restarted daemon counts from 1 again).
+    took_over_from: IPAddr | None = None
+    took_over_ident: tuple[int, float] | None = None
+    # Adverts sent out of turn (answers to lower-priority or priority-0 adverts) are limited to one per
+    # advert interval: each reaches every peer, and a flood of valid adverts must not make us flood the LAN.
+    answered_at: float | None = None
+    # When the split brain being reported was last seen: one report per episode, whatever the sources.
+    split_brain_at: float | None = None
     # AH: the highest sequence number sent or accepted (a new master continues the old one's count).
     ah_sequence: int = 0
     counters: Counter[str] = field(default_factory=Counter)
@@ -238,6 +261,17 @@ class Instance:
 
     def _arm_advert_timer(self, now: float) -> None:
         self.sands = now + self.params.advert_int_cs / 100
+
+    def _advertise_now(self, now: float) -> bool:
+        """An advert out of turn, unless one went out less than an interval ago; the next one is due an
+        interval after it."""
+        if self.answered_at is not None and now - self.answered_at < self.params.advert_int_cs / 100:
+            self.counters["answers_not_sent"] += 1
+            return False
+        self.answered_at = now
+        self._send(self.effective_priority)
+        self._arm_advert_timer(now)
+        return True
 
     # ----- helpers ------------------------------------------------------------------------------
 
@@ -344,11 +378,15 @@ class Instance:
         if advert.priority == PRIORITY_STOP:
             self._log("Backup received priority 0 advertisement", detail=True)
             self.ms_down_timer_us = self.skew_us()
+            # It released its addresses: our taking over is a hand-over, not a split.
+            self.heard_master = self.heard_ident = None
         elif not self.params.preempt or advert.priority >= self.effective_priority or delaying:
             self.wants_master = False
             self._update_master_adver_int(advert)
             self.ms_down_timer_us = self.master_down_us()
-            self.master_source = received.source
+            self.master_source = self.heard_master = received.source
+            if received.ident is not None:
+                self.heard_ident = (received.ident, now)
             if self.params.preempt_delay > 0:
                 if advert.priority >= self.effective_priority:
                     self.preempt_until = None
@@ -358,6 +396,8 @@ class Instance:
         else:
             self._log(f"received lower priority ({advert.priority}) advert from {received.source} - discarding")
             self.master_source = received.source
+            # We are about to preempt it: a hand-over we chose, not a split.
+            self.heard_master = self.heard_ident = None
             return
         self._arm_down_timer(now)
 
@@ -383,6 +423,9 @@ class Instance:
     def _become_master(self, now: float) -> None:
         self.preempt_until = None
         self.wants_master = False
+        self.took_over_from, self.took_over_ident = self.heard_master, self.heard_ident
+        self.heard_master = self.heard_ident = None
+        self.split_brain_at = self.answered_at = None
         self._arm_advert_timer(now)
         # The advert goes first, so the old master drops the addresses before our gratuitous ARPs.
         self._send(self.effective_priority)
@@ -417,8 +460,8 @@ class Instance:
     def _master_advert(self, event: AdvertIn) -> None:
         received, now = event.received, event.now
         advert = received.advert
-        # keepalived re-arms the advert timer after every packet it processes, even one it rejects.
-        self._arm_advert_timer(now)
+        # RFC 5798 6.4.3: a master discards invalid packets. keepalived re-arms its advert timer on
+        # every packet it reads, so junk at the advert rate silenced it; here only our own adverts do.
         if self._verdict(received) is not None:
             return
         ours = self.effective_priority
@@ -427,7 +470,7 @@ class Instance:
         if theirs == PRIORITY_STOP or (
             self.params.higher_prio_send_advert and (theirs > ours or (theirs == ours and address_order > 0))
         ):
-            self._send(ours)
+            self._advertise_now(now)
             if theirs == PRIORITY_STOP:
                 self._log("Master received priority 0 message", detail=True)
                 return
@@ -441,23 +484,7 @@ class Instance:
                 )
                 self.effective_priority = ours = PRIORITY_OWNER - 1
         if theirs < ours or (theirs == ours and address_order < 0):
-            # A lower priority router only advertises as MASTER if it could not hear us: two masters.
-            self.counters["split_brain"] += 1
-            self._log(
-                f"split brain: {received.source} (priority {theirs}) is also MASTER for VRID {self.params.vrid}; "
-                f"we are {self.params.primary} (priority {ours})"
-            )
-            suffix = "" if self.params.lower_prio_no_advert else ", forcing new election"
-            self._log(f"Received advert from {received.source} with lower priority {theirs}, ours {ours}{suffix}")
-            if received.ah is not None:
-                self._log("IPSEC-AH : Syncing seq_num - Increment seq")
-                self.ah_sequence = received.ah.sequence + 1
-            if not self.params.lower_prio_no_advert:
-                self._send(ours)
-            # The other router may have been master and have pointed the LAN's ARP caches at itself.
-            if self.params.garp_lower_prio_repeat:
-                self._do(SendGratuitous(self.params.garp_lower_prio_repeat))
-                self._schedule_garp(now, self.params.garp_lower_prio_delay, self.params.garp_lower_prio_repeat)
+            self._lower_priority_master(received, now)
             return
         if theirs > ours:
             self._log(f"Master received advert from {received.source} with higher priority {theirs}, ours {ours}")
@@ -466,9 +493,56 @@ class Instance:
                 f"Master received advert from {received.source} with same priority {theirs} but higher IP address "
                 "than ours"
             )
+        if received.source == self.took_over_from and self._kept_advertising(received, now):
+            self._split_brain(received.source, theirs, now)
         self._update_master_adver_int(advert)
         self.master_source = received.source
         self._leave_master(now, State.BACKUP)
+
+    def _kept_advertising(self, received: Received, now: float) -> bool:
+        """Whether the master we took over from advertised all along: its IP identification went on from
+        where we last heard it, about one per advert interval (keepalived's per-instance counter)."""
+        if received.ident is None or self.took_over_ident is None:
+            return False
+        last_ident, heard_at = self.took_over_ident
+        intervals = (now - heard_at) / (received.advert.interval_cs / 100)
+        counted = (received.ident - last_ident) % 0x10000
+        return intervals / 2 - 2 <= counted <= intervals * 3 / 2 + 2
+
+    def _split_brain(self, other: IPAddr, their_priority: int, now: float) -> None:
+        """Count and report two masters once per episode, however many adverts show it, from whichever sources."""
+        previous, self.split_brain_at = self.split_brain_at, now
+        if previous is not None and now - previous < self.master_down_us() / US:
+            return
+        self.counters["split_brain"] += 1
+        self._do(
+            SplitBrain(other, their_priority, self.effective_priority),
+            Log(
+                f"({self.params.name}) split brain: {other} (priority {their_priority}) is also MASTER for VRID "
+                f"{self.params.vrid}; we are {self.params.primary} (priority {self.effective_priority})"
+            ),
+        )
+
+    def _lower_priority_master(self, received: Received, now: float) -> None:
+        """A lower priority router only advertises as MASTER if it could not hear us: two masters."""
+        theirs, ours = received.advert.priority, self.effective_priority
+        self._split_brain(received.source, theirs, now)
+        if self.answered_at is not None and now - self.answered_at < self.params.advert_int_cs / 100:
+            self.counters["answers_not_sent"] += 1
+            return
+        suffix = "" if self.params.lower_prio_no_advert else ", forcing new election"
+        self._log(f"Received advert from {received.source} with lower priority {theirs}, ours {ours}{suffix}")
+        if received.ah is not None:
+            self._log("IPSEC-AH : Syncing seq_num - Increment seq")
+            self.ah_sequence = received.ah.sequence + 1
+        if self.params.lower_prio_no_advert:
+            self.answered_at = now
+        else:
+            self._advertise_now(now)
+        # The other router may have been master and have pointed the LAN's ARP caches at itself.
+        if self.params.garp_lower_prio_repeat:
+            self._do(SendGratuitous(self.params.garp_lower_prio_repeat))
+            self._schedule_garp(now, self.params.garp_lower_prio_delay, self.params.garp_lower_prio_repeat)
 
     def _leave_master(self, now: float, new: State) -> None:
         if new is State.BACKUP:
@@ -509,6 +583,7 @@ class Instance:
             return
         self.master_adver_int_cs = self.params.advert_int_cs
         self.ms_down_timer_us = self.master_down_us()
+        self.heard_master = self.heard_ident = None
         self._log("Entering BACKUP STATE")
         self._set_state(State.BACKUP)
         self._arm_down_timer(event.now)

@@ -53,6 +53,8 @@ class Received:
     # AH-authenticated adverts: the AH header, and the whole IP packet the ICV covers.
     ah: AuthHeader | None = None
     raw: bytes = b""
+    # The IPv4 identification field: keepalived (and we) count it up per advert, from 1 at start.
+    ident: int | None = None
 
     @property
     def multicast(self) -> bool:
@@ -77,6 +79,7 @@ def parse_ipv4(packet: bytes) -> Received:
         header.total_length == len(packet),
         ah,
         packet if ah is not None else b"",
+        header.ident,
     )
 
 

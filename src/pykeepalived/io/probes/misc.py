@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from ..scripts import RunAs, run_command
+from collections.abc import Sequence
+
+from ..script_security import RunAs
+from ..scripts import run_command
 from .base import Result
 
 
-async def check(command: str, timeout: float, dynamic: bool, run_as: RunAs | None = None) -> Result:
-    code = await run_command(command, run_as, timeout)
+async def check(argv: Sequence[str], timeout: float, dynamic: bool, run_as: RunAs | None = None) -> Result:
+    code = await run_command(argv, run_as, timeout)
     if code is None:
         return Result(False, "timeout or cannot run")
     if code == 0:
