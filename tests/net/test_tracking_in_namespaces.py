@@ -42,6 +42,31 @@ def test_failing_track_script_moves_the_vip_and_back_after_rise(lab: Lab) -> Non
     assert "Script `chk_flag` now returning 1" in "\n".join(lab.log_lines(first))
 
 
+def test_an_unsafe_track_script_is_removed_from_its_instance_as_keepalived_does(lab: Lab) -> None:
+    # Under enable_script_security, a script anyone can change is disabled and tracked no more: its weight
+    # no longer counts (here it would hold r1 at 200 - 150 = 50, under r2).
+    first, second = lab.routers
+    flag = lab.workdir / "absent"
+    unsafe = lab.workdir / "check.sh"
+    unsafe.write_text(f"#!/bin/sh\ntest -e {flag}\n")
+    unsafe.chmod(0o1777)
+    lab.workdir.chmod(0o755)
+    config = with_script(vrrp_config(first, 200, VIP, 3, 0.1), flag, -150).replace(
+        f'script "/usr/bin/test -e {flag}"', f'script "{unsafe}"'
+    )
+    config = config.replace(
+        "    router_id r1\n", "    router_id r1\n    enable_script_security\n    script_user root\n"
+    )
+    lab.start_router(first, config)
+    lab.start_router(second, vrrp_config(second, 100, VIP, 3, 0.1))
+    expect_holder(lab, first, within=3)
+    time.sleep(1)
+    assert lab.holders(VIP) == [first]
+    log = "\n".join(lab.log_lines(first))
+    assert f"Unsafe permissions found for script '{unsafe}' - disabling." in log
+    assert "Disabling track script chk_flag due to insecure" in log
+
+
 def test_weight_zero_script_failure_is_a_fault(lab: Lab) -> None:
     first, second = lab.routers
     flag = lab.workdir / "ok"

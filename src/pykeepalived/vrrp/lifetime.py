@@ -5,7 +5,8 @@ restarted. Ours carry a kernel lifetime that the master renews with its adverts,
 addresses go by themselves. The lifetime must outlast every peer's master-down interval counted from
 our last advert: a master that only stalls (SIGSTOP, CPU starvation, swap) must still hold its
 addresses when a backup takes over, so that there is no instant without a holder. A peer's priority
-is not known here, so its interval is bounded with the lowest priority (1), the longest skew.
+is not known here, so its interval is bounded with the lowest priority (1), the longest skew; its
+down_timer_adverts is taken to be ours (keepalived's default, 3, unless the pair sets it alike).
 
 The kernel counts lifetimes in whole seconds and removes an expired address up to 0.25 s late (IPv4's
 check_lifetime fuzz). So a dead master's address goes within ceil(longest master-down) + 0.25 s of
