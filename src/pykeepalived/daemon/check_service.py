@@ -48,7 +48,7 @@ from ..io.nftables import (
     open_nftables,
 )
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
-from ..io.probes.base import Result, Target
+from ..io.probes.base import Result, Target, probe_raised
 from ..io.script_security import Flag, RunAs, ScriptVetting
 from ..io.scripts import run_command
 from ..io.shared_counts import SLOTS
@@ -95,6 +95,8 @@ class CheckerRun:
     real_server: RealServerPolicy
     virtual_server: VirtualServerPolicy
     last: Result | None = None
+    # The probe raised and it was logged: once, until the probe runs cleanly again.
+    raise_logged: bool = False
 
 
 def _pick(*values: float | int | None, default: float) -> float:
@@ -125,7 +127,14 @@ def on_task(probe: Callable[[], Coroutine[Any, Any, Result]]) -> Starter:
 
     def start(done: ResultCallback) -> None:
         task: asyncio.Task[Result] = asyncio.get_running_loop().create_task(probe())
-        task.add_done_callback(lambda finished: None if finished.cancelled() else done(finished.result()))
+
+        def finished(task: asyncio.Task[Result]) -> None:
+            if task.cancelled():
+                return
+            error = task.exception()
+            done(probe_raised(error) if error is not None else task.result())
+
+        task.add_done_callback(finished)
 
     return start
 
@@ -473,13 +482,22 @@ class CheckService:
 
     def _schedule(self, run: CheckerRun, delay: float) -> None:
         if not self.stopping:
-            self.handles[id(run)] = asyncio.get_running_loop().call_later(
-                delay, run.start, lambda r: self._done(run, r)
-            )
+            self.handles[id(run)] = asyncio.get_running_loop().call_later(delay, self._start, run)
+
+    def _start(self, run: CheckerRun) -> None:
+        try:
+            run.start(lambda result: self._done(run, result))
+        except Exception as error:
+            self._done(run, probe_raised(error))
 
     def _done(self, run: CheckerRun, result: Result) -> None:
         """One check finished: keepalived's policy, then the next check after delay_loop or delay_before_retry."""
         run.last = result
+        if result.raised is not None and not run.raise_logged:
+            run.raise_logged = True
+            self.logger.error(f"{run.label} on service {run.description}: {result.detail}", exc_info=result.raised)
+        elif result.raised is None:
+            run.raise_logged = False
         if not result.ok and run.log_all_failures and run.policy.up:
             self.logger.info(f"{run.label} on service {run.description} failed: {result.detail}.")
         if result.weight is not None and result.weight != run.real_server.dynamic_weight:

@@ -37,10 +37,17 @@ class Result:
     detail: str = ""
     # misc_dynamic and FILE_CHECK: the weight the check sets for the real server.
     weight: int | None = None
+    # The probe itself failed (a bug, an unexpected error): the check failed, and this says why.
+    raised: BaseException | None = None
 
 
 def failed(detail: str) -> Result:
     return Result(False, detail)
+
+
+def probe_raised(error: BaseException) -> Result:
+    """A probe that raises is a failed check, never a silent stop."""
+    return Result(False, f"the probe raised {type(error).__name__}: {error}", raised=error)
 
 
 async def open_stream(
