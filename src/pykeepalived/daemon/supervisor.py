@@ -1,4 +1,4 @@
-"""The parent process: starts the VRRP (and, later, checker) processes and restarts them if they die.
+"""The parent process: starts the VRRP and checker processes and restarts them if they die.
 
 As in keepalived, the parent does no protocol work, so a crash in a child never takes the others down,
 and SIGTERM to the parent stops every child cleanly (priority-0 adverts, addresses removed).
@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from .process import release_signals
 
-RESPAWN_BACKOFF_SECONDS = (0.5, 1, 2, 5, 10, 30)
+# A child that dies is restarted at once; one that keeps dying, after longer and longer pauses.
+RESPAWN_BACKOFF_SECONDS = (0, 0.5, 1, 2, 5, 10, 30)
+# A child that ran this long was stable: its next death starts the backoff afresh.
+STABLE_SECONDS = 60.0
 CHILD_STOP_SECONDS = 5.0
 
 
@@ -44,9 +47,13 @@ class Supervisor:
 
     async def _keep_alive(self, child: ChildSpec) -> None:
         failures = 0
+        loop = asyncio.get_running_loop()
         while not self.stopping.is_set():
             process = await self._spawn(child)
+            started = loop.time()
             code = await process.wait()
+            if loop.time() - started >= STABLE_SECONDS:
+                failures = 0
             if self.stopping.is_set():
                 return
             if code == 4:
