@@ -1,14 +1,14 @@
 """Each kind of hostile packet alone against pykeepalived and keepalived pairs: takeovers and advert gaps.
 
 VRRPv2, advert_int 1, PASS; r1 priority 200, r2 100; an attacker on the LAN sends one kind of packet at
---rate a second for --duration seconds (cli/attacker.py). Prints a table; not a pass/fail test.
+--rate a second for --duration seconds (lab/attacker.py). Prints a table; not a pass/fail test.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from pykeepalived.cli.attacker import KINDS, attack_pair
+from pykeepalived.lab.attacker import KINDS, attack_pair
 
 DAEMONS = {"pykeepalived": None, "keepalived": ["keepalived"]}
 

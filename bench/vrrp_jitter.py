@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from pykeepalived.cli.lab import Lab, vrrp_config
+from pykeepalived.lab.netns import Lab, vrrp_config
 
 ADVERT_INT = 0.1
 VIP = "10.99.1.1"

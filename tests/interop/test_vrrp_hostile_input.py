@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 
-from pykeepalived.cli.attacker import AttackOutcome, attack_pair
+from pykeepalived.lab.attacker import AttackOutcome, attack_pair
 
 ATTACK_SECONDS = 20.0
 ADVERT_INT = 1.0

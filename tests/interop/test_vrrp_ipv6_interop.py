@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pykeepalived.cli.lab import Lab, Router, run
+from pykeepalived.lab.netns import Lab, Router, run
 
 VIP = "2001:db8:99::1"
 CONFIG = """vrrp_instance VI_1 {{

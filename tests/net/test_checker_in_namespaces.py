@@ -12,10 +12,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 from servers import start_web_server
 
-from pykeepalived.cli.lab import Lab
+from pykeepalived.lab.netns import Lab
 
 STATS = Path("/tmp/pykeepalived_check.stats")
 DELAY_LOOP, RETRY, CONNECT_TIMEOUT, DELAY_BEFORE_RETRY = 0.5, 1, 0.5, 0.2
@@ -82,7 +83,7 @@ def table(lab: Lab) -> dict[str, object]:
 def wait_for_table(lab: Lab, members: set[str], within: float) -> float:
     started = time.monotonic()
     while time.monotonic() - started < within:
-        if set(table(lab)["table"]) == members:  # type: ignore[arg-type]
+        if set(cast(dict[str, object], table(lab)["table"])) == members:
             return time.monotonic() - started
         time.sleep(0.05)
     raise AssertionError(f"table is {table(lab)['table']}, expected {members}")

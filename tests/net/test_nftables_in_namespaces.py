@@ -29,7 +29,7 @@ from servers import (
     wait_for_answers,
 )
 
-from pykeepalived.cli.lab import CLIENT_ADDRESS, Lab, run
+from pykeepalived.lab.netns import CLIENT_ADDRESS, Lab, run
 from pykeepalived.lb.listing import CONNECTIONS_HEADER
 
 HEALTH_PORT = 8081
@@ -96,7 +96,7 @@ def start_balancer(lab: Lab, configuration: str) -> subprocess.Popen[bytes]:
     balancer = lab.routers[0]
     lab.start_router(balancer, configuration, "-C", "--dataplane", "nftables", "-c", str(lab.workdir / "r1.vrrp.pid"))
     assert balancer.process is not None
-    return balancer.process  # type: ignore[return-value]
+    return balancer.process
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

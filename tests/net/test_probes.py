@@ -18,7 +18,7 @@ from servers import free_port
 
 from pykeepalived.io.probes import dns as dns_probe
 from pykeepalived.io.probes import fast, file, http, misc, ping, smtp, tcp, udp
-from pykeepalived.io.probes.base import Target
+from pykeepalived.io.probes.base import Result, Target
 from pykeepalived.io.probes.http import UrlCheck, judge
 
 BODY = b"<html>hello</html>"
@@ -219,7 +219,7 @@ def test_callback_probes_against_good_and_bad_servers() -> None:
         junk, junk_port = await serve(garbage)
         closed = free_port()
         loop = asyncio.get_running_loop()
-        results: list[asyncio.Future[fast.Result]] = [loop.create_future() for _ in range(6)]
+        results: list[asyncio.Future[Result]] = [loop.create_future() for _ in range(6)]
         url = UrlCheck("/", digest=hashlib.md5(BODY).hexdigest())
         fast.http_check(target(good_port), url, "x", "1.0", results[0].set_result)
         fast.http_check(target(hang_port, 0.3), url, "x", "1.0", results[1].set_result)
@@ -243,7 +243,7 @@ def test_an_endless_response_fails_within_the_connect_timeout() -> None:
         streamed = await http.check(target(port, 0.5), (UrlCheck("/"),), tls=False)
         assert not streamed.ok and "timeout" in streamed.detail
         assert loop.time() - started < 0.7
-        result: asyncio.Future[fast.Result] = loop.create_future()
+        result: asyncio.Future[Result] = loop.create_future()
         started = loop.time()
         fast.http_check(target(port, 0.5), UrlCheck("/"), "x", "1.0", result.set_result)
         assert not (await result).ok

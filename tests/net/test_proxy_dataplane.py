@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import socket
 import struct
 import tempfile
@@ -294,7 +295,9 @@ class UdpClient(asyncio.DatagramProtocol):
 async def test_udp_flows_are_scheduled_per_client_and_end_when_idle() -> None:
     loop = asyncio.get_running_loop()
     servers = [
-        await loop.create_datagram_endpoint(lambda n=n: NamedUdpServer(f"rs{n}".encode()), local_addr=(LOOPBACK, 0))
+        await loop.create_datagram_endpoint(
+            functools.partial(NamedUdpServer, f"rs{n}".encode()), local_addr=(LOOPBACK, 0)
+        )
         for n in range(2)
     ]
     members = {DestinationKey(LOOPBACK, t.get_extra_info("sockname")[1]): Destination(1) for t, _ in servers}
@@ -333,7 +336,9 @@ async def test_worker_processes_share_their_udp_flow_counts() -> None:
     the other's choice."""
     loop = asyncio.get_running_loop()
     servers = [
-        await loop.create_datagram_endpoint(lambda n=n: NamedUdpServer(f"rs{n}".encode()), local_addr=(LOOPBACK, 0))
+        await loop.create_datagram_endpoint(
+            functools.partial(NamedUdpServer, f"rs{n}".encode()), local_addr=(LOOPBACK, 0)
+        )
         for n in range(2)
     ]
     members = {DestinationKey(LOOPBACK, t.get_extra_info("sockname")[1]): Destination(1) for t, _ in servers}

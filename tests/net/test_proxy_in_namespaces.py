@@ -15,7 +15,7 @@ from collections import Counter
 
 from servers import PORT, VIP, finish, hold_connection, requests, start_named_web_server, wait_for_answers
 
-from pykeepalived.cli.lab import Lab, Router, run
+from pykeepalived.lab.netns import Lab, Router, run
 
 
 def config(lab: Lab) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import time
 
-from pykeepalived.cli.lab import Lab, Router, run
+from pykeepalived.lab.netns import Lab, Router, run
 
 VIPS = ("10.99.1.1", "10.99.2.1")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from test_vrrp_failover import VIP, expect_holder
 
-from pykeepalived.cli.lab import Lab, run, vrrp_config
+from pykeepalived.lab.netns import Lab, run, vrrp_config
 
 
 def script_block(flag: Path, weight: int) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.cli.lab import Lab, Router, vrrp_config
+from pykeepalived.lab.netns import Lab, Router, vrrp_config
 
 VIP = "10.99.1.1"
 

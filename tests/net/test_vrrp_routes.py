@@ -6,7 +6,7 @@ import signal
 
 from test_vrrp_failover import VIP, expect_holder
 
-from pykeepalived.cli.lab import Lab, run, vrrp_config
+from pykeepalived.lab.netns import Lab, run, vrrp_config
 
 ROUTING = """virtual_routes {
     10.98.0.0/16 via 10.99.0.1 dev eth0

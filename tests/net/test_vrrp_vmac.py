@@ -7,7 +7,7 @@ import time
 
 from test_vrrp_failover import VIP
 
-from pykeepalived.cli.lab import Lab, Prober, Router, run, vrrp_config
+from pykeepalived.lab.netns import Lab, Prober, Router, run, vrrp_config
 
 VMAC_DEV = "vrrp.51"
 VMAC = "00:00:5e:00:01:33"  # 00:00:5e:00:01:VRID, VRID 51

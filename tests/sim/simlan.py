@@ -103,6 +103,7 @@ class Lan:
 
     def _broadcast(self, sender: Node, action: SendAdvert) -> None:
         source = sender.instance.params.primary
+        assert isinstance(source, ipaddress.IPv4Address)
         sender.ip_ident += 1
         wire = encode_ipv4(encode(action.advert, source, MCAST_GROUP4), source, MCAST_GROUP4, sender.ip_ident)
         for node in self.nodes:

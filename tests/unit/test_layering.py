@@ -10,7 +10,7 @@ import pykeepalived
 PACKAGE = Path(pykeepalived.__file__).parent
 PURE = ("core", "config", "vrrp", "check", "lb")
 FORBIDDEN = {"asyncio", "socket", "os", "time", "subprocess", "select", "signal", "threading", "pyroute2"}
-OUTER = {"io", "daemon", "cli"}
+OUTER = {"io", "daemon", "cli", "lab"}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -44,3 +44,22 @@ def test_pure_packages_import_no_os_clock_or_process_modules() -> None:
             parts = name.split(".")
             if top == "pykeepalived" and len(parts) > 1:
                 assert parts[1] not in OUTER, f"{path.relative_to(PACKAGE)} imports {name} (an outer layer)"
+
+
+# The outer layers point one way too: cli may use everything; daemon never the commands nor the labs;
+# io (the OS adapters) neither the daemon nor the commands nor the labs; the labs drive daemons as
+# processes, never by importing them.
+NOT_IMPORTED_BY = {
+    "io": {"daemon", "cli", "lab"},
+    "daemon": {"cli", "lab"},
+    "lab": {"daemon", "cli"},
+}
+
+
+def test_outer_layers_import_inwards_only() -> None:
+    for package, forbidden in NOT_IMPORTED_BY.items():
+        for path in (PACKAGE / package).rglob("*.py"):
+            for name in imports_of(path):
+                parts = name.split(".")
+                if parts[0] == "pykeepalived" and len(parts) > 1:
+                    assert parts[1] not in forbidden, f"{path.relative_to(PACKAGE)} imports {name}"

@@ -7,14 +7,10 @@ from typing import TextIO
 
 from ..config import LoadResult, load
 from ..core.diagnostics import Severity
+from ..core.exits import EXIT_CONFIG, EXIT_CONFIG_TEST, EXIT_OK
 from ..io.files import FileSystem, default_config_id, local_interfaces
 
 DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
-
-# keepalived's --config-test exit codes (KEEPALIVED_CHK_EXIT_*).
-EXIT_OK = 0
-EXIT_CONFIG = 4  # the configuration cannot run
-EXIT_CONFIG_TEST = 5  # it runs, but something was reported
 
 
 def load_file(path: str, config_id: str | None, check_interfaces: bool = True) -> LoadResult:

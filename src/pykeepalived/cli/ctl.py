@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
 import sys
-import time
 from collections.abc import Sequence
 
 from ..config.dump import dump_config, to_text
+from ..config.keywords import keyword_reference
 from ..config.ldirectord import convert
-from ..daemon import proxy_paths
-from ..io import nftables
-from ..io.nftables import connection_counts, conntrack_connections
-from ..lb.listing import Namer, connection_listing, listing, numeric
-from ..lb.table import DestinationKey, ServiceKey, Table, table_from_data
+from ..core.exits import EXIT_CONFIG, EXIT_CONFIG_TEST, EXIT_OK
 from .common import config_test_exit_code, load_file, report
 from .demo import demo
 from .ipvsadm import main as ipvsadm_main
@@ -41,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
     )
+    commands.add_parser("keywords", help="every keyword pykeepalived reads, by block, with the values it takes")
     convert = commands.add_parser("convert-ldirectord", help="write the keepalived.conf for an ldirectord.cf")
     convert.add_argument("file")
     convert.add_argument("-o", "--output", help="write here instead of standard output")
@@ -69,63 +63,6 @@ def convert_ldirectord(path: str, output: str | None) -> int:
     return 0
 
 
-def list_proxy_table(pidfile: str, namer: Namer = numeric) -> int:
-    """Ask the proxy process for its table and counts (SIGUSR2), then print them as ipvsadm -Ln would."""
-    try:
-        with open(pidfile, encoding="ascii") as handle:
-            pid = int(handle.read().strip())
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(proxy_paths.STATS_DUMP)
-        os.kill(pid, signal.SIGUSR2)
-    except (OSError, ValueError) as error:
-        print(f"pykeepalivedctl: no proxy data plane is running ({pidfile}: {error})", file=sys.stderr)
-        return 1
-    deadline = time.monotonic() + 5
-    while not os.path.exists(proxy_paths.STATS_DUMP):
-        if time.monotonic() > deadline:
-            print(f"pykeepalivedctl: process {pid} wrote no {proxy_paths.STATS_DUMP}", file=sys.stderr)
-            return 1
-        time.sleep(0.02)
-    with open(proxy_paths.STATS_DUMP, encoding="utf-8") as handle:
-        snapshot = json.load(handle)
-    table = table_from_data(snapshot["table"])
-    counts: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]] = {}
-    for entry in snapshot["counts"]:
-        service = counts.setdefault(ServiceKey(**entry["service"]), {})
-        service[DestinationKey(**entry["destination"])] = (entry["active"], entry.get("inactive", 0))
-    print(listing(table, counts, namer), end="")
-    return 0
-
-
-def committed_table(state_file: str) -> Table:
-    """The table the checker last committed to nftables."""
-    with open(state_file, encoding="utf-8") as handle:
-        return table_from_data(json.load(handle)["table"])
-
-
-def list_nftables_table(state_file: str, namer: Namer = numeric) -> int:
-    """The nftables table with conntrack's connection counts."""
-    table = committed_table(state_file)
-    print(listing(table, connection_counts(table), namer), end="")
-    return 0
-
-
-def list_connections(pidfile: str, namer: Namer = numeric) -> int:
-    """ipvsadm -Lnc: conntrack's connections through the nftables table (the proxy keeps its own)."""
-    if os.path.exists(pidfile) or not os.path.exists(nftables.STATE_FILE):
-        print("pykeepalivedctl: connections are listed for IPVS and nftables, not for the proxy", file=sys.stderr)
-        return 1
-    print(connection_listing(conntrack_connections(committed_table(nftables.STATE_FILE)), namer), end="")
-    return 0
-
-
-def list_table(pidfile: str, namer: Namer = numeric) -> int:
-    """The proxy's table if its process runs, else the nftables table (IPVS is pyipvsadm's own)."""
-    if not os.path.exists(pidfile) and os.path.exists(nftables.STATE_FILE):
-        return list_nftables_table(nftables.STATE_FILE, namer)
-    return list_proxy_table(pidfile, namer)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["ipvsadm"]:
@@ -136,15 +73,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo()
     if args.command == "convert-ldirectord":
         return convert_ldirectord(args.file, args.output)
+    if args.command == "keywords":
+        print("\n".join(keyword_reference()))
+        return 0
     result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)
     report(result)
     if args.command == "config-test":
         code = config_test_exit_code(result)
-        verdict = {0: "OK", 5: "runs, with warnings"}.get(code, "will not run")
+        verdict = {EXIT_OK: "OK", EXIT_CONFIG_TEST: "runs, with warnings"}.get(code, "will not run")
         print(f"{args.file}: {verdict} ({len(result.diagnostics)} messages)", file=sys.stderr)
         return code
     if result.config is None:
-        return 4
+        return EXIT_CONFIG
     data = dump_config(result.config)
     print(json.dumps(data, indent=2) if args.json else "\n".join(to_text(data)))
     return 0

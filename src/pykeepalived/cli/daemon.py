@@ -11,12 +11,13 @@ from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..config.model import Config
+from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
 from ..daemon.process import DATAPLANES, logging_arguments, pidfile
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
-from .common import DEFAULT_CONFIG, EXIT_CONFIG, config_test_exit_code, load_file, report
+from .common import DEFAULT_CONFIG, config_test_exit_code, load_file, report
 
 # Accepted for compatibility; what they control arrives with a later part of pykeepalived.
 NOT_YET = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import time
 
-from .lab import Lab, vrrp_config
+from ..lab.netns import Lab, vrrp_config
 
 VIP = "10.99.1.1"
 ADVERT_INT = 0.1

@@ -64,6 +64,7 @@ from ..lb.table import (
     ServiceKey,
     Table,
 )
+from .tables import list_connections, list_table
 
 VERSION = "pyipvsadm (pykeepalived), ipvsadm v1.31 2019/12/24 command line (IPVS v1.2.1)"
 # ipvsadm exits with 255 when the kernel refuses a command, 2 on a usage error.
@@ -363,8 +364,6 @@ def run_restore(parser: argparse.ArgumentParser, backend: IpvsBackend | None) ->
 
 
 def run_other_dataplane(args: argparse.Namespace) -> int:
-    from .ctl import list_connections, list_table
-
     ipvs_only = (args.stats, args.rate, args.thresholds, args.persistent_conn, args.timeout, args.daemon)
     listing_only = not any(ipvs_only) and args.start_daemon is None and args.stop_daemon is None
     if args.command in (None, "list") and args.set is None and listing_only:

@@ -71,7 +71,7 @@ class Forwarding(enum.Enum):
 
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos")
-LVS_MAX_TIMEOUT = 2**31 // 1000  # seconds, as keepalived bounds persistence_timeout
+LVS_MAX_TIMEOUT = 86400 * 31  # seconds: keepalived's bound for persistence_timeout and lvs_timeouts
 IPVS_WEIGHT_LIMIT = 65535
 PRIORITY_OWNER = 255
 PRIORITY_DEFAULT = 100
@@ -179,7 +179,6 @@ def lvs_sync_daemon(node: Node, ctx: BuildContext) -> LvsSyncDaemon:
     return LvsSyncDaemon(interface, **given, where=node.where)
 
 
-LVS_MAX_TIMEOUT = 86400 * 31
 LVS_TIMEOUT_NAMES = ("tcp", "tcpfin", "udp")
 
 

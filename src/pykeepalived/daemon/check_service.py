@@ -37,6 +37,7 @@ from ..config.model import (
     UdpCheck,
     VirtualServer,
 )
+from ..core.exits import EXIT_CONFIG
 from ..io.alerts import send_alert
 from ..io.dumps import write_json_atomically
 from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, IpvsBackend, kernel_has_ipvs
@@ -672,10 +673,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pykeepalived-checker", "pykeepalived_checker", sys.argv[1:] if argv is None else argv
     )
     if config is None:
-        return 4
+        return EXIT_CONFIG
     backend = open_backend(args, logger, config)
     if backend is None:
-        return 4
+        return EXIT_CONFIG
     try:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             return runner.run(serve(args, config, logger, backend))

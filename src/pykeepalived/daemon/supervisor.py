@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
+from ..core.exits import EXIT_CONFIG
 from .process import release_signals
 
 # A child that dies is restarted at once; one that keeps dying, after longer and longer pauses.
@@ -56,7 +57,7 @@ class Supervisor:
                 failures = 0
             if self.stopping.is_set():
                 return
-            if code == 4:
+            if code == EXIT_CONFIG:
                 self.logger.info(f"{child.name} child process exited: the configuration cannot run - not restarting")
                 self.failed = True
                 self.stopping.set()

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config.model import Config, GlobalDefs, Script, VrrpScript
+from ..core.exits import EXIT_CONFIG
 from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.alerts import send_alert
 from ..io.dumps import write_json_atomically
@@ -610,11 +611,11 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
         except SetupError as problem:
             if "link-local" not in str(problem) or time.monotonic() > deadline:
                 logger.info(f"VRRP: cannot start: {problem}")
-                return 4
+                return EXIT_CONFIG
             await asyncio.sleep(0.1)
         except OSError as problem:
             logger.info(f"VRRP: cannot start: {problem}")
-            return 4
+            return EXIT_CONFIG
     apply_scheduling(config.global_defs, logger)
     service = VrrpService(config, specs, logger, args.log_detail)
     loop = asyncio.get_running_loop()
@@ -639,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     args, logger, config = start_child("pykeepalived-vrrp", "pykeepalived_vrrp", arguments)
     if config is None:
-        return 4
+        return EXIT_CONFIG
     vmacs: list[str] = []
     with pidfile(args.pidfile):
         try:
@@ -651,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(serve(args, logger, config))
         except OSError as problem:
             logger.info(f"VRRP: cannot start: {problem}")
-            return 4
+            return EXIT_CONFIG
         finally:
             for name in vmacs:
                 remove_vmac(name)

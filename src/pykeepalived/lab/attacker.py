@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..vrrp.packet import AUTH_PASS, IPPROTO_VRRP, MCAST_GROUP4, Advert, encode, encode_ipv4
-from .lab import Lab, vrrp_config
+from .netns import Lab, vrrp_config
 
 ETH_P_IP = 0x0800
 MULTICAST_MAC = bytes.fromhex("01005e000012")
@@ -221,7 +221,7 @@ def attack_from(
 ) -> dict[str, Any]:
     """Run the attack from a lab namespace (`source` and `master` are (address, MAC)); its report."""
     command = [
-        "ip", "netns", "exec", namespace, sys.executable, "-m", "pykeepalived.cli.attacker",
+        "ip", "netns", "exec", namespace, sys.executable, "-m", "pykeepalived.lab.attacker",
         "--source", source[0], "--source-mac", source[1], "--master", master[0], "--master-mac", master[1],
         "--vip", vip, "--advert-int", str(advert_int), "--password", password, "--rate", str(rate),
         "--duration", str(duration), *(f"--kind={kind}" for kind in kinds),

@@ -223,7 +223,7 @@ class Lab:
 
     def start_prober(self, vip: str, duration: float) -> Prober:
         process = subprocess.Popen(
-            ["ip", "netns", "exec", self.client, sys.executable, "-m", "pykeepalived.cli.prober", vip,
+            ["ip", "netns", "exec", self.client, sys.executable, "-m", "pykeepalived.lab.prober", vip,
              "--duration", str(duration)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
