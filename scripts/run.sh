@@ -53,6 +53,7 @@ demo)
     ;;
 test)
     .venv/bin/ruff check src tests bench
+    .venv/bin/ruff format --check src tests bench
     .venv/bin/mypy
     exec .venv/bin/python -m pytest tests -q
     ;;

@@ -8,7 +8,7 @@ from memfs import config_from
 
 from pykeepalived.config.ldirectord import convert
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "ldirectord-samples" / "ldirectord.cf"
+SAMPLE = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "ldirectord-samples" / "ldirectord.cf"
 
 
 def test_the_shared_sample_converts_to_a_config_we_accept() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -74,7 +76,7 @@ def advert_from(
     return Received(Advert(**fields), source, MCAST_GROUP4, 255, True, ident=ident)  # type: ignore[arg-type]
 
 
-def logs(actions: list[object]) -> list[str]:
+def logs(actions: Sequence[object]) -> list[str]:
     return [a.message for a in actions if isinstance(a, Log) and not a.detail]
 
 
@@ -246,7 +248,7 @@ def test_invalid_adverts_never_move_the_masters_advert_timer(damage: dict[str, o
     t = run_until_master(instance)
     good = advert_from(PEER, 100, p)
     received_fields = {k: v for k, v in damage.items() if k in ("ttl", "checksum_ok", "destination")}
-    advert_fields = {k: v for k, v in damage.items() if k not in received_fields}
+    advert_fields: dict[str, Any] = {k: v for k, v in damage.items() if k not in received_fields}
     bad = advert_from(PEER, 250, p, **advert_fields)
     bad = Received(
         bad.advert,

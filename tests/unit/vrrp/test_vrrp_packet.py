@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -26,11 +27,11 @@ PCAPS = sorted(VECTORS.glob("*.pcap"))
 ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
 
 
-def vrrp_ipv4(path):  # type: ignore[no-untyped-def]
+def vrrp_ipv4(path: Path) -> list[bytes]:
     return [p for p in ip_packets(path, ETH_IPV4) if p[9] == IPPROTO_VRRP]
 
 
-def vrrp_ipv6(path):  # type: ignore[no-untyped-def]
+def vrrp_ipv6(path: Path) -> list[bytes]:
     return [p for p in ip_packets(path, ETH_IPV6) if p[6] == IPPROTO_VRRP]
 
 
@@ -41,18 +42,19 @@ def test_vectors_are_present() -> None:
 
 
 @pytest.mark.parametrize("path", PCAPS, ids=lambda p: p.stem)
-def test_ipv4_adverts_reencode_byte_identical(path) -> None:  # type: ignore[no-untyped-def]
+def test_ipv4_adverts_reencode_byte_identical(path: Path) -> None:
     for packet in vrrp_ipv4(path):
         received = parse_ipv4(packet)
         assert received.checksum_ok and received.length_ok and received.ttl == 255
         source, destination = received.source, received.destination
+        assert isinstance(source, ipaddress.IPv4Address) and isinstance(destination, ipaddress.IPv4Address)
         ident = int.from_bytes(packet[4:6], "big")
         rebuilt = encode_ipv4(encode(received.advert, source, destination), source, destination, ident)
         assert rebuilt == packet
 
 
 @pytest.mark.parametrize("path", [p for p in PCAPS if "ipv6" in p.stem], ids=lambda p: p.stem)
-def test_ipv6_adverts_reencode_byte_identical(path) -> None:  # type: ignore[no-untyped-def]
+def test_ipv6_adverts_reencode_byte_identical(path: Path) -> None:
     packets = vrrp_ipv6(path)
     assert packets
     for packet in packets:
