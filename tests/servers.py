@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pykeepalived.cli.lab import Lab, Router, run
+from pykeepalived.lab.netns import Lab, Router, run
 
 VIP, PORT = "10.99.1.1", 80
 # Each request on a new connection, from `source` if given; a failure is an answer too.

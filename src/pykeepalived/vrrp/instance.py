@@ -1,8 +1,9 @@
 """The VRRP instance state machine, sans I/O, with keepalived 2.2.7's behaviour.
 
 An Instance is driven by events that carry the current time (Start, AdvertIn, Timer, Stop, Fault, PriorityChange)
-and answers with actions (SendAdvert, AddAddresses, ...) for an adapter to carry out. Which handler runs
-is decided by one table of (state, event type) -> handler; every pair is in it.
+and answers with actions (SendAdvert, AddAddresses, ...) for an adapter to carry out. One table says, for
+every (state, event type) pair, which handler runs and which states it may move the instance to; a move
+the table does not allow raises (`state_diagram()` draws the table).
 
 Timing follows keepalived: Master_Down_Interval = 3 x Master_Adver_Interval + Skew_Time, where
 Skew_Time = (256 - priority) / 256 s in VRRPv2 and (256 - priority) x Master_Adver_Interval / 256 in
@@ -222,6 +223,7 @@ class Instance:
         self.effective_priority = self.params.priority
         self.master_adver_int_cs = self.params.advert_int_cs
         self._actions: list[Action] = []
+        self._may_enter: frozenset[State] = frozenset()
         self._adverts: dict[int, Advert] = {}
 
     # ----- public interface ---------------------------------------------------------------------
@@ -229,8 +231,9 @@ class Instance:
     def handle(self, event: Event) -> list[Action]:
         """Feed one event; return what to do, in order."""
         self._actions = []
-        handler = TRANSITIONS[(self.state, type(event))]
-        handler(self, event)
+        transition = TRANSITIONS[(self.state, type(event))]
+        self._may_enter = transition.to
+        transition.handler(self, event)
         return self._actions
 
     @property
@@ -301,9 +304,13 @@ class Instance:
             sequence = self.ah_sequence
         self._do(SendAdvert(self._advert(priority), sequence))
 
-    def _set_state(self, new: State) -> None:
-        old, self.state = self.state, new
-        if old != new:
+    def _set_state(self, new: State, announce: bool = True) -> None:
+        """Move to `new` (announced as a StateChange unless keepalived moves there silently)."""
+        old = self.state
+        if old != new and new not in self._may_enter:
+            raise InvalidTransition(f"{old.value} -> {new.value} is not in the transition table")
+        self.state = new
+        if old != new and announce:
             self._do(StateChange(old, new, self.effective_priority))
 
     def _verdict(self, received: Received, check_addresses: bool = True) -> Drop | None:
@@ -344,8 +351,8 @@ class Instance:
             self.sands = None
             return
         if self.params.want_master and self.params.priority == PRIORITY_OWNER:
-            # keepalived: the address owner times out of BACKUP almost at once.
-            self.state = State.BACKUP
+            # keepalived: the address owner goes through BACKUP silently and times out of it almost at once.
+            self._set_state(State.BACKUP, announce=False)
             self.ms_down_timer_us = 1
         else:
             self.ms_down_timer_us = self.master_down_us()
@@ -604,64 +611,88 @@ def _compare(a: IPAddr, b: IPAddr) -> int:
     return (a.packed > b.packed) - (a.packed < b.packed)
 
 
-Handler = Callable[[Instance, Event], None]
+class InvalidTransition(AssertionError):
+    """A handler tried a move the transition table does not allow: a bug in the engine."""
 
 
-def _table() -> dict[tuple[State, type], Handler]:
-    """Every (state, event type) pair and the handler that runs for it."""
-    rows: dict[State, dict[type, Callable[..., None]]] = {
+@dataclass(frozen=True)
+class Transition:
+    handler: Callable[..., None]
+    # The states the handler may move the instance to (it may also stay).
+    to: frozenset[State] = frozenset()
+
+
+def _go(handler: Callable[..., None], *to: State) -> Transition:
+    return Transition(handler, frozenset(to))
+
+
+def _table() -> dict[tuple[State, type], Transition]:
+    """Every (state, event type) pair: the handler that runs for it, and where it may lead."""
+    ignore = _go(Instance._ignore)
+    stop = _go(Instance._stop, State.STOP)
+    priority = _go(Instance._priority_change)
+    rows: dict[State, dict[type, Transition]] = {
         State.INIT: {
-            Start: Instance._on_start,
-            AdvertIn: Instance._ignore,
-            Timer: Instance._ignore,
-            Stop: Instance._stop,
-            Fault: Instance._record_fault,
-            PriorityChange: Instance._priority_change,
-            GroupMaster: Instance._ignore,
-            GroupBackup: Instance._ignore,
+            Start: _go(Instance._on_start, State.BACKUP, State.FAULT),
+            AdvertIn: ignore,
+            Timer: ignore,
+            Stop: stop,
+            Fault: _go(Instance._record_fault),
+            PriorityChange: priority,
+            GroupMaster: ignore,
+            GroupBackup: ignore,
         },
         State.BACKUP: {
-            Start: Instance._ignore,
-            AdvertIn: Instance._backup_advert,
-            Timer: Instance._backup_timer,
-            Stop: Instance._stop,
-            Fault: Instance._fault,
-            PriorityChange: Instance._priority_change,
-            GroupMaster: Instance._group_master,
-            GroupBackup: Instance._ignore,
+            Start: ignore,
+            AdvertIn: _go(Instance._backup_advert),
+            Timer: _go(Instance._backup_timer, State.MASTER),
+            Stop: stop,
+            Fault: _go(Instance._fault, State.FAULT),
+            PriorityChange: priority,
+            GroupMaster: _go(Instance._group_master, State.MASTER),
+            GroupBackup: ignore,
         },
         State.MASTER: {
-            Start: Instance._ignore,
-            AdvertIn: Instance._master_advert,
-            Timer: Instance._master_timer,
-            Stop: Instance._stop,
-            Fault: Instance._fault,
-            PriorityChange: Instance._priority_change,
-            GroupMaster: Instance._ignore,
-            GroupBackup: Instance._group_backup,
+            Start: ignore,
+            AdvertIn: _go(Instance._master_advert, State.BACKUP),
+            Timer: _go(Instance._master_timer),
+            Stop: stop,
+            Fault: _go(Instance._fault, State.FAULT),
+            PriorityChange: priority,
+            GroupMaster: ignore,
+            GroupBackup: _go(Instance._group_backup, State.BACKUP),
         },
         State.FAULT: {
-            Start: Instance._ignore,
-            AdvertIn: Instance._ignore,
-            Timer: Instance._ignore,
-            Stop: Instance._stop,
-            Fault: Instance._leave_fault,
-            PriorityChange: Instance._priority_change,
-            GroupMaster: Instance._ignore,
-            GroupBackup: Instance._ignore,
+            Start: ignore,
+            AdvertIn: ignore,
+            Timer: ignore,
+            Stop: stop,
+            Fault: _go(Instance._leave_fault, State.BACKUP),
+            PriorityChange: priority,
+            GroupMaster: ignore,
+            GroupBackup: ignore,
         },
         State.STOP: {
-            Start: Instance._ignore,
-            AdvertIn: Instance._ignore,
-            Timer: Instance._ignore,
-            Stop: Instance._ignore,
-            Fault: Instance._record_fault,
-            PriorityChange: Instance._priority_change,
-            GroupMaster: Instance._ignore,
-            GroupBackup: Instance._ignore,
+            Start: ignore,
+            AdvertIn: ignore,
+            Timer: ignore,
+            Stop: ignore,
+            Fault: _go(Instance._record_fault),
+            PriorityChange: priority,
+            GroupMaster: ignore,
+            GroupBackup: ignore,
         },
     }
-    return {(state, event_type): handler for state, row in rows.items() for event_type, handler in row.items()}
+    return {(state, event_type): transition for state, row in rows.items() for event_type, transition in row.items()}
 
 
 TRANSITIONS = _table()
+
+
+def state_diagram() -> str:
+    """The transition table as a Mermaid state diagram (docs/architecture.md holds its output)."""
+    lines = ["stateDiagram-v2", "    [*] --> INIT"]
+    for (state, event_type), transition in TRANSITIONS.items():
+        for target in sorted(transition.to, key=lambda s: list(State).index(s)):
+            lines.append(f"    {state.value} --> {target.value}: {event_type.__name__}")
+    return "\n".join(lines) + "\n"
