@@ -97,7 +97,7 @@ async def run(kind: str, checkers: int, interval: float, seconds: float, port: i
 def model_memory(virtual_servers: int, per_server: int) -> None:
     """Resident memory for the configuration model and checker state of many real servers."""
     from pykeepalived.config import load
-    from pykeepalived.daemon.check_service import build
+    from pykeepalived.daemon.checkers import build
     from pykeepalived.io.files import FileSystem
 
     parts = []

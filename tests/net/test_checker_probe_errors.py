@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.config import load
-from pykeepalived.daemon.check_service import CheckService, ResultCallback, Starter, on_task
+from pykeepalived.daemon.check_service import CheckService
+from pykeepalived.daemon.checkers import ResultCallback, Starter, on_task
 from pykeepalived.io.files import FileSystem
 from pykeepalived.io.probes.base import Result
 from pykeepalived.lb.table import MemoryBackend

@@ -1,4 +1,5 @@
-"""The pure packages never touch the kernel, the clock or processes (DESIGN.md: dependencies point one way)."""
+"""The shape of the package: the pure packages never touch the kernel, the clock or processes, imports point
+one way (DESIGN.md), and a large module says why it is large."""
 
 from __future__ import annotations
 
@@ -63,3 +64,11 @@ def test_outer_layers_import_inwards_only() -> None:
                 parts = name.split(".")
                 if parts[0] == "pykeepalived" and len(parts) > 1:
                     assert parts[1] not in forbidden, f"{path.relative_to(PACKAGE)} imports {name}"
+
+
+def test_a_source_file_over_400_lines_says_why_at_its_top() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 400:
+            docstring = ast.get_docstring(ast.parse(text)) or ""
+            assert "Over 400 lines:" in docstring, f"{path.relative_to(PACKAGE)} has no reason for its size"

@@ -3,6 +3,8 @@
 With IPVS every command works on the kernel's table as ipvsadm's does, with ipvsadm's messages and exit
 status. The nftables and proxy tables belong to the checker process, which rewrites them on every change:
 there they are listed (-L, -S), and changing them is refused with the reason.
+
+Over 400 lines: ipvsadm 1.31's whole command line and its messages, command for command.
 """
 
 from __future__ import annotations

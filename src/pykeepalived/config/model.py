@@ -4,6 +4,9 @@ Each block is a frozen dataclass. A field declared with `kw(...)` is a keyword: 
 the type and range, `default` is what keepalived uses when the keyword is absent, `deprecated` lists
 old spellings keepalived still accepts. Keywords keepalived accepts but whose meaning belongs to a later
 part of pykeepalived are listed in RAW_KEYWORDS and kept, as written, in `options`.
+
+Over 400 lines: every block's keyword table, kept together so that the reader, `-t`, dump-config and
+`pykeepalivedctl keywords` see one declaration of each keyword.
 """
 
 from __future__ import annotations

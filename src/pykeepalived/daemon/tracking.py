@@ -1,4 +1,5 @@
-"""Watching tracked objects for the VRRP process: scripts, files and processes (interfaces come from netlink).
+"""Tracked objects for the VRRP process: scripts, files and processes (interfaces come from netlink), and
+what they make of each instance's priority and fault (Tracker).
 
 Each watcher reports a status change to a callback: a script's OK/failing (after rise/fall), a file's
 integer value, whether enough matching processes run. Scripts run without a shell, as keepalived runs
@@ -11,14 +12,17 @@ import asyncio
 import logging
 import os
 import shlex
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config.model import TrackFile, TrackProcess, VrrpScript
+from ..config.model import Config, TrackFile, TrackProcess, VrrpScript
+from ..io.netdev import is_up
 from ..io.probes.file import read_track_file
-from ..io.script_security import RunAs
+from ..io.script_security import Flag, RunAs, ScriptVetting, Verdict
 from ..io.scripts import run_command
-from ..vrrp.tracking import Kind, RiseFall
+from ..vrrp.tracking import Kind, RiseFall, evaluate
+from .vrrp_setup import InstanceSpec
 
 StatusCallback = Callable[[Kind, str, "bool | int"], None]
 POLL_SECONDS = 1.0
@@ -132,27 +136,102 @@ class PollWatcher:
             self.poll()
 
 
-def notify_fifo_line(kind: str, name: str, state: str, priority: int) -> str:
-    """keepalived's FIFO line: INSTANCE "VI_1" MASTER 100."""
-    return f'{kind} "{name}" {state} {priority}\n'
+class Tracker:
+    """Everything the instances track, and what it makes of each instance: its priority and whether it is in
+    fault. Tells `changed` the names of the instances to re-evaluate when something they track changes."""
 
-
-class NotifyFifo:
-    """keepalived's notify_fifo: created if missing, one line per state change, in order."""
-
-    def __init__(self, path: str, logger: logging.Logger) -> None:
-        self.path = path
+    def __init__(
+        self, config: Config, vetting: ScriptVetting, changed: Callable[[list[str]], None], logger: logging.Logger
+    ) -> None:
+        self.config = config
+        self.vetting = vetting
+        self.changed = changed
         self.logger = logger
-        if not os.path.exists(path):
-            os.mkfifo(path, 0o600)
-        # Opened read-write so that writing never blocks or fails while no reader is attached.
-        self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        self.status: dict[tuple[Kind, str], bool | int] = {}
+        # The instances (by name) that track each object.
+        self.dependents: dict[tuple[Kind, str], list[str]] = {}
+        self.interfaces: dict[int, str] = {}
+        self.watchers: list[ScriptWatcher] = []
+        self.poller: PollWatcher | None = None
+        # Tracked scripts keepalived would remove from their instances (unusable, or unsafe).
+        self.removed: set[tuple[Kind, str]] = set()
 
-    def write(self, line: str) -> None:
-        try:
-            os.write(self.fd, line.encode())
-        except OSError as error:
-            self.logger.info(f"notify fifo {self.path}: {error}")
+    def open(self, specs: list[InstanceSpec]) -> None:
+        for spec in specs:
+            for tracked in spec.tracked:
+                self.dependents.setdefault((tracked.kind, tracked.name), []).append(spec.params.name)
+        for kind, name in self.dependents:
+            if kind is Kind.INTERFACE:
+                try:
+                    self.interfaces[socket.if_nametoindex(name)] = name
+                    self.status[(kind, name)] = is_up(name)
+                except OSError:
+                    self.status[(kind, name)] = False
+        for script in self.config.vrrp_script:
+            if (Kind.SCRIPT, script.name) not in self.dependents or script.script is None:
+                continue
+            vetted = self._vet(script)
+            if vetted is None:
+                self.removed.add((Kind.SCRIPT, script.name))
+                continue
+            if script.init_fail:
+                self.status[(Kind.SCRIPT, script.name)] = False
+            run_as, verdict = vetted
+            self.watchers.append(ScriptWatcher(script, verdict.argv, run_as, self._report, self.logger))
+        files = [f for f in self.config.track_file if (Kind.FILE, f.name) in self.dependents]
+        for track in files:
+            initialise_track_file(track)
+        processes = [p for p in self.config.vrrp_track_process if (Kind.PROCESS, p.name) in self.dependents]
+        self.poller = PollWatcher(files, processes, self._report)
+        self.poller.poll()
 
-    def close(self) -> None:
-        os.close(self.fd)
+    def _vet(self, script: VrrpScript) -> tuple[RunAs, Verdict] | None:
+        """keepalived's rules for a vrrp_script; None when keepalived would remove it from its instances."""
+        assert script.script is not None
+        vetted = self.vetting.vet(
+            script.script,
+            script.user,
+            lambda own: (
+                f"Unable to set uid/gid for script {script.name}"
+                if own
+                else f"Unable to set default user for vrrp script {script.name} - removing"
+            ),
+        )
+        if vetted is None:
+            return None
+        verdict = vetted[1]
+        if Flag.INHIBIT in verdict.flags:
+            self.logger.info(f"Disabling track script {script.name} due to insecure")
+        elif Flag.NOT_FOUND in verdict.flags:
+            self.logger.info(f"Disabling track script {script.name} since not found/accessible")
+        return vetted if verdict.runnable else None
+
+    def start(self) -> None:
+        for watcher in self.watchers:
+            watcher.start()
+        if self.poller is not None:
+            self.poller.start()
+
+    def stop(self) -> None:
+        for watcher in self.watchers:
+            if watcher.task is not None:
+                watcher.task.cancel()
+        if self.poller is not None and self.poller.task is not None:
+            self.poller.task.cancel()
+
+    def health(self, spec: InstanceSpec, link_up: bool) -> tuple[int, bool]:
+        """The instance's effective priority and whether it is in fault, from everything it tracks."""
+        items = [
+            (t, self.status.get((t.kind, t.name), True)) for t in spec.tracked if (t.kind, t.name) not in self.removed
+        ]
+        priority, fault = evaluate(spec.params.priority, items)
+        return priority, fault or (spec.track_primary and not link_up)
+
+    def link_changed(self, index: int, up: bool) -> None:
+        name = self.interfaces.get(index)
+        if name is not None and self.status.get((Kind.INTERFACE, name)) != up:
+            self._report(Kind.INTERFACE, name, up)
+
+    def _report(self, kind: Kind, name: str, status: bool | int) -> None:
+        self.status[(kind, name)] = status
+        self.changed(self.dependents.get((kind, name), []))

@@ -3,6 +3,9 @@
 One asyncio loop. Each instance has one precise timer at the engine's next deadline. Every side effect
 is a non-blocking send (adverts, gratuitous ARPs, netlink address messages), carried out in the order
 the engine asked for it, so nothing an instance does can hold up another's advert.
+
+Over 400 lines: sockets, timers and the execution of every kind of action, which share the per-instance
+state (Running); tracking and notifications live in tracking.py and notifier.py.
 """
 
 from __future__ import annotations
@@ -15,21 +18,18 @@ import logging
 import os
 import resource
 import signal
-import socket
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..config.model import Config, GlobalDefs, Script, VrrpScript
+from ..config.model import Config, GlobalDefs
 from ..core.exits import EXIT_CONFIG
 from ..io.addresses import AddressManager, PlacedAddress, address_message
-from ..io.alerts import send_alert
 from ..io.dumps import write_json_atomically
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
-from ..io.script_security import Flag, RunAs, ScriptVetting, Verdict
-from ..io.scripts import run_command
+from ..io.script_security import ScriptVetting
 from ..io.timers import PreciseTimers, TimerHandle
 from ..io.vmac import create_vmac, remove_vmac
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
@@ -66,28 +66,16 @@ from ..vrrp.packet import (
     encode_ipv4,
 )
 from ..vrrp.sync_group import Reaction, SyncGroup
-from ..vrrp.tracking import Kind, evaluate
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from .lvs_sync import SyncDaemonControl
+from .notifier import Notifier
 from .process import pidfile, release_signals, start_child
-from .tracking import (
-    NotifyFifo,
-    PollWatcher,
-    ScriptWatcher,
-    initialise_track_file,
-    notify_fifo_line,
-)
+from .tracking import Tracker
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
 
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
 DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
-ALERT_BODIES = {
-    "MASTER": "=> VRRP Instance is now owning VRRP VIPs <=",
-    "BACKUP": "=> VRRP Instance is no longer owning VRRP VIPs <=",
-    "FAULT": "=> VRRP Instance is no longer owning VRRP VIPs <=",
-    "STOP": "=> Stopping VRRP Instance <=",
-}
 LINK_LOCAL_WAIT_SECONDS = 5.0
 # keepalived writes /tmp/keepalived.data and /tmp/keepalived.stats on SIGUSR1 / SIGUSR2.
 DATA_DUMP = "/tmp/pykeepalived.data"
@@ -159,18 +147,11 @@ class VrrpService:
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
         self.timers = PreciseTimers(self.loop)
-        # Tracked objects: their status, and the instances that track each.
-        self.status: dict[tuple[Kind, str], bool | int] = {}
-        self.dependents: dict[tuple[Kind, str], list[Running]] = collections.defaultdict(list)
-        self.tracked_interfaces: dict[int, str] = {}
-        self.watchers: list[ScriptWatcher] = []
-        self.poller: PollWatcher | None = None
-        self.fifos: list[NotifyFifo] = []
+        # One script vetting for tracked and notify scripts: one SECURITY VIOLATION line covers both.
         self.vetting = ScriptVetting(config.global_defs, logger)
-        # Tracked scripts keepalived would remove from their instances (unusable, or unsafe).
-        self.removed_tracking: set[tuple[Kind, str]] = set()
-        self.background: set[asyncio.Task[int | None]] = set()
-        self.alerts: set[asyncio.Task[None]] = set()
+        self.tracker = Tracker(config, self.vetting, self._reevaluate_named, logger)
+        self.notifier = Notifier(config, self.vetting, logger)
+        self.by_name = {r.spec.params.name: r for r in self.running}
         self.by_engine = {id(r.engine): r for r in self.running}
         sync_settings = config.sync_daemon()
         self.lvs_sync = (
@@ -180,9 +161,9 @@ class VrrpService:
         )
         self.groups: list[SyncGroup] = []
         self.group_of: dict[str, SyncGroup] = {}
-        by_name = {r.spec.params.name: r for r in self.running}
         for configured in config.vrrp_sync_group:
-            group = SyncGroup(configured.name, [by_name[m].engine for m in configured.members if m in by_name])
+            members = [self.by_name[m].engine for m in configured.members if m in self.by_name]
+            group = SyncGroup(configured.name, members)
             self.groups.append(group)
             for member in configured.members:
                 self.group_of[member] = group
@@ -214,19 +195,13 @@ class VrrpService:
         self.loop.add_reader(self.links.fileno(), self._on_link_change)
         self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
         self._add_static()
-        self._open_tracking()
+        specs = [r.spec for r in self.running]
+        self.tracker.open(specs)
+        self.notifier.vet(specs)
+        self.vetting.report_violation()
         if self.lvs_sync is not None:
             self.lvs_sync.clear()
-        global_defs = self.config.global_defs
-        # keepalived writes each line to both FIFOs when both are configured.
-        for fifo, fifo_script in (
-            (global_defs.notify_fifo, global_defs.notify_fifo_script),
-            (global_defs.vrrp_notify_fifo, global_defs.vrrp_notify_fifo_script),
-        ):
-            if fifo:
-                self.fifos.append(NotifyFifo(fifo[0], self.logger))
-                if fifo_script is not None:
-                    self._run_in_background(fifo_script, (fifo[0],))
+        self.notifier.open()
 
     def _add_static(self) -> None:
         """static_ipaddress, static_routes, static_rules: added at start, whatever the VRRP states."""
@@ -244,88 +219,12 @@ class VrrpService:
         if messages:
             self.addresses.send(messages)
 
-    def _vet_notify_scripts(self) -> None:
-        """Every notify script, at start, as keepalived checks them when it reads its configuration."""
-        global_defs = self.config.global_defs
-        for fifo_script, kind in (
-            (global_defs.notify_fifo_script, "notify_fifo"),
-            (global_defs.vrrp_notify_fifo_script, "vrrp_notify_fifo"),
-        ):
-            if fifo_script is not None:
-                self.vetting.vet_notify(fifo_script, kind)
-        scripts: list[Script] = []
-        for running in self.running:
-            scripts += [script for _, script in running.spec.notify_scripts]
-            scripts += [running.spec.notify] if running.spec.notify else []
-        for group in self.config.vrrp_sync_group:
-            scripts += [s for s in (group.notify_master, group.notify_backup, group.notify_fault,
-                                    group.notify_stop, group.notify) if s]  # fmt: skip
-        for script in scripts:
-            self.vetting.vet_notify(script)
-
-    def _vet_track_script(self, script: VrrpScript) -> tuple[RunAs, Verdict] | None:
-        """keepalived's rules for a vrrp_script; None when keepalived would remove it from its instances."""
-        assert script.script is not None
-        vetted = self.vetting.vet(
-            script.script,
-            script.user,
-            lambda own: (
-                f"Unable to set uid/gid for script {script.name}"
-                if own
-                else f"Unable to set default user for vrrp script {script.name} - removing"
-            ),
-        )
-        if vetted is None:
-            return None
-        verdict = vetted[1]
-        if Flag.INHIBIT in verdict.flags:
-            self.logger.info(f"Disabling track script {script.name} due to insecure")
-        elif Flag.NOT_FOUND in verdict.flags:
-            self.logger.info(f"Disabling track script {script.name} since not found/accessible")
-        return vetted if verdict.runnable else None
-
-    def _open_tracking(self) -> None:
-        used: set[tuple[Kind, str]] = set()
-        for running in self.running:
-            for tracked in running.spec.tracked:
-                self.dependents[(tracked.kind, tracked.name)].append(running)
-                used.add((tracked.kind, tracked.name))
-        for kind, name in used:
-            if kind is Kind.INTERFACE:
-                try:
-                    self.tracked_interfaces[socket.if_nametoindex(name)] = name
-                    self.status[(kind, name)] = is_up(name)
-                except OSError:
-                    self.status[(kind, name)] = False
-        for script in self.config.vrrp_script:
-            if (Kind.SCRIPT, script.name) not in used or script.script is None:
-                continue
-            vetted = self._vet_track_script(script)
-            if vetted is None:
-                self.removed_tracking.add((Kind.SCRIPT, script.name))
-                continue
-            if script.init_fail:
-                self.status[(Kind.SCRIPT, script.name)] = False
-            run_as, verdict = vetted
-            self.watchers.append(ScriptWatcher(script, verdict.argv, run_as, self._on_tracked, self.logger))
-        self._vet_notify_scripts()
-        self.vetting.report_violation()
-        files = [f for f in self.config.track_file if (Kind.FILE, f.name) in used]
-        for track in files:
-            initialise_track_file(track)
-        processes = [p for p in self.config.vrrp_track_process if (Kind.PROCESS, p.name) in used]
-        self.poller = PollWatcher(files, processes, self._on_tracked)
-        self.poller.poll()
-
     def _health(self, running: Running) -> tuple[int, bool]:
-        """The instance's effective priority and whether it is in fault, from everything it tracks."""
-        items = [
-            (t, self.status.get((t.kind, t.name), True))
-            for t in running.spec.tracked
-            if (t.kind, t.name) not in self.removed_tracking
-        ]
-        priority, fault = evaluate(running.spec.params.priority, items)
-        return priority, fault or (running.spec.track_primary and not running.link_up)
+        return self.tracker.health(running.spec, running.link_up)
+
+    def _reevaluate_named(self, names: list[str]) -> None:
+        for name in names:
+            self._reevaluate(self.by_name[name])
 
     def _reevaluate(self, running: Running) -> None:
         priority, fault = self._health(running)
@@ -345,14 +244,9 @@ class VrrpService:
         if reaction.log:
             self.logger.info(reaction.log)
         if reaction.new_state is not None:
-            self._notify_group(group.name, reaction.new_state)
+            self.notifier.group_changed(group.name, reaction.new_state)
         for engine, event in reaction.events:
             self._feed(self.by_engine[id(engine)], event)
-
-    def _on_tracked(self, kind: Kind, name: str, status: bool | int) -> None:
-        self.status[(kind, name)] = status
-        for running in self.dependents.get((kind, name), []):
-            self._reevaluate(running)
 
     def start(self) -> None:
         now = self.loop.time()
@@ -361,18 +255,11 @@ class VrrpService:
             priority, fault = self._health(running)
             self._feed(running, PriorityChange(priority, now))
             self._feed(running, Start(now, fault=fault))
-        for watcher in self.watchers:
-            watcher.start()
-        if self.poller is not None:
-            self.poller.start()
+        self.tracker.start()
 
     def stop(self) -> None:
         now = self.loop.time()
-        for watcher in self.watchers:
-            if watcher.task is not None:
-                watcher.task.cancel()
-        if self.poller is not None and self.poller.task is not None:
-            self.poller.task.cancel()
+        self.tracker.stop()
         for running in self.running:
             if running.timer is not None:
                 running.timer.cancel()
@@ -391,8 +278,7 @@ class VrrpService:
             self.links.close()
         self.addresses.close()
         self.timers.close()
-        for fifo in self.fifos:
-            fifo.close()
+        self.notifier.close()
         if self.lvs_sync is not None:
             self.lvs_sync.close()
 
@@ -427,9 +313,7 @@ class VrrpService:
                 if running.spec.interface.index == index and running.link_up != up:
                     running.link_up = up
                     self._reevaluate(running)
-            name = self.tracked_interfaces.get(index)
-            if name is not None and self.status.get((Kind.INTERFACE, name)) != up:
-                self._on_tracked(Kind.INTERFACE, name, up)
+            self.tracker.link_changed(index, up)
 
     def _on_timer(self, running: Running) -> None:
         running.timer = None
@@ -511,36 +395,12 @@ class VrrpService:
                         self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.info(action.message)
-        elif isinstance(action, SplitBrain) and spec.smtp_alert:
-            self._alert(
-                f"VRRP Instance {spec.params.name} - split brain",
-                f"=> {action.other} (priority {action.their_priority}) is also MASTER; "
-                f"we are {spec.params.primary} (priority {action.our_priority}) <=",
-            )
+        elif isinstance(action, SplitBrain):
+            self.notifier.split_brain(spec, action)
         elif isinstance(action, StateChange) and action.new is not State.INIT:
-            self._notify(running, action)
+            self.notifier.instance_changed(spec, action)
             if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
                 self.lvs_sync.follow(action.new.value)
-
-    def _notify(self, running: Running, change: StateChange) -> None:
-        """Notify scripts and the FIFO, in the order the transitions happen."""
-        spec = running.spec
-        state = change.new.value
-        for fifo in self.fifos:
-            fifo.write(notify_fifo_line("INSTANCE", spec.params.name, state, change.priority))
-        for script_state, script in spec.notify_scripts:
-            if script_state == state:
-                self._run_in_background(script)
-        if spec.notify is not None:
-            self._run_in_background(spec.notify, ("INSTANCE", spec.params.name, state, str(change.priority)))
-        if spec.smtp_alert and state in ALERT_BODIES:
-            subject = "Stopping" if state == "STOP" else f"Entering {state} state"
-            self._alert(f"VRRP Instance {spec.params.name} - {subject}", ALERT_BODIES[state])
-
-    def _alert(self, subject: str, body: str) -> None:
-        task = self.loop.create_task(send_alert(self.config.global_defs, subject, body, self.logger))
-        self.alerts.add(task)
-        task.add_done_callback(self.alerts.discard)
 
     def snapshot(self) -> dict[str, object]:
         """State and counters of every instance (what SIGUSR1 / SIGUSR2 write, as keepalived's dumps)."""
@@ -563,28 +423,6 @@ class VrrpService:
 
     def write_dump(self, path: str) -> None:
         write_json_atomically(path, self.snapshot(), self.logger)
-
-    def _notify_group(self, name: str, state: State) -> None:
-        """A sync group's notify scripts and FIFO line (keepalived reports groups with priority 0)."""
-        for fifo in self.fifos:
-            fifo.write(notify_fifo_line("GROUP", name, state.value, 0))
-        configured = next(g for g in self.config.vrrp_sync_group if g.name == name)
-        scripts = {"MASTER": configured.notify_master, "BACKUP": configured.notify_backup,
-                   "FAULT": configured.notify_fault, "STOP": configured.notify_stop}  # fmt: skip
-        script = scripts.get(state.value)
-        if script is not None:
-            self._run_in_background(script)
-        if configured.notify is not None:
-            self._run_in_background(configured.notify, ("GROUP", name, state.value, "0"))
-
-    def _run_in_background(self, script: Script, arguments: tuple[str, ...] = ()) -> None:
-        vetted = self.vetting.vet_notify(script)
-        if vetted is None:
-            return
-        run_as, argv = vetted
-        task = self.loop.create_task(run_command((*argv, *arguments), run_as, None))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
 
 
 def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
@@ -629,7 +467,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     service.start()
     await service.stopped.wait()
     service.stop()
-    pending = service.background | service.alerts
+    pending = service.notifier.pending
     if pending:
         # Give notify_stop scripts and the last alerts the moment they need before the process exits.
         await asyncio.wait(pending, timeout=NOTIFY_STOP_WAIT_SECONDS)

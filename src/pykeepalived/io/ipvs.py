@@ -5,6 +5,8 @@ pyroute2 0.9 quirks handled here: IPVSDest.from_message() reports every destinat
 forwarding attribute is read instead); fwmark and IPv6 services need the netmask sent (for IPv6 it is a
 prefix length, which pyroute2 encodes as an IPv4 address: 128 is "128.0.0.0"); "update" deletes, so
 changes use "set".
+
+Over 400 lines: the requests, the batching thread and the kernel table reader share pyroute2's quirks above.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ schedulers.
 It takes the same operations as the kernel data planes and keeps IPVS's persistence itself. Reading stops
 on a side whose peer cannot keep up (back-pressure), an end-of-file is passed on as a half-close, and a real
 server taken out of the table only stops getting new connections: the open ones finish (IPVS's drain).
+
+Over 400 lines: TCP relaying, UDP flows and applying tables share the per-service state; splitting it is
+planned with the data-plane contract (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ connection count in conntrack, re-planned as the counts change. A persistent ser
 client network in a timed set per real server (which rules add to), and sends it back there.
 Replacing the table is one atomic transaction; connections already tracked keep their server (conntrack
 holds their NAT binding), which is how a removed server drains.
+
+Over 400 lines: one transaction builder for every scheduler family, DR, persistence and thresholds, which
+share the map and set naming; split, they would have to agree on it across modules.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def test_rise_and_fall() -> None:
 
 
 def test_notify_fifo_lines_are_keepalived_s() -> None:
-    from pykeepalived.daemon.tracking import notify_fifo_line
+    from pykeepalived.daemon.notifier import notify_fifo_line
 
     assert notify_fifo_line("INSTANCE", "VI_1", "MASTER", 100) == 'INSTANCE "VI_1" MASTER 100\n'
     assert notify_fifo_line("GROUP", "G1", "BACKUP", 0) == 'GROUP "G1" BACKUP 0\n'
