@@ -91,3 +91,48 @@ def test_an_empty_file_on_reload_changes_nothing(tmp_path: Path) -> None:
         log, _ = child.communicate(timeout=10)
         dump.unlink(missing_ok=True)
     assert log.count(f"Reload failed: {config} is empty - keeping the running configuration") == 2
+
+
+def test_signum_prints_keepalived_s_numbers() -> None:
+    for name in ("STOP", "RELOAD", "DATA", "STATS", "STATS_CLEAR", "JSON", "TDUMP", "BOGUS"):
+        theirs = subprocess.run(["keepalived", f"--signum={name}"], capture_output=True, text=True, check=False)
+        ours = subprocess.run(
+            [sys.executable, "-m", "pykeepalived.cli.daemon", f"--signum={name}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr), name
+
+
+def test_real_time_signals_never_kill_the_daemon(tmp_path: Path) -> None:
+    # keepalived-exporter sends `keepalived --signum=JSON` (36) on every scrape: its default action kills.
+    config = tmp_path / "keepalived.conf"
+    config.write_text(CHECKER_CONFIG)
+    parent_pidfile, checker_pidfile = tmp_path / "parent.pid", tmp_path / "checker.pid"
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "pykeepalived.cli.daemon", "-n", "-l", "-G", "-C", "--dataplane", "memory",
+         "-f", str(config), "-p", str(parent_pidfile), "-c", str(checker_pidfile)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for(parent_pidfile, within=10)
+        wait_for(checker_pidfile, within=10)
+        checker = int(checker_pidfile.read_text())
+        for signum in (signal.SIGRTMIN + 2, signal.SIGRTMAX - 1, signal.SIGRTMIN + 5, signal.SIGRTMAX):
+            os.kill(daemon.pid, signum)
+            os.kill(checker, signum)
+        time.sleep(0.5)
+        assert daemon.poll() is None
+        os.kill(checker, 0)
+        daemon.terminate()
+        log, _ = daemon.communicate(timeout=15)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait(5)
+    assert daemon.returncode == 0, log
+    assert f"Signal {signal.SIGRTMIN + 5} ignored" in log

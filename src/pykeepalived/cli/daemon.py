@@ -13,7 +13,7 @@ from ..config.ldirectord import convert
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
-from ..daemon.process import DATAPLANES, logging_arguments, pidfile
+from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="proxy worker processes sharing the listeners (SO_REUSEPORT); rr and wrr are exact with one")  # fmt: skip
     add("--ldirectord", metavar="FILE", help="read an ldirectord.cf instead (converted to keepalived.conf)")
     add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
+    add("--signum", metavar="SIGFUNC", help="print the signal number of STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON")
     add("-v", "--version", action="store_true", help="print the version")
     add("-h", "--help", action="help", help="print this help")
     return parser
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.signum is not None:
+        if args.signum not in SIGNALS_BY_NAME:
+            print(f"Unknown sigfunc {args.signum}", file=sys.stderr)
+            return 1
+        print(int(SIGNALS_BY_NAME[args.signum]))
+        return 0
     if args.version:
         print(f"pykeepalived {__version__} (keepalived {KEEPALIVED_COMPAT_VERSION} compatible)")
         return 0

@@ -47,6 +47,7 @@ from .process import (
     read_config,
     release_signals,
     start_child,
+    tolerate_realtime_signals,
 )
 
 # How often the nftables maps of connection-count schedulers follow conntrack's counts.
@@ -281,6 +282,7 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     loop.add_signal_handler(signal.SIGUSR1, checker.write_dump, DATA_DUMP)
     loop.add_signal_handler(signal.SIGUSR2, checker.write_dump, STATS_DUMP)
     loop.add_signal_handler(signal.SIGHUP, checker.reload)
+    tolerate_realtime_signals(loop, logger)
     release_signals()
     checker.service.start()
     following = (

@@ -9,7 +9,7 @@ import ctypes
 import logging
 import os
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 
 from ..config import load
 from ..config.model import Config
@@ -57,9 +57,32 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# keepalived's real-time signals (lib/signals.h): keepalived-exporter sends SIGJSON on every scrape.
+SIGJSON = signal.SIGRTMIN + 2
+SIGSTATS_CLEAR = signal.SIGRTMAX - 1
+# `--signum NAME` prints these numbers, as keepalived's does (Debian's build: no TDUMP).
+SIGNALS_BY_NAME = {
+    "STOP": signal.SIGTERM,
+    "RELOAD": signal.SIGHUP,
+    "DATA": signal.SIGUSR1,
+    "STATS": signal.SIGUSR2,
+    "STATS_CLEAR": SIGSTATS_CLEAR,
+    "JSON": SIGJSON,
+}
 # Their default action ends the process: one sent between writing the pidfile and installing the handlers
 # (a reader of the pidfile cannot tell the difference) waits, blocked, until release_signals().
-HELD_SIGNALS = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+# The real-time ones too: tolerate_realtime_signals() gives each a handler before release_signals().
+HELD_SIGNALS = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, *range(signal.SIGRTMIN, signal.SIGRTMAX + 1))
+
+
+def tolerate_realtime_signals(
+    loop: asyncio.AbstractEventLoop, logger: logging.Logger, handled: Collection[int] = ()
+) -> None:
+    """A real-time signal the process has no use for (all but `handled`) is logged and ignored: their default
+    action kills, and a monitoring tool's signal must never take a VIP away."""
+    for signum in range(signal.SIGRTMIN, signal.SIGRTMAX + 1):
+        if signum not in handled:
+            loop.add_signal_handler(signum, logger.info, f"Signal {signum} ignored")
 
 
 def release_signals() -> None:
@@ -72,8 +95,11 @@ def pidfile(path: str | None) -> Iterator[None]:
     """Write our pid to `path` (if given) for as long as the block runs; hold HELD_SIGNALS from now on."""
     signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     if path:
-        with open(path, "w", encoding="ascii") as handle:
+        # Whole or not at all: a script that reads it as soon as it appears must not get half a pid.
+        partial = f"{path}.{os.getpid()}.tmp"
+        with open(partial, "w", encoding="ascii") as handle:
             handle.write(f"{os.getpid()}\n")
+        os.replace(partial, path)
     try:
         yield
     finally:

@@ -27,6 +27,7 @@ from .process import (
     event_loop_factory,
     pidfile,
     release_signals,
+    tolerate_realtime_signals,
 )
 from .proxy_paths import DEFAULT_PIDFILE, STATS_DUMP
 
@@ -91,6 +92,7 @@ async def serve(logger: logging.Logger, shared: SharedCounts | None) -> int:
     # The table comes from the checker on stdin: there is nothing to reload and no other dump.
     for ignored in (signal.SIGHUP, signal.SIGUSR1):
         signal.signal(ignored, signal.SIG_IGN)
+    tolerate_realtime_signals(loop, logger)
     release_signals()
 
     async def follow_the_checker() -> None:

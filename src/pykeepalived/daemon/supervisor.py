@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..core.exits import EXIT_CONFIG
-from .process import release_signals
+from .process import SIGJSON, SIGSTATS_CLEAR, release_signals, tolerate_realtime_signals
 
 # A child that dies is restarted at once; one that keeps dying, after longer and longer pauses.
 RESPAWN_BACKOFF_SECONDS = (0, 0.5, 1, 2, 5, 10, 30)
@@ -79,8 +79,10 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
-        for forwarded in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        forwarded_signals = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, SIGJSON, SIGSTATS_CLEAR)
+        for forwarded in forwarded_signals:
             loop.add_signal_handler(forwarded, self._forward, forwarded)
+        tolerate_realtime_signals(loop, self.logger, forwarded_signals)
         release_signals()
         keepers = [loop.create_task(self._keep_alive(child)) for child in self.children]
         self.logger.info("Startup complete")
@@ -101,7 +103,7 @@ class Supervisor:
         self.logger.info(f"Stopped pykeepalived {__version__}")
         return 1 if self.failed else 0
 
-    def _forward(self, signum: signal.Signals) -> None:
+    def _forward(self, signum: int) -> None:
         for process in self.processes.values():
             if process.returncode is None:
                 process.send_signal(signum)

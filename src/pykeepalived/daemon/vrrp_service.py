@@ -69,7 +69,14 @@ from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
-from .process import pidfile, release_signals, start_child
+from .process import (
+    SIGJSON,
+    SIGSTATS_CLEAR,
+    pidfile,
+    release_signals,
+    start_child,
+    tolerate_realtime_signals,
+)
 from .tracking import Tracker
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
 
@@ -421,6 +428,12 @@ class VrrpService:
             "undecodable_packets": dict(self.dropped),
         }
 
+    def clear_counters(self) -> None:
+        """keepalived's STATS_CLEAR: every instance's counters from zero."""
+        for running in self.running:
+            running.engine.counters.clear()
+        self.dropped.clear()
+
     def write_dump(self, path: str) -> None:
         write_json_atomically(path, self.snapshot(), self.logger)
 
@@ -462,6 +475,9 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
     loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
     loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
+    loop.add_signal_handler(SIGSTATS_CLEAR, service.clear_counters)
+    loop.add_signal_handler(SIGJSON, logger.info, "JSON dump (keepalived's /tmp/keepalived.json) is not provided yet")
+    tolerate_realtime_signals(loop, logger, (SIGJSON, SIGSTATS_CLEAR))
     release_signals()
     service.open()
     service.start()
