@@ -136,3 +136,30 @@ def test_real_time_signals_never_kill_the_daemon(tmp_path: Path) -> None:
             daemon.wait(5)
     assert daemon.returncode == 0, log
     assert f"Signal {signal.SIGRTMIN + 5} ignored" in log
+
+
+def test_a_second_daemon_does_not_start_beside_the_first(tmp_path: Path) -> None:
+    config = tmp_path / "keepalived.conf"
+    config.write_text(CHECKER_CONFIG)
+    parent_pidfile, checker_pidfile = tmp_path / "parent.pid", tmp_path / "checker.pid"
+    command = [sys.executable, "-m", "pykeepalived.cli.daemon", "-n", "-l", "-G", "-C", "--dataplane", "memory",
+               "-f", str(config), "-p", str(parent_pidfile), "-c", str(checker_pidfile)]  # fmt: skip
+    # A pidfile whose process is gone (a crash) does not stop a start: keepalived removes it.
+    parent_pidfile.write_text("999999999\n")
+    first = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for(checker_pidfile, within=10)
+        second = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 0
+        assert "daemon is already running" in second.stdout
+        assert first.poll() is None
+        first.terminate()
+        log, _ = first.communicate(timeout=15)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(5)
+    assert f"Remove a zombie pid file {parent_pidfile}" in log
+    assert first.returncode == 0

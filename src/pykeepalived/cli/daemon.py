@@ -13,7 +13,7 @@ from ..config.ldirectord import convert
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
-from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile
+from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile, process_running
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
@@ -35,9 +35,10 @@ NOT_YET = {
     "core_dump": "-m/--core-dump",
     "core_dump_pattern": "-M/--core-dump-pattern",
 }
-DEFAULT_PIDFILE = "/run/pykeepalived.pid"
-DEFAULT_VRRP_PIDFILE = "/run/pykeepalived_vrrp.pid"
-DEFAULT_CHECKERS_PIDFILE = "/run/pykeepalived_checkers.pid"
+# keepalived's (RUNSTATEDIR/keepalived.pid, vrrp.pid, checkers.pid): scripts and units signal through them.
+DEFAULT_PIDFILE = "/run/keepalived.pid"
+DEFAULT_VRRP_PIDFILE = "/run/vrrp.pid"
+DEFAULT_CHECKERS_PIDFILE = "/run/checkers.pid"
 LDIRECTORD_CONVERTED = "/run/pykeepalived-ldirectord.conf"
 
 
@@ -161,22 +162,28 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
         return EXIT_CONFIG
     # keepalived: -P and -C each add a subsystem; neither means all of them.
     run_vrrp, run_checker = (args.vrrp, args.check) if args.vrrp or args.check else (True, True)
+    main_pidfile = args.pid or DEFAULT_PIDFILE
+    pidfiles = [main_pidfile]
     if config.vrrp_instance and run_vrrp:
-        command = child_command(
-            "pykeepalived.daemon.vrrp_service", child_arguments(args, args.vrrp_pid or DEFAULT_VRRP_PIDFILE)
-        )
+        pidfiles.append(args.vrrp_pid or DEFAULT_VRRP_PIDFILE)
+        command = child_command("pykeepalived.daemon.vrrp_service", child_arguments(args, pidfiles[-1]))
         children.append(ChildSpec("VRRP", command))
     if config.virtual_server and run_checker:
-        arguments = child_arguments(args, args.checkers_pid or DEFAULT_CHECKERS_PIDFILE)
+        pidfiles.append(args.checkers_pid or DEFAULT_CHECKERS_PIDFILE)
+        arguments = child_arguments(args, pidfiles[-1])
         children.append(ChildSpec("Healthcheck", child_command("pykeepalived.daemon.check_service", arguments)))
     if not children:
         print("pykeepalived: nothing to run (no vrrp_instance or virtual_server in the configuration)", file=sys.stderr)
         return 0
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived")
+    # As keepalived: a second daemon beside the first would hold the VIPs twice; it logs and exits 0.
+    if any(process_running(path, logger) for path in pidfiles):
+        logger.info("daemon is already running")
+        return 0
     if not args.dont_fork:
         daemonize()
-    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived")
     banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
-    with pidfile(args.pid or DEFAULT_PIDFILE):
+    with pidfile(main_pidfile):
         return asyncio.run(Supervisor(children, logger, respawn=not args.dont_respawn).run())
 
 

@@ -108,6 +108,35 @@ def pidfile(path: str | None) -> Iterator[None]:
                 os.unlink(path)
 
 
+def process_running(path: str, logger: logging.Logger) -> bool:
+    """keepalived's process_running(): whether the pidfile names a live process. A pidfile that cannot be read
+    counts as running (keepalived cannot tell either); one whose process is gone is removed."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    try:
+        pid = int(text.split()[0])
+    except (IndexError, ValueError):
+        logger.info(f"Error reading pid file {path}")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        logger.info(f"Remove a zombie pid file {path}")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Namespace, logging.Logger, Config | None]:
     """A child's start: its options, its logger, and its own reading of the configuration (None if it
     cannot run; the reasons are logged)."""
