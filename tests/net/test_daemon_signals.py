@@ -105,19 +105,35 @@ def test_signum_prints_keepalived_s_numbers() -> None:
         assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr), name
 
 
-def test_real_time_signals_never_kill_the_daemon(tmp_path: Path) -> None:
-    # keepalived-exporter sends `keepalived --signum=JSON` (36) on every scrape: its default action kills.
+def checker_daemon(tmp_path: Path) -> tuple[list[str], Path, Path]:
+    """The whole daemon running only its checker (no VRRP here), on the memory data plane: its command line and
+    its parent's and checker's pid files."""
     config = tmp_path / "keepalived.conf"
     config.write_text(CHECKER_CONFIG)
     parent_pidfile, checker_pidfile = tmp_path / "parent.pid", tmp_path / "checker.pid"
+    command = [sys.executable, "-m", "pykeepalived.cli.daemon", "-n", "-l", "-G", "-C", "--dataplane", "memory",
+               "-f", str(config), "-p", str(parent_pidfile), "-c", str(checker_pidfile)]  # fmt: skip
+    return command, parent_pidfile, checker_pidfile
+
+
+def stop(daemon: subprocess.Popen[str]) -> str:
+    """SIGTERM, and what the daemon logged."""
+    try:
+        daemon.terminate()
+        log, _ = daemon.communicate(timeout=15)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait(5)
+    return log
+
+
+def test_real_time_signals_never_kill_the_daemon(tmp_path: Path) -> None:
+    # keepalived-exporter sends `keepalived --signum=JSON` (36) on every scrape: its default action kills.
+    command, parent_pidfile, checker_pidfile = checker_daemon(tmp_path)
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "pykeepalived.cli.daemon", "-n", "-l", "-G", "-C", "--dataplane", "memory",
-         "-f", str(config), "-p", str(parent_pidfile), "-c", str(checker_pidfile)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         wait_for(parent_pidfile, within=10)
         wait_for(checker_pidfile, within=10)
@@ -128,22 +144,14 @@ def test_real_time_signals_never_kill_the_daemon(tmp_path: Path) -> None:
         time.sleep(0.5)
         assert daemon.poll() is None
         os.kill(checker, 0)
-        daemon.terminate()
-        log, _ = daemon.communicate(timeout=15)
     finally:
-        if daemon.poll() is None:
-            daemon.kill()
-            daemon.wait(5)
+        log = stop(daemon)
     assert daemon.returncode == 0, log
     assert f"Signal {signal.SIGRTMIN + 5} ignored" in log
 
 
 def test_a_second_daemon_does_not_start_beside_the_first(tmp_path: Path) -> None:
-    config = tmp_path / "keepalived.conf"
-    config.write_text(CHECKER_CONFIG)
-    parent_pidfile, checker_pidfile = tmp_path / "parent.pid", tmp_path / "checker.pid"
-    command = [sys.executable, "-m", "pykeepalived.cli.daemon", "-n", "-l", "-G", "-C", "--dataplane", "memory",
-               "-f", str(config), "-p", str(parent_pidfile), "-c", str(checker_pidfile)]  # fmt: skip
+    command, parent_pidfile, checker_pidfile = checker_daemon(tmp_path)
     # A pidfile whose process is gone (a crash) does not stop a start: keepalived removes it.
     parent_pidfile.write_text("999999999\n")
     first = subprocess.Popen(
@@ -155,11 +163,7 @@ def test_a_second_daemon_does_not_start_beside_the_first(tmp_path: Path) -> None
         assert second.returncode == 0
         assert "daemon is already running" in second.stdout
         assert first.poll() is None
-        first.terminate()
-        log, _ = first.communicate(timeout=15)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait(5)
+        log = stop(first)
     assert f"Remove a zombie pid file {parent_pidfile}" in log
     assert first.returncode == 0
