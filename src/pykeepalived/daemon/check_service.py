@@ -34,7 +34,7 @@ from ..io.nftables import (
     connection_counts,
 )
 from ..io.probes.base import Result, probe_raised
-from ..io.script_security import Flag, RunAs, ScriptVetting
+from ..io.script_security import Runnable, ScriptVetting
 from ..io.scripts import run_command
 from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
 from .checkers import CheckerRun, build
@@ -75,9 +75,9 @@ class CheckService:
             self.vetting.report_violation("check scripts")
         self.servers = {key: server for server in config.virtual_server for key in service_keys(server, config)}
 
-    def _vet_misc(self, checker: MiscCheck) -> tuple[RunAs, tuple[str, ...]] | None:
+    def _vet_misc(self, checker: MiscCheck) -> Runnable | None:
         command = checker.misc_path or "/bin/false"
-        vetted = self.vetting.vet(
+        return self.vetting.vet_removable(
             command,
             checker.user,
             lambda own: (
@@ -85,16 +85,8 @@ class CheckService:
                 if own
                 else f"Unable to set default user for misc script {command} - removing"
             ),
+            "misc script " + " ".join(f"'{word}'" for word in command.split()),
         )
-        if vetted is None:
-            return None
-        run_as, verdict = vetted
-        quoted = " ".join(f"'{word}'" for word in command.split())
-        if Flag.INHIBIT in verdict.flags:
-            self.logger.info(f"Disabling misc script {quoted} due to insecure")
-        elif Flag.NOT_FOUND in verdict.flags:
-            self.logger.info(f"Disabling misc script {quoted} since not found/accessible")
-        return (run_as, verdict.argv) if verdict.runnable else None
 
     def _scripts(self) -> dict[tuple[ServiceKey, str, DestinationKey | None], Script]:
         found: dict[tuple[ServiceKey, str, DestinationKey | None], Script] = {}

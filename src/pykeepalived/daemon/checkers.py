@@ -33,7 +33,7 @@ from ..config.model import (
 )
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target, probe_raised
-from ..io.script_security import RunAs
+from ..io.script_security import Runnable
 from ..lb.table import DestinationKey
 
 ResultCallback = Callable[[Result], None]
@@ -76,7 +76,7 @@ def on_task(probe: Callable[[], Coroutine[Any, Any, Result]]) -> Starter:
 
 
 # A MISC_CHECK's script as vetted: who runs it and its command line; None when keepalived removes the checker.
-MiscVetting = Callable[[MiscCheck], "tuple[RunAs, tuple[str, ...]] | None"]
+MiscVetting = Callable[[MiscCheck], "Runnable | None"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class ProbeContext:
     real: RealServer
     config: Config
     # MISC_CHECK: who runs its script, and its command line (as script security vetted them).
-    misc_run: tuple[RunAs, tuple[str, ...]] | None = None
+    misc_run: Runnable | None = None
 
 
 # Each factory gives the checker's label in log lines and how to start one check.

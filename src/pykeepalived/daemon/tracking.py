@@ -19,7 +19,7 @@ from pathlib import Path
 from ..config.model import Config, TrackFile, TrackProcess, VrrpScript
 from ..io.netdev import is_up
 from ..io.probes.file import read_track_file
-from ..io.script_security import Flag, RunAs, ScriptVetting, Verdict
+from ..io.script_security import RunAs, Runnable, ScriptVetting
 from ..io.scripts import run_command
 from ..vrrp.tracking import Kind, RiseFall, evaluate
 from .vrrp_setup import InstanceSpec
@@ -170,14 +170,14 @@ class Tracker:
         for script in self.config.vrrp_script:
             if (Kind.SCRIPT, script.name) not in self.dependents or script.script is None:
                 continue
-            vetted = self._vet(script)
+            vetted = self._vet(script.name, script.script, script.user)
             if vetted is None:
                 self.removed.add((Kind.SCRIPT, script.name))
                 continue
             if script.init_fail:
                 self.status[(Kind.SCRIPT, script.name)] = False
-            run_as, verdict = vetted
-            self.watchers.append(ScriptWatcher(script, verdict.argv, run_as, self._report, self.logger))
+            run_as, argv = vetted
+            self.watchers.append(ScriptWatcher(script, argv, run_as, self._report, self.logger))
         files = [f for f in self.config.track_file if (Kind.FILE, f.name) in self.dependents]
         for track in files:
             initialise_track_file(track)
@@ -185,26 +185,18 @@ class Tracker:
         self.poller = PollWatcher(files, processes, self._report)
         self.poller.poll()
 
-    def _vet(self, script: VrrpScript) -> tuple[RunAs, Verdict] | None:
+    def _vet(self, name: str, command: str, user: tuple[str, ...] | None) -> Runnable | None:
         """keepalived's rules for a vrrp_script; None when keepalived would remove it from its instances."""
-        assert script.script is not None
-        vetted = self.vetting.vet(
-            script.script,
-            script.user,
+        return self.vetting.vet_removable(
+            command,
+            user,
             lambda own: (
-                f"Unable to set uid/gid for script {script.name}"
+                f"Unable to set uid/gid for script {name}"
                 if own
-                else f"Unable to set default user for vrrp script {script.name} - removing"
+                else f"Unable to set default user for vrrp script {name} - removing"
             ),
+            f"track script {name}",
         )
-        if vetted is None:
-            return None
-        verdict = vetted[1]
-        if Flag.INHIBIT in verdict.flags:
-            self.logger.info(f"Disabling track script {script.name} due to insecure")
-        elif Flag.NOT_FOUND in verdict.flags:
-            self.logger.info(f"Disabling track script {script.name} since not found/accessible")
-        return vetted if verdict.runnable else None
 
     def start(self) -> None:
         for watcher in self.watchers:

@@ -133,17 +133,6 @@ def is_executable(info: os.stat_result, run_as: RunAs) -> bool:
     return bool(mode & stat.S_IXOTH)
 
 
-def _searchable(directory: os.stat_result, run_as: RunAs) -> bool:
-    if run_as.uid == 0:
-        return True
-    mode = directory.st_mode
-    if run_as.uid == directory.st_uid:
-        return bool(mode & stat.S_IXUSR)
-    if run_as.gid == directory.st_gid:
-        return bool(mode & stat.S_IXGRP)
-    return bool(mode & stat.S_IXOTH)
-
-
 def _find_in_path(name: str, run_as: RunAs) -> tuple[str | None, str]:
     """The PATH search of keepalived's find_path: the first regular executable file, or why none."""
     refused = False
@@ -170,7 +159,8 @@ def _accessible(path: str, run_as: RunAs) -> str | None:
         return None
     parent = os.path.dirname(path)
     while True:
-        if not _searchable(os.stat(parent), run_as):
+        # Searching a directory takes its x bit, judged as for running a file.
+        if not is_executable(os.stat(parent), run_as):
             return os.strerror(errno.EACCES)
         if parent == "/":
             return None
@@ -304,6 +294,21 @@ class ScriptVetting:
             self.logger.info(message)
         self.verdicts.append(verdict)
         return run_as, verdict
+
+    def vet_removable(
+        self, command: str, user: tuple[str, ...] | None, no_user: Callable[[bool], str], what: str
+    ) -> Runnable | None:
+        """A track script or a MISC_CHECK: who runs it and its command line, or None when keepalived removes
+        `what` (naming it in 'Disabling ... due to insecure' or '... since not found/accessible')."""
+        vetted = self.vet(command, user, no_user)
+        if vetted is None:
+            return None
+        run_as, verdict = vetted
+        if Flag.INHIBIT in verdict.flags:
+            self.logger.info(f"Disabling {what} due to insecure")
+        elif Flag.NOT_FOUND in verdict.flags:
+            self.logger.info(f"Disabling {what} since not found/accessible")
+        return (run_as, verdict.argv) if verdict.runnable else None
 
     def vet_notify(self, script: Script, kind: str = "notify") -> Runnable | None:
         """A notify or FIFO script, vetted once (keepalived drops one it may not run, silently but for the

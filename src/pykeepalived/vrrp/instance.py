@@ -267,16 +267,18 @@ class Instance:
     def _arm_advert_timer(self, now: float) -> None:
         self.sands = now + self.params.advert_int_cs / 100
 
-    def _advertise_now(self, now: float) -> bool:
-        """An advert out of turn, unless one went out less than an interval ago; the next one is due an
-        interval after it."""
+    def _may_answer(self, now: float) -> bool:
+        """Whether an answer out of turn may go now: none went out less than an advert interval ago."""
         if self.answered_at is not None and now - self.answered_at < self.params.advert_int_cs / 100:
             self.counters["answers_not_sent"] += 1
             return False
         self.answered_at = now
+        return True
+
+    def _advertise_now(self, now: float) -> None:
+        """An advert out of turn: the next one is due an interval after it."""
         self._send(self.effective_priority)
         self._arm_advert_timer(now)
-        return True
 
     # ----- helpers ------------------------------------------------------------------------------
 
@@ -479,7 +481,8 @@ class Instance:
         if theirs == PRIORITY_STOP or (
             self.params.higher_prio_send_advert and (theirs > ours or (theirs == ours and address_order > 0))
         ):
-            self._advertise_now(now)
+            if self._may_answer(now):
+                self._advertise_now(now)
             if theirs == PRIORITY_STOP:
                 self._log("Master received priority 0 message", detail=True)
                 return
@@ -536,17 +539,14 @@ class Instance:
         """A lower priority router only advertises as MASTER if it could not hear us: two masters."""
         theirs, ours = received.advert.priority, self.effective_priority
         self._split_brain(received.source, theirs, now)
-        if self.answered_at is not None and now - self.answered_at < self.params.advert_int_cs / 100:
-            self.counters["answers_not_sent"] += 1
+        if not self._may_answer(now):
             return
         suffix = "" if self.params.lower_prio_no_advert else ", forcing new election"
         self._log(f"Received advert from {received.source} with lower priority {theirs}, ours {ours}{suffix}")
         if received.ah is not None:
             self._log("IPSEC-AH : Syncing seq_num - Increment seq")
             self.ah_sequence = received.ah.sequence + 1
-        if self.params.lower_prio_no_advert:
-            self.answered_at = now
-        else:
+        if not self.params.lower_prio_no_advert:
             self._advertise_now(now)
         # The other router may have been master and have pointed the LAN's ARP caches at itself.
         if self.params.garp_lower_prio_repeat:
