@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..vrrp.packet import AUTH_PASS, IPPROTO_VRRP, MCAST_GROUP4, Advert, encode, encode_ipv4
+from ..vrrp.packet import AUTH_PASS, IPPROTO_VRRP, MCAST_GROUP4, Advert, encode, encode_ipv4, internet_checksum
 from .netns import Lab, vrrp_config
 
 ETH_P_IP = 0x0800
@@ -61,12 +61,7 @@ def with_ip_options(packet: bytes) -> bytes:
     struct.pack_into("!H", header, 2, len(packet) + 4)
     struct.pack_into("!H", header, 10, 0)
     header += b"\x01\x01\x01\x00"
-    checksum = 0
-    for (word,) in struct.iter_unpack("!H", bytes(header)):
-        checksum += word
-    while checksum >> 16:
-        checksum = (checksum & 0xFFFF) + (checksum >> 16)
-    struct.pack_into("!H", header, 10, ~checksum & 0xFFFF)
+    struct.pack_into("!H", header, 10, internet_checksum(bytes(header)))
     return bytes(header) + payload
 
 
