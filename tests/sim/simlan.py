@@ -9,12 +9,10 @@ import random
 from dataclasses import dataclass, field
 
 from pykeepalived.vrrp.instance import (
-    AddAddresses,
     AdvertIn,
     Instance,
     Params,
     PriorityChange,
-    RemoveAddresses,
     SendAdvert,
     Start,
     State,
@@ -89,13 +87,8 @@ class Lan:
         for action in actions:
             if isinstance(action, SendAdvert):
                 self._broadcast(node, action)
-            elif isinstance(action, AddAddresses):
-                node.lifetime.renewed(self.now)
-            elif isinstance(action, RemoveAddresses):
-                node.lifetime.released()
-        advertised = any(isinstance(a, SendAdvert) for a in actions)
-        if node.instance.vips_set and advertised and node.lifetime.renew_due(self.now):
-            node.lifetime.renewed(self.now)
+        # The kernel's copy of the VIP: what the daemon's adapter does with the same policy.
+        node.lifetime.follow(actions, node.instance.vips_set, self.now)
         node.timer_version += 1
         deadline = node.instance.next_deadline
         if deadline is not None:

@@ -333,21 +333,14 @@ class VrrpService:
         group = self.group_of.get(running.spec.params.name)
         if group is not None:
             self._apply(group, group.react(running.engine, actions, self.loop.time()))
-        if running.engine.vips_set and any(isinstance(a, SendAdvert) for a in actions):
-            self._renew_addresses(running)
+        if running.lifetime.follow(actions, running.engine.vips_set, self.loop.time()):
+            self.addresses.send(running.add_messages)
         if running.timer is not None:
             running.timer.cancel()
             running.timer = None
         deadline = running.engine.next_deadline
         if deadline is not None:
             running.timer = self.timers.call_at(deadline, lambda: self._on_timer(running))
-
-    def _renew_addresses(self, running: Running) -> None:
-        """A master's advert also renews its addresses' lifetime, when a peer could outlive it."""
-        now = self.loop.time()
-        if running.lifetime.renew_due(now):
-            running.lifetime.renewed(now)
-            self.addresses.send(running.add_messages)
 
     # ----- output ---------------------------------------------------------------------------------
 
@@ -378,12 +371,10 @@ class VrrpService:
     def _do(self, running: Running, action: Action) -> None:
         spec = running.spec
         if isinstance(action, AddAddresses):
-            running.lifetime.renewed(self.loop.time())
             self.addresses.send(running.add_messages + [(add, f"adding {what}") for add, _, what in spec.routing])
         elif isinstance(action, RemoveAddresses):
             # keepalived's order: rules, routes, then addresses.
             removals = [(remove, f"removing {what}") for _, remove, what in reversed(spec.routing)]
-            running.lifetime.released()
             self.addresses.send(removals + running.remove_messages)
         elif isinstance(action, SendAdvert):
             sock = self.sockets[running.channel]

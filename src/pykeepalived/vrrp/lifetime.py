@@ -16,7 +16,10 @@ its last advert.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from .instance import Action, AddAddresses, RemoveAddresses, SendAdvert
 
 LOWEST_PRIORITY = 1
 # Renew a little before a peer could time out, so a late timer never leaves the address short.
@@ -52,3 +55,16 @@ class AddressLifetime:
 
     def released(self) -> None:
         self.expires_at = None
+
+    def follow(self, actions: Sequence[Action], holding: bool, now: float) -> bool:
+        """Keep up with what an instance just did (addresses added or removed, adverts sent); True when the
+        adapter must send the addresses again to renew their lifetime."""
+        for action in actions:
+            if isinstance(action, AddAddresses):
+                self.renewed(now)
+            elif isinstance(action, RemoveAddresses):
+                self.released()
+        if holding and any(isinstance(a, SendAdvert) for a in actions) and self.renew_due(now):
+            self.renewed(now)
+            return True
+        return False
