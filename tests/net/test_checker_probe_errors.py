@@ -16,7 +16,7 @@ from pykeepalived.daemon.check_service import CheckService
 from pykeepalived.daemon.checkers import ResultCallback, Starter, on_task
 from pykeepalived.io.files import FileSystem
 from pykeepalived.io.probes.base import Result
-from pykeepalived.lb.table import MemoryBackend
+from pykeepalived.lb.dataplane import MemoryPlane
 
 CONFIG = """virtual_server 10.99.1.1 80 {
     lb_algo rr
@@ -60,7 +60,7 @@ def test_a_probe_that_raises_is_a_failed_check(
     path.write_text(CONFIG)
     config = load(str(path), FileSystem(), "test", None).config
     assert config is not None
-    backend = MemoryBackend()
+    backend = MemoryPlane()
     logger = logging.getLogger("test-probe-errors")
 
     async def scenario() -> list[str]:

@@ -41,6 +41,9 @@ def test_signals_sent_as_soon_as_the_pidfile_exists(process: str, tmp_path: Path
     arguments = ["--pidfile", str(pidfile), "--no-syslog"]
     if process == "check_service":
         arguments += ["--config", str(config), "--dataplane", "memory"]
+    else:
+        # No checker serves this feed: the worker keeps trying it, and answers its signals meanwhile.
+        arguments += ["--feed", f"@pktest-feed-{os.getpid()}", "--shared-counts", str(tmp_path / "counts")]
     child = subprocess.Popen(
         [sys.executable, "-m", f"pykeepalived.daemon.{process}", *arguments],
         stdin=subprocess.PIPE,

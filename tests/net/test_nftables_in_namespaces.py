@@ -218,21 +218,24 @@ def test_persistence_keeps_each_client_on_its_server_across_a_reload_until_the_s
 
 RELOADER = """
 import logging, sys, time
-from pykeepalived.io.nftables import NftablesBackend, open_nftables
+from pykeepalived.io.nftables import NftablesPlane, open_nftables
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, plan
 vip = ServiceKey("TCP", "10.99.1.1", 80)
 real = {DestinationKey(address, 8080): Destination(1) for address in ("10.99.0.12", "10.99.0.13")}
-backend = NftablesBackend(open_nftables(), logging.getLogger("reload"), state_file=sys.argv[1])
-backend.apply(plan({vip: Service("rr", destinations=real)}, backend.read()))
+plane = NftablesPlane(open_nftables(), logging.getLogger("reload"), state_file=sys.argv[1])
+plane.apply(plan({vip: Service("rr", destinations=real)}, plane.read()))
+# What the kernel holds reads back as the table applied.
+assert plane.read() == {vip: Service("rr", destinations=real)}, plane.read()
 print("serving", flush=True)
 sys.stdin.readline()
 many = dict(real)
 many.update({DestinationKey(f"10.99.{200 + n // 250}.{1 + n % 250}", 8080): Destination(1) for n in range(998)})
 started = time.perf_counter()
-backend.apply(plan({vip: Service("wrr", destinations=many)}, backend.read()))
+plane.apply(plan({vip: Service("wrr", destinations=many)}, plane.read()))
 print(f"reloaded {len(many)} {1000 * (time.perf_counter() - started):.1f}", flush=True)
 sys.stdin.readline()
-backend.close()
+plane.close()
+assert plane.read() == {}
 """
 
 

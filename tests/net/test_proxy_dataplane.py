@@ -19,7 +19,7 @@ from unittest.mock import patch
 import uvloop
 from servers import free_port
 
-from pykeepalived.io.proxy import ProxyBackend, UdpProxyService
+from pykeepalived.io.proxy import ProxyRelays, UdpProxyService
 from pykeepalived.io.shared_counts import SharedCounts
 from pykeepalived.io.splice import Splice
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
@@ -57,7 +57,7 @@ async def echo_server(names: dict[int, bytes]) -> tuple[asyncio.Server, int]:
 @asynccontextmanager
 async def proxied(
     scheduler: str, weights: list[int], shared: SharedCounts | None = None
-) -> AsyncIterator[tuple[ProxyBackend, ServiceKey, Table]]:
+) -> AsyncIterator[tuple[ProxyRelays, ServiceKey, Table]]:
     """A proxied service over echo servers rs0, rs1... of these weights; the table lists them in that order."""
     names: dict[int, bytes] = {}
     # rs0 gets the lowest port, so the data plane (which orders by address and port) lists it first.
@@ -66,7 +66,7 @@ async def proxied(
     key = ServiceKey("TCP", LOOPBACK, free_port())
     members = {DestinationKey(LOOPBACK, port): Destination(w) for (_, port), w in zip(servers, weights, strict=True)}
     table = {key: Service(scheduler, destinations=members)}
-    backend = ProxyBackend(asyncio.get_running_loop(), shared)
+    backend = ProxyRelays(asyncio.get_running_loop(), shared)
     backend.apply(plan(table, backend.read()))
     await asyncio.sleep(0)
     try:
@@ -150,7 +150,7 @@ async def test_sh_keeps_each_source_on_its_server_across_a_restart() -> None:
     async with proxied("sh", [1, 1, 1]) as (backend, key, table):
         before = [await ask(key, source) for source in sources]
         await backend.close()
-        restarted = ProxyBackend(asyncio.get_running_loop())
+        restarted = ProxyRelays(asyncio.get_running_loop())
         restarted.apply(plan(table, restarted.read()))
         await asyncio.sleep(0)
         after = [await ask(key, source) for source in sources]
@@ -176,7 +176,7 @@ async def test_a_reload_with_1000_real_servers_drops_no_open_connection() -> Non
     names.update({port: f"rs{port}".encode() for _, port in servers})
     key = ServiceKey("TCP", LOOPBACK, free_port())
     first = {DestinationKey(LOOPBACK, port): Destination(1) for _, port in servers[:500]}
-    backend = ProxyBackend(asyncio.get_running_loop())
+    backend = ProxyRelays(asyncio.get_running_loop())
     try:
         backend.apply(plan({key: Service("wrr", destinations=first)}, backend.read()))
         await asyncio.sleep(0)
@@ -214,7 +214,7 @@ async def test_a_service_it_cannot_serve_is_reported_and_the_others_still_run() 
         ServiceKey("TCP", LOOPBACK, free_port()): Service("rr", destinations=member),
     }
     errors: list[str] = []
-    backend = ProxyBackend(asyncio.get_running_loop())
+    backend = ProxyRelays(asyncio.get_running_loop())
     try:
         backend.apply(plan(table, backend.read()), lambda key, error: errors.append(f"{key}: {error}"))
         assert len(errors) == 2
@@ -251,7 +251,7 @@ async def test_worker_processes_schedule_with_each_others_connection_counts() ->
         async with proxied("lc", [1, 1], second) as (worker_two, key, table):
             members = list(table[key].members())
             slots = {(key, member): slot for slot, member in enumerate(members)}
-            worker_one = ProxyBackend(asyncio.get_running_loop(), first)
+            worker_one = ProxyRelays(asyncio.get_running_loop(), first)
             key_one = ServiceKey("TCP", LOOPBACK, free_port())
             slots.update({(key_one, member): slot for slot, member in enumerate(members)})
             worker_one.set_slots(slots)
@@ -303,7 +303,7 @@ async def test_udp_flows_are_scheduled_per_client_and_end_when_idle() -> None:
     members = {DestinationKey(LOOPBACK, t.get_extra_info("sockname")[1]): Destination(1) for t, _ in servers}
     names = {key: f"rs{n}" for n, key in enumerate(members)}
     key = ServiceKey("UDP", LOOPBACK, free_port())
-    backend = ProxyBackend(loop)
+    backend = ProxyRelays(loop)
     try:
         backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
         await asyncio.sleep(0)
@@ -346,7 +346,7 @@ async def test_worker_processes_share_their_udp_flow_counts() -> None:
     keys = [ServiceKey("UDP", LOOPBACK, free_port()) for _ in range(2)]
     with tempfile.TemporaryDirectory() as directory:
         counts = [SharedCounts(f"{directory}/counts", 2, index) for index in range(2)]
-        workers = [ProxyBackend(loop, shared) for shared in counts]
+        workers = [ProxyRelays(loop, shared) for shared in counts]
         slots = {(key, member): slot for key in keys for slot, member in enumerate(sorted(members))}
         try:
             offers = ({rs0: members[rs0]}, members)
@@ -407,12 +407,12 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, 
 
 
 @asynccontextmanager
-async def behind_the_proxy(handler: Handler) -> AsyncIterator[tuple[ProxyBackend, ServiceKey]]:
+async def behind_the_proxy(handler: Handler) -> AsyncIterator[tuple[ProxyRelays, ServiceKey]]:
     """One real server running `handler` for each connection, behind a proxied service."""
     server = await asyncio.start_server(handler, LOOPBACK, 0)
     key = ServiceKey("TCP", LOOPBACK, free_port())
     members = {DestinationKey(LOOPBACK, server.sockets[0].getsockname()[1]): Destination(1)}
-    backend = ProxyBackend(asyncio.get_running_loop())
+    backend = ProxyRelays(asyncio.get_running_loop())
     backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
     await asyncio.sleep(0)
     try:

@@ -130,3 +130,28 @@ def test_sighup_reloads_the_table_keeping_open_connections_and_a_bad_file_change
 
 def ipvsadm_lines() -> str:
     return run(sys.executable, "-m", "pykeepalived.cli.ctl", "ipvsadm", "-Ln").stdout
+
+
+def test_the_proxy_keeps_relaying_while_its_checker_restarts() -> None:
+    with Lab(f"pk{secrets.token_hex(3)}", routers=3) as lab:
+        balancer = lab.routers[0]
+        servers = serve_behind_the_balancer(lab)
+        lab.start_router(balancer, config(lab), "-C", "--dataplane", "proxy", "-c", str(lab.workdir / "r1.vrrp.pid"))
+        wait_for_answers(lab, {"r2", "r3"}, within=10)
+        workers = [pid for pid in proxy_pids() if in_namespace(pid, balancer)]
+        held = hold_connection(lab)
+        checker = lab.router_pids(balancer)[1]
+
+        os.kill(checker, signal.SIGKILL)
+        # The workers are the supervisor's: they relay with the last table while the checker is gone.
+        assert set(requests(lab, 6)) == {"r2", "r3"}
+        assert finish(held) in ("r2", "r3")
+        deadline = time.monotonic() + 10
+        while lab.router_pids(balancer)[1:] in ([checker], []):
+            assert time.monotonic() < deadline, "the checker was not respawned"
+            time.sleep(0.05)
+
+        # The new checker's table reaches the same worker.
+        servers[2].send_signal(signal.SIGTERM)
+        wait_for_answers(lab, {"r3"}, within=10)
+        assert [pid for pid in proxy_pids() if in_namespace(pid, balancer)] == workers

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -13,6 +16,7 @@ from ..config.ldirectord import convert
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
+from ..daemon.dataplanes import proxy_workers, resolve_auto
 from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile, process_running
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
@@ -147,8 +151,26 @@ def child_arguments(args: argparse.Namespace, pidfile: str) -> list[str]:
         arguments += ["--config-id", args.config_id]
     if args.log_detail:
         arguments.append("--log-detail")
-    dataplane = ["--dataplane", args.dataplane, "--proxy-workers", str(args.proxy_workers)]
-    return [*arguments, *logging_arguments(args), *dataplane]
+    return [*arguments, *logging_arguments(args)]
+
+
+def checker_children(args: argparse.Namespace, pidfile: str, logger: logging.Logger) -> list[ChildSpec]:
+    """The checker, and the proxy workers when the userspace proxy is the data plane ("auto" is resolved once,
+    here, so that both agree)."""
+    dataplane = resolve_auto(logger) if args.dataplane == "auto" else args.dataplane
+    arguments = [*child_arguments(args, pidfile), "--dataplane", dataplane]
+    workers: list[ChildSpec] = []
+    if dataplane == "proxy":
+        # Abstract socket: private to this network namespace, and gone with the last process holding it.
+        feed, shared_counts = f"@pykeepalived-proxy-feed-{os.getpid()}", proxy_shared_counts()
+        arguments += ["--proxy-workers", str(args.proxy_workers), "--proxy-feed", feed]
+        arguments += ["--shared-counts", shared_counts]
+        workers = proxy_workers(args, feed, shared_counts)
+    return [ChildSpec("Healthcheck", child_command("pykeepalived.daemon.check_service", arguments)), *workers]
+
+
+def proxy_shared_counts() -> str:
+    return f"/dev/shm/pykeepalived-proxy-{os.getpid()}"
 
 
 def run_daemon(args: argparse.Namespace, config: Config) -> int:
@@ -168,11 +190,11 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
         pidfiles.append(args.vrrp_pid or DEFAULT_VRRP_PIDFILE)
         command = child_command("pykeepalived.daemon.vrrp_service", child_arguments(args, pidfiles[-1]))
         children.append(ChildSpec("VRRP", command))
+    checker_pidfile = None
     if config.virtual_server and run_checker:
-        pidfiles.append(args.checkers_pid or DEFAULT_CHECKERS_PIDFILE)
-        arguments = child_arguments(args, pidfiles[-1])
-        children.append(ChildSpec("Healthcheck", child_command("pykeepalived.daemon.check_service", arguments)))
-    if not children:
+        checker_pidfile = args.checkers_pid or DEFAULT_CHECKERS_PIDFILE
+        pidfiles.append(checker_pidfile)
+    if not children and checker_pidfile is None:
         print("pykeepalived: nothing to run (no vrrp_instance or virtual_server in the configuration)", file=sys.stderr)
         return 0
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived")
@@ -183,8 +205,14 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
     if not args.dont_fork:
         daemonize()
     banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
-    with pidfile(main_pidfile):
-        return asyncio.run(Supervisor(children, logger, respawn=not args.dont_respawn).run())
+    if checker_pidfile is not None:
+        children += checker_children(args, checker_pidfile, logger)
+    try:
+        with pidfile(main_pidfile):
+            return asyncio.run(Supervisor(children, logger, respawn=not args.dont_respawn).run())
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(proxy_shared_counts())
 
 
 if __name__ == "__main__":

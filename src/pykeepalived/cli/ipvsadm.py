@@ -26,7 +26,7 @@ from ..io.ipvs import (
     SYNC_BACKUP,
     SYNC_MASTER,
     SYNC_STATE_NAMES,
-    IpvsBackend,
+    IpvsPlane,
     KernelTable,
     Statistics,
     SyncDaemon,
@@ -65,6 +65,7 @@ from ..lb.table import (
     Service,
     ServiceKey,
     Table,
+    TableMirror,
 )
 from .tables import list_connections, list_table
 
@@ -303,7 +304,7 @@ def refused(command: str, error: Exception) -> int:
     return REFUSED
 
 
-def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
+def run_ipvs(args: argparse.Namespace, plane: IpvsPlane | None) -> int:
     key = service_key(args)
     if args.start_daemon is not None or args.stop_daemon is not None:
         command, request = daemon_request(args)
@@ -330,36 +331,36 @@ def run_ipvs(args: argparse.Namespace, backend: IpvsBackend | None) -> int:
     if args.command == "save":
         print(rules(read_kernel_table().table, namer_for(args)), end="")
         return 0
-    assert backend is not None
+    assert plane is not None
     if args.set is not None:
-        backend.run(set_timeouts, tuple(args.set))
+        plane.run(set_timeouts, tuple(args.set))
         return 0
     if args.command == "zero":
-        if key is not None and key not in backend.services:
+        if key is not None and key not in plane.mirror.services:
             print("No such service", file=sys.stderr)
             return REFUSED
-        backend.run(zero_counters, key)
+        plane.run(zero_counters, key)
         return 0
     if args.command == "clear":
-        for service in sorted(backend.services):
-            backend.execute(DeleteService(service))
+        for service in sorted(plane.mirror.services):
+            plane.execute(DeleteService(service))
         return 0
     if key is None:
         raise UsageError("You need to supply the 'service' option for this command")
     try:
-        backend.execute(operation_for(args, key))
+        plane.execute(operation_for(args, key))
     except Exception as error:
         return refused(args.command, error)
     return 0
 
 
-def run_restore(parser: argparse.ArgumentParser, backend: IpvsBackend | None) -> int:
+def run_restore(parser: argparse.ArgumentParser, plane: IpvsPlane | None) -> int:
     """-R: one ipvsadm command per line of standard input, as -S writes them."""
     for line in sys.stdin:
         words = shlex.split(line)
         if not words:
             continue
-        status = run_ipvs(parser.parse_args(words), backend)
+        status = run_ipvs(parser.parse_args(words), plane)
         if status:
             return status
     return 0
@@ -385,20 +386,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not kernel_has_ipvs():
         return run_other_dataplane(args)
     changes = args.command not in (None, "list", "save") or args.set is not None
-    backend = IpvsBackend(logging.getLogger("pyipvsadm")) if changes else None
-    if backend is not None:
-        # What the kernel has, once: the backend keeps it up to date command by command (-R).
-        backend.services = dict(read_kernel_table().table)
+    plane = IpvsPlane(logging.getLogger("pyipvsadm")) if changes else None
+    if plane is not None:
+        # What the kernel has, once: the plane keeps it up to date command by command (-R).
+        plane.mirror = TableMirror(plane.read())
     try:
         if args.command == "restore":
-            return run_restore(parser, backend)
-        return run_ipvs(args, backend)
+            return run_restore(parser, plane)
+        return run_ipvs(args, plane)
     except UsageError as problem:
         print(problem, file=sys.stderr)
         return USAGE
     finally:
-        if backend is not None:
-            backend.shutdown()
+        if plane is not None:
+            plane.shutdown()
 
 
 if __name__ == "__main__":

@@ -27,18 +27,19 @@ from ..config.model import (
 from ..core.exits import EXIT_CONFIG
 from ..io.alerts import send_alert
 from ..io.dumps import write_json_atomically
-from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, IpvsBackend
+from ..io.ipvs import SYNC_BACKUP, SYNC_MASTER, IpvsPlane
 from ..io.nftables import (
     ConntrackWatch,
-    NftablesBackend,
+    NftablesPlane,
     connection_counts,
 )
 from ..io.probes.base import Result, probe_raised
 from ..io.script_security import Runnable, ScriptVetting
 from ..io.scripts import run_command
-from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
+from ..lb.dataplane import DataPlane, reconciled
+from ..lb.table import DestinationKey, ServiceKey, Table, plan
 from .checkers import CheckerRun, build
-from .dataplanes import open_backend
+from .dataplanes import ProxyPlane, open_plane
 from .lvs_sync import SyncDaemonControl
 from .process import (
     config_is_empty,
@@ -58,12 +59,14 @@ STATS_DUMP = "/tmp/pykeepalived_check.stats"
 
 
 class CheckService:
-    def __init__(self, config: Config, logger: logging.Logger, backend: MemoryBackend) -> None:
+    def __init__(self, config: Config, logger: logging.Logger, plane: DataPlane) -> None:
         self.config = config
         self.logger = logger
         self.vetting = ScriptVetting(config.global_defs, logger)
         self.policies, self.runs = build(config, self._vet_misc)
-        self.backend = backend
+        self.plane = plane
+        # What this service has applied: the next change is planned from it (see lb/dataplane.py).
+        self.held: Table = {}
         self.handles: dict[int, asyncio.TimerHandle] = {}
         self.stopping = False
         self.background: set[asyncio.Task[int | None]] = set()
@@ -105,7 +108,10 @@ class CheckService:
         return found
 
     def start(self, previous: CheckService | None = None) -> None:
-        """Start checking; after a reload, `previous` (already halted) hands over its real servers' states."""
+        """Start checking; after a reload, `previous` (already halted) hands over its real servers' states.
+        The table is planned from what the data plane holds: a change by hand or a restart is put right."""
+        known = set(previous.held) if previous is not None else set()
+        self.held = reconciled(self.plane.read(), known | {policy.key for policy in self.policies})
         before = {policy.key: policy for policy in previous.policies} if previous is not None else {}
         for policy in self.policies:
             kept = {rs.key for rs in before[policy.key].real_servers} if policy.key in before else set()
@@ -211,7 +217,8 @@ class CheckService:
 
     def _program(self) -> None:
         desired = {policy.key: policy.desired() for policy in self.policies}
-        self.backend.apply(plan(desired, self.backend.read()))
+        self.plane.apply(plan(desired, self.held))
+        self.held = desired
 
     def snapshot(self) -> dict[str, object]:
         return {
@@ -227,7 +234,7 @@ class CheckService:
                 },
                 "table": {
                     f"[{k.address}]:{k.port}": {"weight": d.weight, "forwarding": d.forwarding}
-                    for k, d in self.backend.read().get(policy.key, policy.desired()).members().items()
+                    for k, d in self.held.get(policy.key, policy.desired()).members().items()
                 },
             }
             for policy in self.policies
@@ -240,11 +247,11 @@ class CheckService:
 class Checker:
     """The running CheckService, replaced on SIGHUP by one built from the re-read configuration."""
 
-    def __init__(self, args: argparse.Namespace, config: Config, logger: logging.Logger, backend: MemoryBackend):
+    def __init__(self, args: argparse.Namespace, config: Config, logger: logging.Logger, plane: DataPlane):
         self.args = args
         self.logger = logger
-        self.backend = backend
-        self.service = CheckService(config, logger, backend)
+        self.plane = plane
+        self.service = CheckService(config, logger, plane)
 
     def reload(self) -> None:
         self.logger.info(f"Reloading configuration file {self.args.config}")
@@ -258,15 +265,17 @@ class Checker:
             return
         previous = self.service
         previous.halt()
-        self.service = CheckService(config, self.logger, self.backend)
+        self.service = CheckService(config, self.logger, self.plane)
         self.service.start(previous)
 
     def write_dump(self, path: str) -> None:
         self.service.write_dump(path)
 
 
-async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger, backend: MemoryBackend) -> int:
-    checker = Checker(args, config, logger, backend)
+async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger, plane: DataPlane) -> int:
+    if isinstance(plane, ProxyPlane):
+        await plane.start()
+    checker = Checker(args, config, logger, plane)
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -277,27 +286,28 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     tolerate_realtime_signals(loop, logger)
     release_signals()
     checker.service.start()
-    following = (
-        loop.create_task(follow_connection_counts(backend, logger)) if isinstance(backend, NftablesBackend) else None
-    )
-    syncing = sync_daemons_without_vrrp(config, logger, backend)
-    await stopped.wait()
-    if following is not None:
-        following.cancel()
+    syncing = sync_daemons_without_vrrp(config, logger, plane)
+    # An exception in a long-running task ends the group, and so the process (logged with its traceback by
+    # main): the supervisor starts it again, rather than it running on without that task.
+    async with asyncio.TaskGroup() as tasks:
+        following = (
+            tasks.create_task(follow_connection_counts(plane, logger)) if isinstance(plane, NftablesPlane) else None
+        )
+        await stopped.wait()
+        if following is not None:
+            following.cancel()
     if syncing is not None:
         syncing.close()
     await checker.service.stop()
     return 0
 
 
-def sync_daemons_without_vrrp(
-    config: Config, logger: logging.Logger, backend: MemoryBackend
-) -> SyncDaemonControl | None:
+def sync_daemons_without_vrrp(config: Config, logger: logging.Logger, plane: DataPlane) -> SyncDaemonControl | None:
     """lvs_sync_daemon naming no VRRP instance: both sync daemons run while the checker does, as in keepalived."""
     settings = config.sync_daemon()
     if settings is None or settings.instance is not None:
         return None
-    if not isinstance(backend, IpvsBackend):
+    if not isinstance(plane, IpvsPlane):
         logger.info("lvs_sync_daemon: IPVS's sync daemon needs the IPVS data plane - not started")
         return None
     control = SyncDaemonControl(settings, logger)
@@ -306,18 +316,18 @@ def sync_daemons_without_vrrp(
     return control
 
 
-async def follow_connection_counts(backend: NftablesBackend, logger: logging.Logger) -> None:
+async def follow_connection_counts(plane: NftablesPlane, logger: logging.Logger) -> None:
     """lc, wlc, the other connection-count schedulers and thresholds: re-plan their nftables maps from
     conntrack; direct routing: follow the real servers' MAC addresses; and warn before conntrack is full."""
     conntrack = ConntrackWatch(logger)
     while True:
         await asyncio.sleep(REBALANCE_INTERVAL)
         conntrack.check()
-        if backend.follows_load():
-            table = backend.read()
-            backend.rebalance(await asyncio.to_thread(connection_counts, table))
-        elif backend.routes_directly():
-            backend.commit()
+        if plane.follows_load():
+            table = plane.mirror.table()
+            plane.rebalance(await asyncio.to_thread(connection_counts, table))
+        elif plane.routes_directly():
+            plane.commit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -326,14 +336,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if config is None:
         return EXIT_CONFIG
-    backend = open_backend(args, logger, config)
-    if backend is None:
+    plane = open_plane(args, logger, config)
+    if plane is None:
         return EXIT_CONFIG
     try:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            return runner.run(serve(args, config, logger, backend))
+            return runner.run(serve(args, config, logger, plane))
+    except Exception:
+        logger.exception("Healthcheck child process failed")
+        raise
     finally:
-        backend.close()
+        plane.close()
 
 
 if __name__ == "__main__":

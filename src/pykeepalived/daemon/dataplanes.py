@@ -1,24 +1,30 @@
-"""Which data plane the checker process programs, and the userspace proxy's feed (the proxy worker processes
-it starts and hands the table to)."""
+"""Which data plane the checker process programs: the choice (made by the supervisor, which runs the proxy
+workers when it is the userspace proxy), and the proxy's plane in the checker (the feed of the table to the
+workers)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
-import os
-import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..config.model import Config
-from ..io.ipvs import IpvsBackend, kernel_has_ipvs
-from ..io.nftables import DataplaneUnavailable, NftablesBackend, open_nftables
-from ..io.shared_counts import SLOTS
+from ..io.errors import DataplaneUnavailable
+from ..io.ipvs import IpvsPlane, kernel_has_ipvs
+from ..io.nftables import NftablesPlane, open_nftables
+from ..io.shared_counts import SLOTS, SharedCounts
+from ..lb.dataplane import Connections, DataPlane, MemoryPlane, Stats
 from ..lb.nftables import IPVS_TIMEOUTS
-from ..lb.table import DestinationKey, MemoryBackend, Operation, ServiceKey
+from ..lb.table import DestinationKey, Operation, ServiceKey, Table, TableMirror
 from .process import logging_arguments
-from .proxy_worker import feed_line
-from .supervisor import child_command
+from .proxy_worker import feed_line, unix_address, unix_socket
+from .supervisor import ChildSpec, child_command
+
+# A worker that has not read this much of its feed is stuck: it is dropped, and given the whole table when it
+# connects again.
+FEED_BACKLOG_LIMIT = 64 * 1024 * 1024
 
 
 def ipvs_timeouts(configured: tuple[int, int, int] | None) -> tuple[int, int, int]:
@@ -33,36 +39,59 @@ def flushes_on_stop(config: Config) -> bool:
     return any(option.keyword in ("lvs_flush_onstop", "lvs_flush_on_stop") for option in config.global_defs.options)
 
 
-class ProxyFeed(MemoryBackend):
-    """The table as this process keeps it, handed whole to the proxy worker processes after every change.
+class ProxyPlane:
+    """The userspace proxy as the checker sees it: the table, sent whole to every worker after each change.
 
-    A worker starts with the first table and again (given the whole table) if it has died. With several
-    workers (SO_REUSEPORT spreads the clients over them), each (service, real server) gets a slot in a
-    shared-counts file, so every worker's scheduler sees all the connections.
+    The workers are the supervisor's children, not ours: they keep relaying with the last table they got
+    while this process restarts, and connect again to be given the current one. Each (service, real server)
+    has a slot in the shared-counts file where the workers count their connections, so every worker's
+    scheduler sees all of them, and stats() reads them. The workers hold exactly the table last sent (each
+    line replaces the whole table), so read() is that table.
     """
 
-    def __init__(self, command: list[str], logger: logging.Logger, workers: int = 1) -> None:
-        super().__init__()
-        self.command = command
+    name = "proxy"
+
+    def __init__(self, feed: str, shared_counts: str, workers: int, logger: logging.Logger) -> None:
+        self.feed = feed
         self.logger = logger
-        self.processes: list[subprocess.Popen[bytes] | None] = [None] * workers
-        self.shared_counts = f"/dev/shm/pykeepalived-proxy-{os.getpid()}" if workers > 1 else None
+        self.mirror = TableMirror()
+        self.counts = SharedCounts(shared_counts, workers, 0)
         self.slots: dict[tuple[ServiceKey, DestinationKey], int] = {}
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
 
-    def apply(self, operations: list[Operation]) -> None:
-        super().apply(operations)
-        if operations:
-            self.send()
+    async def start(self) -> None:
+        listening = unix_socket()
+        listening.bind(unix_address(self.feed))
+        self.server = await asyncio.start_unix_server(self._worker_connected, sock=listening)
 
-    def worker_command(self, index: int) -> list[str]:
-        if self.shared_counts is None:
-            return self.command
-        workers = ["--workers", str(len(self.processes)), "--index", str(index), "--shared-counts", self.shared_counts]
-        # The first worker's pidfile is the one `pykeepalivedctl ipvsadm` signals; its dump has every count.
-        return [*self.command, *workers, *([] if index == 0 else ["--pidfile", ""])]
+    async def _worker_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
+        writer.write(self.line())
+        # Workers send nothing: end of input is the worker gone.
+        with contextlib.suppress(OSError):
+            await reader.read()
+        self.writers.discard(writer)
+        writer.close()
+
+    def read(self) -> Table:
+        return self.mirror.table()
+
+    def apply(self, operations: Sequence[Operation]) -> None:
+        self.mirror.apply(operations)
+        if not operations:
+            return
+        line = self.line()
+        for writer in list(self.writers):
+            if writer.transport.get_write_buffer_size() > FEED_BACKLOG_LIMIT:
+                self.logger.info("proxy worker does not read its table - dropped until it connects again")
+                self.writers.discard(writer)
+                writer.transport.abort()
+            else:
+                writer.write(line)
 
     def line(self) -> bytes:
-        table = self.read()
+        table = self.mirror.table()
         for key, service in sorted(table.items()):
             for member in sorted(service.members()):
                 if (key, member) not in self.slots and len(self.slots) < SLOTS:
@@ -74,72 +103,72 @@ class ProxyFeed(MemoryBackend):
         }
         return feed_line(table, current)
 
-    def send(self) -> None:
-        line = self.line()
-        for index, process in enumerate(self.processes):
-            for _ in range(2):
-                if process is None or process.poll() is not None:
-                    if process is not None:
-                        self.logger.info(f"proxy process exited with status {process.returncode} - restarting")
-                    process = subprocess.Popen(self.worker_command(index), stdin=subprocess.PIPE)
-                    self.processes[index] = process
-                assert process.stdin is not None
-                try:
-                    process.stdin.write(line)
-                    process.stdin.flush()
-                    break
-                except BrokenPipeError:
-                    process.wait()
+    def stats(self) -> Stats:
+        return {
+            key: {member: Connections(*self._counted(key, member)) for member in service.members()}
+            for key, service in self.mirror.services.items()
+        }
+
+    def _counted(self, key: ServiceKey, member: DestinationKey) -> tuple[int, int]:
+        slot = self.slots.get((key, member))
+        return self.counts.totals(slot) if slot is not None else (0, 0)
 
     def close(self) -> None:
-        for process in self.processes:
-            if process is not None and process.stdin is not None:
-                process.stdin.close()
-        for process in self.processes:
-            if process is None:
-                continue
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self.shared_counts is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.shared_counts)
+        if self.server is not None:
+            self.server.close()
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+        self.counts.close()
 
 
-def proxy_command(args: argparse.Namespace) -> list[str]:
-    return child_command("pykeepalived.daemon.proxy_worker", logging_arguments(args))
+def proxy_workers(args: argparse.Namespace, feed: str, shared_counts: str) -> list[ChildSpec]:
+    """The proxy's worker processes, for the supervisor to run."""
+    common = [*logging_arguments(args), "--feed", feed, "--shared-counts", shared_counts]
+    common += ["--workers", str(args.proxy_workers)]
+    return [
+        ChildSpec(
+            f"Proxy worker {index + 1}",
+            # The first worker's pidfile is the one `pykeepalivedctl ipvsadm` signals; its dump has every count.
+            child_command(
+                "pykeepalived.daemon.proxy_worker",
+                [*common, "--index", str(index), *([] if index == 0 else ["--pidfile", ""])],
+            ),
+            takes_signals=False,
+        )
+        for index in range(args.proxy_workers)
+    ]
 
 
-def open_backend(args: argparse.Namespace, logger: logging.Logger, config: Config) -> MemoryBackend | None:
-    """The data plane --dataplane asks for (None if it cannot run here); auto takes IPVS if the kernel has
-    it, else nftables, else the userspace proxy."""
-    if args.dataplane == "memory":
-        return MemoryBackend()
-    kernel_planes: dict[str, Callable[[], MemoryBackend]] = {
-        "ipvs": lambda: IpvsBackend(
+def resolve_auto(logger: logging.Logger) -> str:
+    """--dataplane auto: IPVS if the kernel has it, else nftables if it works here, else the userspace proxy."""
+    if kernel_has_ipvs():
+        return "ipvs"
+    try:
+        open_nftables()
+    except DataplaneUnavailable as reason:
+        logger.info(f"nftables data plane unavailable ({reason})")
+    else:
+        return "nftables"
+    return "proxy"
+
+
+def open_plane(args: argparse.Namespace, logger: logging.Logger, config: Config) -> DataPlane | None:
+    """The data plane --dataplane names (None if it cannot run here, said in the log)."""
+    planes: dict[str, Callable[[], DataPlane]] = {
+        "memory": MemoryPlane,
+        "ipvs": lambda: IpvsPlane(
             logger, config.global_defs.lvs_flush, flushes_on_stop(config), config.global_defs.lvs_timeouts
         ),
-        "nftables": lambda: NftablesBackend(
+        "nftables": lambda: NftablesPlane(
             open_nftables(), logger, timeouts=ipvs_timeouts(config.global_defs.lvs_timeouts)
         ),
+        "proxy": lambda: ProxyPlane(args.proxy_feed, args.shared_counts, args.proxy_workers, logger),
     }
-    wanted = list(kernel_planes) if args.dataplane == "auto" else [args.dataplane]
-    for name in wanted:
-        if name not in kernel_planes:
-            break
-        if name == "ipvs" and args.dataplane == "auto" and not kernel_has_ipvs():
-            continue
-        try:
-            backend = kernel_planes[name]()
-        except DataplaneUnavailable as reason:
-            if args.dataplane != "auto":
-                logger.info(f"{name} data plane: {reason}")
-                return None
-            logger.info(f"{name} data plane unavailable ({reason})")
-        else:
-            logger.info(f"Using the {name} data plane")
-            return backend
-    logger.info("Using the userspace proxy data plane")
-    return ProxyFeed(proxy_command(args), logger, args.proxy_workers)
+    try:
+        plane = planes[args.dataplane]()
+    except DataplaneUnavailable as reason:
+        logger.info(f"{args.dataplane} data plane: {reason}")
+        return None
+    logger.info(f"Using the {plane.name} data plane")
+    return plane

@@ -20,7 +20,9 @@ class KeepalivedConsoleFormatter(logging.Formatter):
     """`Sun Nov 22 11:37:40 2026: message`, keepalived's console format."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"{time.strftime('%a %b %d %H:%M:%S %Y', time.localtime(record.created))}: {record.getMessage()}"
+        line = f"{time.strftime('%a %b %d %H:%M:%S %Y', time.localtime(record.created))}: {record.getMessage()}"
+        # A failure logged with its exception keeps its traceback: it is what a bug report needs.
+        return f"{line}\n{self.formatException(record.exc_info)}" if record.exc_info else line
 
 
 def setup(console: bool, syslog: bool, facility: str | None, ident: str) -> logging.Logger:

@@ -52,8 +52,11 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--pidfile")
     add_logging_options(parser)
     parser.add_argument("--log-detail", action="store_true")
-    parser.add_argument("--dataplane", choices=DATAPLANES, default="auto")
+    # The supervisor has resolved "auto": a child is told which data plane runs.
+    parser.add_argument("--dataplane", choices=DATAPLANES[1:], default="memory")
     parser.add_argument("--proxy-workers", type=int, default=1)
+    parser.add_argument("--proxy-feed", help="the unix socket the proxy workers read the table from")
+    parser.add_argument("--shared-counts", help="the file where the proxy workers count their connections")
     return parser.parse_args(argv)
 
 

@@ -1,8 +1,9 @@
 """The userspace data plane's process: it relays connections, apart from the VRRP and checker processes.
 
-The checker process writes the whole desired table as one JSON line on our standard input whenever it
-changes; we apply what differs. End of input means the checker is gone: we stop listening and exit.
-SIGUSR2 writes the table with its connection counters to STATS_DUMP.
+The supervisor starts it; the checker process writes the whole desired table as one JSON line on the feed
+socket whenever it changes, and we apply what differs. While the checker restarts, we keep relaying with the
+last table and connect again. SIGTERM (from the supervisor) stops us. SIGUSR2 writes the table with its
+connection counters to STATS_DUMP.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import dataclasses
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 
 from ..io.dumps import write_json_atomically
-from ..io.proxy import ProxyBackend
+from ..io.proxy import ProxyRelays
 from ..io.shared_counts import SharedCounts
 from ..lb.table import DestinationKey, ServiceKey, Table, plan, table_from_data, table_to_data
 from . import logs
@@ -37,12 +39,27 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--pidfile", default=DEFAULT_PIDFILE, help="none if empty")
     parser.add_argument("--workers", type=int, default=1, help="how many proxy processes share the listeners")
     parser.add_argument("--index", type=int, default=0, help="which of them this one is")
-    parser.add_argument("--shared-counts", help="the file where the workers count their connections")
+    parser.add_argument("--shared-counts", required=True, help="the file where the workers count their connections")
+    parser.add_argument("--feed", required=True, help="the checker's unix socket that gives the table")
     add_logging_options(parser)
     return parser.parse_args(argv)
 
 
 Slots = Mapping[tuple[ServiceKey, DestinationKey], int]
+
+
+def unix_address(name: str) -> str:
+    """A unix socket's address as written on a command line, where '@' stands for the abstract namespace's
+    leading NUL (which an argument cannot hold)."""
+    return "\0" + name[1:] if name.startswith("@") else name
+
+
+def unix_socket() -> socket.socket:
+    """A non-blocking unix stream socket, for asyncio to connect or bind itself: uvloop refuses abstract
+    names given as addresses."""
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unix.setblocking(False)
+    return unix
 
 
 def feed_line(table: Table, slots: Slots) -> bytes:
@@ -58,7 +75,7 @@ def read_line(line: bytes) -> tuple[Table, dict[tuple[ServiceKey, DestinationKey
     return table_from_data(data["table"]), slots
 
 
-def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
+def write_stats(backend: ProxyRelays, logger: logging.Logger) -> None:
     """The table with each real server's active connections and totals, as `pykeepalivedctl ipvsadm` reads it."""
     snapshot = {
         "table": table_to_data(backend.read()),
@@ -80,39 +97,59 @@ def write_stats(backend: ProxyBackend, logger: logging.Logger) -> None:
     write_json_atomically(STATS_DUMP, snapshot, logger)
 
 
-async def serve(logger: logging.Logger, shared: SharedCounts | None) -> int:
+# How soon a worker tries the checker's feed again: it is there a moment after the workers start, and back
+# within the supervisor's respawn backoff after the checker dies.
+FEED_RETRY_SECONDS = (0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+async def serve(logger: logging.Logger, shared: SharedCounts, feed: str) -> int:
     loop = asyncio.get_running_loop()
-    backend = ProxyBackend(loop, shared)
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    relays = ProxyRelays(loop, shared)
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    loop.add_signal_handler(signal.SIGUSR2, write_stats, backend, logger)
-    # The table comes from the checker on stdin: there is nothing to reload and no other dump.
+    loop.add_signal_handler(signal.SIGUSR2, write_stats, relays, logger)
+    # The table comes from the checker: there is nothing to reload and no other dump.
     for ignored in (signal.SIGHUP, signal.SIGUSR1):
         signal.signal(ignored, signal.SIG_IGN)
     tolerate_realtime_signals(loop, logger)
     release_signals()
 
-    async def follow_the_checker() -> None:
-        while line := await reader.readline():
-            try:
-                desired, slots = read_line(line)
-            except (ValueError, KeyError, TypeError) as error:
-                logger.info(f"proxy: ignoring a table it cannot read: {error}")
-                continue
-            backend.set_slots(slots)
-            backend.apply(
-                plan(desired, backend.read()),
-                lambda service, error: logger.info(f"proxy: cannot serve {service}: {error}"),
-            )
-        stopped.set()
+    def apply(line: bytes) -> None:
+        try:
+            desired, slots = read_line(line)
+        except (ValueError, KeyError, TypeError) as error:
+            logger.info(f"proxy: ignoring a table it cannot read: {error}")
+            return
+        relays.set_slots(slots)
+        relays.apply(
+            plan(desired, relays.read()),
+            lambda service, error: logger.info(f"proxy: cannot serve {service}: {error}"),
+        )
 
-    following = loop.create_task(follow_the_checker())
-    await stopped.wait()
-    following.cancel()
-    await backend.close()
+    async def follow_the_checker() -> None:
+        failures = 0
+        while True:
+            try:
+                connecting = unix_socket()
+                await loop.sock_connect(connecting, unix_address(feed))
+                reader, writer = await asyncio.open_unix_connection(sock=connecting, limit=64 * 1024 * 1024)
+            except OSError:
+                connecting.close()
+                await asyncio.sleep(FEED_RETRY_SECONDS[min(failures, len(FEED_RETRY_SECONDS) - 1)])
+                failures += 1
+                continue
+            failures = 0
+            while line := await reader.readline():
+                apply(line)
+            writer.close()
+            logger.info("proxy: the checker's feed closed - relaying with the last table until it is back")
+
+    async with asyncio.TaskGroup() as tasks:
+        following = tasks.create_task(follow_the_checker())
+        await stopped.wait()
+        following.cancel()
+    await relays.close()
     return 0
 
 
@@ -120,13 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     die_with_parent()
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_proxy")
-    shared = SharedCounts(args.shared_counts, args.workers, args.index) if args.shared_counts else None
+    shared = SharedCounts(args.shared_counts, args.workers, args.index)
     try:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            return runner.run(serve(logger, shared))
+            return runner.run(serve(logger, shared, args.feed))
+    except Exception:
+        logger.exception("proxy worker failed")
+        raise
     finally:
-        if shared is not None:
-            shared.close()
+        shared.close()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The parent process: starts the VRRP and checker processes and restarts them if they die.
+"""The parent process: starts the VRRP and checker processes (and the proxy workers, when the userspace
+proxy is the data plane) and restarts them if they die.
 
 As in keepalived, the parent does no protocol work, so a crash in a child never takes the others down,
 and SIGTERM to the parent stops every child cleanly (priority-0 adverts, addresses removed).
@@ -29,6 +30,9 @@ CHILD_STOP_SECONDS = 5.0
 class ChildSpec:
     name: str
     argv: list[str]
+    # The VRRP and checker processes act on the operator's signals; a proxy worker's dump is asked for by
+    # `pykeepalivedctl ipvsadm`, through its own pidfile.
+    takes_signals: bool = True
 
 
 class Supervisor:
@@ -51,6 +55,10 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         while not self.stopping.is_set():
             process = await self._spawn(child)
+            if self.stopping.is_set():  # asked to stop while it was starting: _stop_children did not see it
+                process.terminate()
+                await process.wait()
+                return
             started = loop.time()
             code = await process.wait()
             if loop.time() - started >= STABLE_SECONDS:
@@ -84,28 +92,40 @@ class Supervisor:
             loop.add_signal_handler(forwarded, self._forward, forwarded)
         tolerate_realtime_signals(loop, self.logger, forwarded_signals)
         release_signals()
-        keepers = [loop.create_task(self._keep_alive(child)) for child in self.children]
-        self.logger.info("Startup complete")
-        await self.stopping.wait()
-        self.logger.info("Stopping")
-        for process in self.processes.values():
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                await asyncio.wait_for(process.wait(), CHILD_STOP_SECONDS)
-            except TimeoutError:
-                process.kill()
-        for keeper in keepers:
-            keeper.cancel()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                for child in self.children:
+                    tasks.create_task(self._keep_alive(child), name=child.name)
+                self.logger.info("Startup complete")
+                await self.stopping.wait()
+                await self._stop_children()
+        except Exception:
+            # A fault of ours, not a child's: stop every child rather than leave them unsupervised.
+            self.logger.exception("Supervisor failed - stopping every child")
+            self.failed = True
+            await self._stop_children()
         self.logger.info("Stopped")
         self.logger.info(f"Stopped pykeepalived {__version__}")
         return 1 if self.failed else 0
 
+    async def _stop_children(self) -> None:
+        self.stopping.set()
+        self.logger.info("Stopping")
+        running = [process for process in self.processes.values() if process.returncode is None]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                await asyncio.wait_for(process.wait(), CHILD_STOP_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
     def _forward(self, signum: int) -> None:
-        for process in self.processes.values():
-            if process.returncode is None:
+        for child in self.children:
+            process = self.processes.get(child.name)
+            if child.takes_signals and process is not None and process.returncode is None:
                 process.send_signal(signum)
 
 

@@ -19,10 +19,11 @@ import itertools
 import logging
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ..lb.dataplane import Connections, Stats
 from ..lb.listing import ConnectionEntry
 from ..lb.table import (
     PROTOCOL_NAMES,
@@ -35,12 +36,13 @@ from ..lb.table import (
     DestinationKey,
     EditDestination,
     EditService,
-    MemoryBackend,
     Operation,
     Service,
     ServiceKey,
+    Table,
+    TableMirror,
 )
-from .nftables import DataplaneUnavailable
+from .errors import DataplaneUnavailable
 
 T = TypeVar("T")
 FORWARDING_METHODS = {"NAT": 0, "TUN": 2, "DR": 3}
@@ -336,8 +338,8 @@ def kernel_has_ipvs() -> bool:
     return True
 
 
-class IpvsBackend(MemoryBackend):
-    """Keeps the table and applies each operation to the kernel's IPVS table.
+class IpvsPlane:
+    """The kernel's IPVS table, changed operation by operation.
 
     pyroute2's synchronous IPVS socket runs an event loop of its own, which cannot run inside the checker's:
     the socket lives in a thread of its own, and each change waits for it (a request takes microseconds).
@@ -350,7 +352,7 @@ class IpvsBackend(MemoryBackend):
         flush_at_stop: bool = False,
         timeouts: tuple[int, int, int] | None = None,
     ) -> None:
-        super().__init__()
+        self.mirror = TableMirror()
         self.logger = logger
         self.flush_at_stop = flush_at_stop
         self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ipvs")
@@ -364,16 +366,27 @@ class IpvsBackend(MemoryBackend):
         if timeouts is not None:
             self.run(set_timeouts, timeouts)
 
+    name = "ipvs"
+
+    def read(self) -> Table:
+        return self.worker.submit(read_kernel_table).result().table
+
+    def stats(self) -> Stats:
+        counts = self.worker.submit(read_kernel_table).result().counts
+        return {
+            key: {member: Connections(*pair) for member, pair in members.items()} for key, members in counts.items()
+        }
+
     def run(self, request: Callable[..., T], *arguments: Any) -> T:
         """A request of ours on the kernel connection (in its thread); its errors are raised here."""
         return self.worker.submit(request, self.connection, *arguments).result()
 
     def flush(self) -> None:
         """Every service the kernel has, ours or not (keepalived's lvs_flush, lvs_flush_onstop)."""
-        for key, service in self.worker.submit(read_kernel_table).result().table.items():
+        for key, service in self.read().items():
             self.worker.submit(self._request, DeleteService(key), service).result()
 
-    def apply(self, operations: list[Operation]) -> None:
+    def apply(self, operations: Sequence[Operation]) -> None:
         """Each operation to the kernel, then to the table kept here; a refused one is logged and the others go
         on. Real-server changes go to the kernel's thread and into the table together, up to the next service
         change: a batch of thousands costs one copy of the service's members and one thread hand-over."""
@@ -382,7 +395,7 @@ class IpvsBackend(MemoryBackend):
             batches = [run] if members_change else [[operation] for operation in run]
             for batch in batches:
                 self._log_refusals(self.worker.submit(self._take_over_each, batch).result())
-                super().apply(batch)
+                self.mirror.apply(batch)
 
     def _take_over_each(self, operations: list[Operation]) -> list[tuple[Operation, Exception]]:
         refused = []
@@ -400,7 +413,7 @@ class IpvsBackend(MemoryBackend):
     def execute(self, operation: Operation) -> None:
         """One operation, in the kernel and then in the table kept here; the kernel's refusal is raised."""
         self.worker.submit(self._request, operation).result()
-        super().apply([operation])
+        self.mirror.apply([operation])
 
     def _take_over(self, operation: Operation) -> None:
         """The operation in the kernel; a service or real server the kernel already has (left by an earlier run
@@ -425,10 +438,10 @@ class IpvsBackend(MemoryBackend):
             )
             return
         if isinstance(operation, DeleteService):
-            attributes = service_attributes(operation.key, known or self.services.get(operation.key))
+            attributes = service_attributes(operation.key, known or self.mirror.services.get(operation.key))
             self.connection.service("del", service=IPVSService(**attributes))
             return
-        known_service = self.services.get(operation.service)
+        known_service = self.mirror.services.get(operation.service)
         service = IPVSService(**service_attributes(operation.service, known_service, operation.key))
         if isinstance(operation, DeleteDestination):
             self.connection.dest("del", service=service, dest=IPVSDest(**destination_attributes(operation.key, None)))
@@ -439,7 +452,7 @@ class IpvsBackend(MemoryBackend):
 
     def close(self) -> None:
         """Remove our services (all of them with lvs_flush_onstop), as keepalived does when it stops."""
-        self.apply([DeleteService(key) for key in sorted(self.services)])
+        self.apply([DeleteService(key) for key in sorted(self.mirror.services)])
         if self.flush_at_stop:
             self.flush()
         self.shutdown()

@@ -5,25 +5,33 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import ipaddress
+import json
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ..lb import nftables as rules
+from ..lb.dataplane import Connections, Stats
 from ..lb.listing import ConnectionEntry
-from ..lb.table import PROTOCOL_NAMES, DestinationKey, MemoryBackend, Operation, ServiceKey, Table, table_to_data
+from ..lb.table import (
+    PROTOCOL_NAMES,
+    DestinationKey,
+    Operation,
+    ServiceKey,
+    Table,
+    TableMirror,
+    table_from_data,
+    table_to_data,
+)
 from .dumps import write_json_atomically
+from .errors import DataplaneUnavailable
 
 # What `pykeepalivedctl ipvsadm` lists: the table last committed to the kernel (weights, schedulers and
 # thresholds are not all recoverable from the rules themselves).
 STATE_FILE = "/run/pykeepalived_nftables.json"
-
-
-class DataplaneUnavailable(Exception):
-    """This data plane cannot run here (the reason is the message)."""
 
 
 class Nftables(Protocol):
@@ -52,8 +60,10 @@ def open_nftables() -> Nftables:
     return library  # type: ignore[no-any-return]
 
 
-class NftablesBackend(MemoryBackend):
-    """Keeps the table and writes all of it to the kernel in one transaction after every change."""
+class NftablesPlane:
+    """The table as nftables rules, all of it written in one transaction after every change."""
+
+    name = "nftables"
 
     def __init__(
         self,
@@ -62,7 +72,7 @@ class NftablesBackend(MemoryBackend):
         state_file: str = STATE_FILE,
         timeouts: tuple[int, int, int] = rules.IPVS_TIMEOUTS,
     ) -> None:
-        super().__init__()
+        self.mirror = TableMirror()
         self.library = library
         self.logger = logger
         self.state_file = state_file
@@ -75,13 +85,32 @@ class NftablesBackend(MemoryBackend):
         # The persistence sets the committed rules use.
         self.persistence_sets: set[str] = set()
 
-    def apply(self, operations: list[Operation]) -> None:
-        super().apply(operations)
+    def apply(self, operations: Sequence[Operation]) -> None:
+        self.mirror.apply(operations)
         if operations or self.transactions == 0:
             self.commit()
 
+    def read(self) -> Table:
+        """The table of the last transaction, if the kernel still has our rules (a restart finds them; a hand
+        `nft delete table` is seen): the rules alone do not give back weights, schedulers and thresholds."""
+        code, _, _ = self.library.cmd(rules.table_exists_command())
+        if code != 0:
+            return {}
+        try:
+            with open(self.state_file) as state:
+                return table_from_data(json.load(state)["table"])
+        except (OSError, ValueError, KeyError):
+            return {}
+
+    def stats(self) -> Stats:
+        counts = connection_counts(self.mirror.table())
+        return {
+            key: {member: Connections(*counts.get(key, {}).get(member, (0, 0))) for member in service.members()}
+            for key, service in self.mirror.services.items()
+        }
+
     def commit(self) -> None:
-        table = self.read()
+        table = self.mirror.table()
         for problem in rules.unsupported(table):
             if problem not in self.reported:
                 self.reported.add(problem)
@@ -117,17 +146,17 @@ class NftablesBackend(MemoryBackend):
 
     def routes_directly(self) -> bool:
         """Whether a service routes directly (its real servers' MAC addresses are looked up again)."""
-        return any(rules.is_direct_routing(service) for service in self.services.values())
+        return any(rules.is_direct_routing(service) for service in self.mirror.services.values())
 
     def follows_load(self) -> bool:
         """Whether a service's map depends on the servers' connection counts."""
-        return any(rules.follows_load(service) for service in self.services.values())
+        return any(rules.follows_load(service) for service in self.mirror.services.values())
 
     def rebalance(self, loads: dict[ServiceKey, dict[DestinationKey, tuple[int, int]]]) -> None:
         """Re-plan the connection-count schedulers' maps from conntrack's counts (a transaction only if a map
         changes)."""
         self.loads = loads
-        self.overloaded = rules.overloaded_servers(self.read(), loads, self.overloaded)
+        self.overloaded = rules.overloaded_servers(self.mirror.table(), loads, self.overloaded)
         self.commit()
 
     def close(self) -> None:

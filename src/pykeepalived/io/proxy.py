@@ -35,6 +35,7 @@ from ..lb.table import (
     service_of,
     with_members,
 )
+from .errors import UnsupportedService
 from .shared_counts import SharedCounts
 from .splice import Splice
 
@@ -48,10 +49,6 @@ UDP_TIMEOUT = 300.0
 UDP_SWEEP_SECONDS = 1.0
 # Python names it only on newer versions; the value is Linux's.
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
-
-
-class UnsupportedService(ValueError):
-    """A service this data plane cannot carry (a firewall mark, SCTP)."""
 
 
 class Closable(Protocol):
@@ -509,7 +506,7 @@ def persistence_of(service: Service) -> Persistence | None:
 ErrorHandler = Callable[[ServiceKey, Exception], None]
 
 
-class ProxyBackend:
+class ProxyRelays:
     """The data plane as user-space relays in this process's event loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, shared: SharedCounts | None = None) -> None:

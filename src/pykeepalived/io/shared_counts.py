@@ -45,6 +45,12 @@ class SharedCounts:
         mine = self.index * KINDS
         return sum(row[0::2]) - row[mine], sum(row[1::2]) - row[mine + 1]
 
+    def totals(self, slot: int) -> tuple[int, int]:
+        """Every worker's active and inactive connections to the slot's real server."""
+        start = slot * self.workers * KINDS
+        row = self.counters[start : start + self.workers * KINDS]
+        return sum(row[0::2]), sum(row[1::2])
+
     def close(self) -> None:
         self.counters.release()
         self.memory.close()

@@ -486,6 +486,11 @@ def transaction(
     return commands + _direct_routing_commands(table, routing or {})
 
 
+def table_exists_command() -> str:
+    """Succeeds only while the kernel has our table."""
+    return f"list table {FAMILY} {TABLE_NAME}"
+
+
 def removal() -> list[Command]:
     """Both tables gone (adding first makes deleting one that is not there harmless)."""
     commands: list[Command] = []

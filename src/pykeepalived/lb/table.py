@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,19 +152,16 @@ def plan(desired: Table, actual: Table) -> list[Operation]:
     return operations
 
 
-class MemoryBackend:
-    """A data plane that only remembers: for tests, and for running the checkers without a kernel one."""
+class TableMirror:
+    """A table kept up to date operation by operation: how a data plane remembers what it was given."""
 
-    def __init__(self) -> None:
-        self.services: dict[ServiceKey, Service] = {}
+    def __init__(self, services: Table | None = None) -> None:
+        self.services: dict[ServiceKey, Service] = dict(services or {})
 
-    def read(self) -> Table:
+    def table(self) -> Table:
         return dict(self.services)
 
-    def close(self) -> None:
-        """Release what the data plane holds (the in-memory table holds nothing outside the process)."""
-
-    def apply(self, operations: list[Operation]) -> None:
+    def apply(self, operations: Sequence[Operation]) -> None:
         # Each changed service's members are rebuilt once per batch, not per operation (1,000 real servers).
         members: dict[ServiceKey, dict[DestinationKey, Destination]] = {}
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pykeepalived.io.ipvs import IpvsBackend, read_kernel_table
+from pykeepalived.io.ipvs import IpvsPlane, read_kernel_table
 from pykeepalived.lb.listing import listing
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
+from pykeepalived.lb.table import AddDestination, Destination, DestinationKey, Service, ServiceKey, Table, plan
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
 PYKEEPALIVED = str(Path(sys.executable).with_name("pykeepalived"))
@@ -64,7 +64,7 @@ def every_kind_of_service() -> Table:
 
 def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it() -> None:
     subprocess.run(["ipvsadm", "-C"], check=True)
-    backend = IpvsBackend(logging.getLogger("guest"))
+    backend = IpvsPlane(logging.getLogger("guest"))
     table = every_kind_of_service()
     backend.apply(plan(table, backend.read()))
     kernel = read_kernel_table()
@@ -81,6 +81,13 @@ def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it()
     kernel = read_kernel_table()
     assert kernel.table == changed
     assert listing(kernel.table, kernel.counts) == ipvsadm()
+
+    # A real server deleted by hand is seen by read(), and the next plan puts it back.
+    subprocess.run(["ipvsadm", "-d", "-t", "10.99.0.100:80", "-r", "10.99.0.11:8080"], check=True)
+    assert plan(changed, backend.read()) == [
+        AddDestination(ServiceKey("TCP", "10.99.0.100", 80), DestinationKey("10.99.0.11", 8080), Destination(5, "NAT"))
+    ]
+    assert backend.stats()[ServiceKey("TCP", "10.99.0.100", 80)] == {}
 
     backend.close()
     assert read_kernel_table().table == {}
@@ -319,7 +326,7 @@ def test_what_the_kernel_already_has_is_taken_over_kept_or_flushed_as_keepalived
     subprocess.run(["ipvsadm", "-a", "-t", "10.99.0.100:80", "-r", "10.99.0.11:8080", "-m", "-w", "7"], check=True)
     reals = members(("10.99.0.11", 8080, 2, "NAT"), ("10.99.0.12", 8080, 1, "NAT"))
     wanted = {ours: Service("wrr", destinations=reals)}
-    backend = IpvsBackend(logging.getLogger("guest"))
+    backend = IpvsPlane(logging.getLogger("guest"))
     backend.apply(plan(wanted, backend.read()))
     kernel = read_kernel_table().table
     assert kernel[ours] == wanted[ours]  # an earlier run's service, taken over and set as configured
@@ -327,10 +334,10 @@ def test_what_the_kernel_already_has_is_taken_over_kept_or_flushed_as_keepalived
     backend.close()
     assert set(read_kernel_table().table) == {foreign}  # only ours are removed at stop
 
-    IpvsBackend(logging.getLogger("guest"), flush_at_start=True).shutdown()
+    IpvsPlane(logging.getLogger("guest"), flush_at_start=True).shutdown()
     assert read_kernel_table().table == {}  # lvs_flush
     subprocess.run(["ipvsadm", "-A", "-t", "10.99.0.250:80", "-s", "rr"], check=True)
-    IpvsBackend(logging.getLogger("guest"), flush_at_stop=True).close()
+    IpvsPlane(logging.getLogger("guest"), flush_at_stop=True).close()
     assert read_kernel_table().table == {}  # lvs_flush_onstop
 
 
@@ -476,7 +483,7 @@ def test_thousands_of_real_servers_in_one_batch_reach_the_kernel() -> None:
     subprocess.run(["ipvsadm", "-C"], check=True)
     key = ServiceKey("TCP", "10.99.0.200", 80)
     reals = {DestinationKey(f"10.99.{20 + n // 250}.{1 + n % 250}", 8080): Destination(1, "NAT") for n in range(5000)}
-    backend = IpvsBackend(logging.getLogger("guest"))
+    backend = IpvsPlane(logging.getLogger("guest"))
     started = time.perf_counter()
     backend.apply(plan({key: Service("wrr", destinations=reals)}, backend.read()))
     elapsed = time.perf_counter() - started

@@ -6,12 +6,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pykeepalived.check.policy import CheckerPolicy, Log, Next, Notify, RealServerPolicy, VirtualServerPolicy
+from pykeepalived.lb.dataplane import MemoryPlane
 from pykeepalived.lb.table import (
     AddDestination,
     DeleteDestination,
     Destination,
     DestinationKey,
-    MemoryBackend,
     Service,
     ServiceKey,
     plan,
@@ -107,7 +107,7 @@ def test_starting_with_quorum_down() -> None:
 def test_plan_is_empty_when_nothing_changed_and_minimal_otherwise() -> None:
     a, b = DestinationKey("10.99.0.21", 80), DestinationKey("10.99.0.22", 80)
     desired = {VS: Service("wrr", destinations={a: Destination(1), b: Destination(2)})}
-    backend = MemoryBackend()
+    backend = MemoryPlane()
     backend.apply(plan(desired, backend.read()))
     assert backend.read() == desired
     assert plan(desired, backend.read()) == []

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pykeepalived.daemon.proxy_worker import feed_line, read_line
+from pykeepalived.lb.dataplane import MemoryPlane
 from pykeepalived.lb.table import (
     Destination,
     DestinationKey,
-    MemoryBackend,
     Service,
     ServiceKey,
     Table,
@@ -36,6 +36,6 @@ def test_a_table_survives_the_trip_between_processes() -> None:
 
 
 def test_a_data_plane_given_its_table_twice_plans_nothing_the_second_time() -> None:
-    backend = MemoryBackend()
+    backend = MemoryPlane()
     backend.apply(plan(TABLE, backend.read()))
     assert plan(read_line(feed_line(TABLE, {}))[0], backend.read()) == []
