@@ -19,7 +19,8 @@ from unittest.mock import patch
 import uvloop
 from servers import free_port
 
-from pykeepalived.io.proxy import ProxyRelays, UdpProxyService
+from pykeepalived.io.proxy.relays import ProxyRelays
+from pykeepalived.io.proxy.udp import UdpProxyService
 from pykeepalived.io.shared_counts import SharedCounts
 from pykeepalived.io.splice import Splice
 from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
@@ -384,7 +385,7 @@ async def test_bulk_transfers_are_spliced_intact_both_ways() -> None:
 
     payload = bytes(range(256)) * (32 * 1024)  # 8 MiB
     async with proxied("rr", [1]) as (backend, key, _):
-        with patch("pykeepalived.io.proxy.Splice", counted_splice):
+        with patch("pykeepalived.io.proxy.tcp.Splice", counted_splice):
 
             async def transfer() -> bytes:
                 reader, writer = await asyncio.open_connection(key.address, key.port)

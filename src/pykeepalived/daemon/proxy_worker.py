@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from ..io.dumps import write_json_atomically
-from ..io.proxy import ProxyRelays
+from ..io.proxy.relays import ProxyRelays
 from ..io.shared_counts import SharedCounts
 from ..lb.table import DestinationKey, ServiceKey, Table, plan, table_from_data, table_to_data
 from . import logs
