@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pykeepalived.daemon.proxy_worker import feed_line
 from pykeepalived.lb.nftables import transaction
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table
+from pykeepalived.lb.table import Destination, DestinationKey, IpProtocol, Service, ServiceKey, Table
 
 SERVERS = (18081, 18082)
 HAPROXY_PORT, PROXY_PORT, NFTABLES_PORT = 18001, 18002, 18003
@@ -78,7 +78,7 @@ def table_line() -> bytes:
 
 def table(port: int) -> Table:
     members = {DestinationKey("127.0.0.1", server): Destination(1) for server in SERVERS}
-    return {ServiceKey("TCP", "127.0.0.1", port): Service("rr", destinations=members)}
+    return {ServiceKey(IpProtocol.TCP, "127.0.0.1", port): Service("rr", destinations=members)}
 
 
 def in_namespace(namespace: str, *command: str) -> list[str]:

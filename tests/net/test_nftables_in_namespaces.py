@@ -219,8 +219,8 @@ def test_persistence_keeps_each_client_on_its_server_across_a_reload_until_the_s
 RELOADER = """
 import logging, sys, time
 from pykeepalived.io.nftables import NftablesPlane, open_nftables
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, plan
-vip = ServiceKey("TCP", "10.99.1.1", 80)
+from pykeepalived.lb.table import IpProtocol, Destination, DestinationKey, Service, ServiceKey, plan
+vip = ServiceKey(IpProtocol.TCP, "10.99.1.1", 80)
 real = {DestinationKey(address, 8080): Destination(1) for address in ("10.99.0.12", "10.99.0.13")}
 plane = NftablesPlane(open_nftables(), logging.getLogger("reload"), state_file=sys.argv[1])
 plane.apply(plan({vip: Service("rr", destinations=real)}, plane.read()))

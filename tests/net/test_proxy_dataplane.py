@@ -23,7 +23,7 @@ from pykeepalived.io.proxy.relays import ProxyRelays
 from pykeepalived.io.proxy.udp import UdpProxyService
 from pykeepalived.io.shared_counts import SharedCounts
 from pykeepalived.io.splice import Splice
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey, Table, plan
+from pykeepalived.lb.table import Destination, DestinationKey, IpProtocol, Service, ServiceKey, Table, plan
 
 LOOPBACK = "127.0.0.1"
 
@@ -64,7 +64,7 @@ async def proxied(
     # rs0 gets the lowest port, so the data plane (which orders by address and port) lists it first.
     servers = sorted([await echo_server(names) for _ in weights], key=lambda server: server[1])
     names.update({port: f"rs{i}".encode() for i, (_, port) in enumerate(servers)})
-    key = ServiceKey("TCP", LOOPBACK, free_port())
+    key = ServiceKey(IpProtocol.TCP, LOOPBACK, free_port())
     members = {DestinationKey(LOOPBACK, port): Destination(w) for (_, port), w in zip(servers, weights, strict=True)}
     table = {key: Service(scheduler, destinations=members)}
     backend = ProxyRelays(asyncio.get_running_loop(), shared)
@@ -175,7 +175,7 @@ async def test_a_reload_with_1000_real_servers_drops_no_open_connection() -> Non
     names: dict[int, bytes] = {}
     servers = [await echo_server(names) for _ in range(1000)]
     names.update({port: f"rs{port}".encode() for _, port in servers})
-    key = ServiceKey("TCP", LOOPBACK, free_port())
+    key = ServiceKey(IpProtocol.TCP, LOOPBACK, free_port())
     first = {DestinationKey(LOOPBACK, port): Destination(1) for _, port in servers[:500]}
     backend = ProxyRelays(asyncio.get_running_loop())
     try:
@@ -210,9 +210,9 @@ async def test_a_service_it_cannot_serve_is_reported_and_the_others_still_run() 
     taken.listen()
     member = {DestinationKey(LOOPBACK, port): Destination(1)}
     table = {
-        ServiceKey("TCP", LOOPBACK, taken.getsockname()[1]): Service("rr", destinations=member),
-        ServiceKey("TCP", fwmark=5): Service("rr", destinations=member),
-        ServiceKey("TCP", LOOPBACK, free_port()): Service("rr", destinations=member),
+        ServiceKey(IpProtocol.TCP, LOOPBACK, taken.getsockname()[1]): Service("rr", destinations=member),
+        ServiceKey(IpProtocol.TCP, fwmark=5): Service("rr", destinations=member),
+        ServiceKey(IpProtocol.TCP, LOOPBACK, free_port()): Service("rr", destinations=member),
     }
     errors: list[str] = []
     backend = ProxyRelays(asyncio.get_running_loop())
@@ -253,7 +253,7 @@ async def test_worker_processes_schedule_with_each_others_connection_counts() ->
             members = list(table[key].members())
             slots = {(key, member): slot for slot, member in enumerate(members)}
             worker_one = ProxyRelays(asyncio.get_running_loop(), first)
-            key_one = ServiceKey("TCP", LOOPBACK, free_port())
+            key_one = ServiceKey(IpProtocol.TCP, LOOPBACK, free_port())
             slots.update({(key_one, member): slot for slot, member in enumerate(members)})
             worker_one.set_slots(slots)
             only_rs0 = {members[0]: table[key].members()[members[0]]}
@@ -303,7 +303,7 @@ async def test_udp_flows_are_scheduled_per_client_and_end_when_idle() -> None:
     ]
     members = {DestinationKey(LOOPBACK, t.get_extra_info("sockname")[1]): Destination(1) for t, _ in servers}
     names = {key: f"rs{n}" for n, key in enumerate(members)}
-    key = ServiceKey("UDP", LOOPBACK, free_port())
+    key = ServiceKey(IpProtocol.UDP, LOOPBACK, free_port())
     backend = ProxyRelays(loop)
     try:
         backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))
@@ -344,7 +344,7 @@ async def test_worker_processes_share_their_udp_flow_counts() -> None:
     ]
     members = {DestinationKey(LOOPBACK, t.get_extra_info("sockname")[1]): Destination(1) for t, _ in servers}
     rs0 = next(iter(members))
-    keys = [ServiceKey("UDP", LOOPBACK, free_port()) for _ in range(2)]
+    keys = [ServiceKey(IpProtocol.UDP, LOOPBACK, free_port()) for _ in range(2)]
     with tempfile.TemporaryDirectory() as directory:
         counts = [SharedCounts(f"{directory}/counts", 2, index) for index in range(2)]
         workers = [ProxyRelays(loop, shared) for shared in counts]
@@ -411,7 +411,7 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, 
 async def behind_the_proxy(handler: Handler) -> AsyncIterator[tuple[ProxyRelays, ServiceKey]]:
     """One real server running `handler` for each connection, behind a proxied service."""
     server = await asyncio.start_server(handler, LOOPBACK, 0)
-    key = ServiceKey("TCP", LOOPBACK, free_port())
+    key = ServiceKey(IpProtocol.TCP, LOOPBACK, free_port())
     members = {DestinationKey(LOOPBACK, server.sockets[0].getsockname()[1]): Destination(1)}
     backend = ProxyRelays(asyncio.get_running_loop())
     backend.apply(plan({key: Service("rr", destinations=members)}, backend.read()))

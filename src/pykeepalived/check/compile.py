@@ -5,7 +5,7 @@ virtual server (keepalived's inheritance). Pure: the daemon turns these into pro
 from __future__ import annotations
 
 from ..config.model import Config, RealServer, VirtualServer
-from ..lb.table import DestinationKey, ServiceKey
+from ..lb.table import DestinationKey, IpProtocol, ServiceKey
 
 DEFAULT_RETRY = 1
 DEFAULT_DELAY_BEFORE_RETRY = 1.0
@@ -19,7 +19,7 @@ def pick(*values: float | int | None, default: float) -> float:
 
 def service_keys(server: VirtualServer, config: Config) -> list[ServiceKey]:
     """The virtual services a virtual_server stands for (a virtual_server_group's ranges expanded)."""
-    protocol = server.effective_protocol.value.lower()
+    protocol = IpProtocol(server.effective_protocol.value.upper())
     if server.fwmark is not None:
         return [ServiceKey(protocol, fwmark=server.fwmark)]
     if server.group is not None:

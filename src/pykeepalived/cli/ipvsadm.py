@@ -61,6 +61,7 @@ from ..lb.table import (
     DestinationKey,
     EditDestination,
     EditService,
+    IpProtocol,
     Operation,
     Service,
     ServiceKey,
@@ -178,8 +179,12 @@ def split_address(text: str, default_port: int) -> tuple[str, int]:
 
 def service_key(args: argparse.Namespace) -> ServiceKey | None:
     if args.fwmark_service is not None:
-        return ServiceKey("TCP", fwmark=args.fwmark_service)
-    for protocol, text in (("TCP", args.tcp_service), ("UDP", args.udp_service), ("SCTP", args.sctp_service)):
+        return ServiceKey(IpProtocol.TCP, fwmark=args.fwmark_service)
+    for protocol, text in (
+        (IpProtocol.TCP, args.tcp_service),
+        (IpProtocol.UDP, args.udp_service),
+        (IpProtocol.SCTP, args.sctp_service),
+    ):
         if text is not None:
             address, port = split_address(text, 0)
             return ServiceKey(protocol, address, port)

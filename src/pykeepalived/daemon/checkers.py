@@ -212,7 +212,7 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
                               default=DEFAULT_DELAY_BEFORE_RETRY),
                         pick(common.warmup, real.warmup, server.warmup, default=0.0),
                     )  # fmt: skip
-                    description = f"[{target.address}]:{key.protocol}:{target.port}"
+                    description = f"[{target.address}]:{key.protocol.lower()}:{target.port}"
                     pending.append((label, description, probe, checker_policy, delays, bool(common.log_all_failures),
                                     rs_policy))  # fmt: skip
                 reals.append(rs_policy)

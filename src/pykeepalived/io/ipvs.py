@@ -27,7 +27,6 @@ from ..lb.dataplane import Connections, Stats
 from ..lb.listing import ConnectionEntry
 from ..lb.table import (
     PROTOCOL_NAMES,
-    PROTOCOL_NUMBERS,
     AddDestination,
     AddService,
     DeleteDestination,
@@ -36,6 +35,7 @@ from ..lb.table import (
     DestinationKey,
     EditDestination,
     EditService,
+    IpProtocol,
     Operation,
     Service,
     ServiceKey,
@@ -109,7 +109,7 @@ def service_attributes(
     """The key of a service and, given its settings, everything IPVS keeps about it; `member`, one of its
     real servers, gives a fwmark service's family when its settings are not at hand."""
     family = _service_family(key, service, member)
-    attributes: dict[str, Any] = {"af": family, "protocol": PROTOCOL_NUMBERS[key.protocol.upper()]}
+    attributes: dict[str, Any] = {"af": family, "protocol": key.protocol.number}
     if key.fwmark:
         attributes["fwmark"] = key.fwmark
     else:
@@ -502,7 +502,7 @@ def read_kernel_table() -> KernelTable:
     with ipvs_connection() as connection:
         for message in connection.service("dump"):
             attributes = message.get_attr("IPVS_CMD_ATTR_SERVICE")
-            protocol = PROTOCOL_NAMES.get(attributes.get_attr("IPVS_SVC_ATTR_PROTOCOL"), "TCP")
+            protocol = PROTOCOL_NAMES.get(attributes.get_attr("IPVS_SVC_ATTR_PROTOCOL"), IpProtocol.TCP)
             fwmark = attributes.get_attr("IPVS_SVC_ATTR_FWMARK") or 0
             family = attributes.get_attr("IPVS_SVC_ATTR_AF")
             if fwmark:
@@ -518,7 +518,7 @@ def read_kernel_table() -> KernelTable:
             destinations: dict[DestinationKey, Destination] = {}
             found.counts[key], found.persistent[key], found.destination_statistics[key] = {}, {}, {}
             found.service_statistics[key] = _statistics(attributes, "IPVS_SVC_ATTR_STATS64")
-            request = IPVSService(af=family, protocol=PROTOCOL_NUMBERS[protocol], **(
+            request = IPVSService(af=family, protocol=protocol.number, **(
                 {"fwmark": fwmark} if fwmark else {"addr": key.address, "port": key.port}
             ))  # fmt: skip
             for dest_message in connection.dest("dump", service=request):

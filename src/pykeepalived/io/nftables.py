@@ -252,7 +252,7 @@ def direct_routing(table: Table) -> dict[ServiceKey, rules.DirectRouting]:
     direct = {key: service for key, service in table.items() if rules.is_direct_routing(service)}
     if not direct:
         return {}
-    known = neighbours(any(":" in member.address for service in direct.values() for member in service.members()))
+    known = neighbours(any(member.ip.version == 6 for service in direct.values() for member in service.members()))
     routing: dict[ServiceKey, rules.DirectRouting] = {}
     for key, service in direct.items():
         macs: dict[DestinationKey, str] = {}

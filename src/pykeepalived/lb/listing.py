@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .table import PROTOCOL_NUMBERS, DestinationKey, Service, ServiceKey, Table
+from .table import DestinationKey, Service, ServiceKey, Table
 
 HEADER = (
     "IP Virtual Server version 1.2.1 (size=4096)\n"
@@ -33,7 +33,7 @@ def numeric(address: str, port: int, protocol: str) -> str:
 def service_name(key: ServiceKey, service: Service, namer: Namer = numeric) -> str:
     """As ipvsadm names a service; a fwmark service of IPv6 real servers says so."""
     if key.fwmark:
-        ipv6 = any(":" in member.address for member in service.members())
+        ipv6 = any(member.ip.version == 6 for member in service.members())
         return f"FWM  {key.fwmark}" + (" IPv6" if ipv6 else "")
     return f"{key.protocol.upper()}  {namer(key.address, key.port, key.protocol.lower())}"
 
@@ -45,10 +45,11 @@ def service_line(key: ServiceKey, service: Service, namer: Namer = numeric) -> s
         line += f" ({','.join(service.scheduler_flags)})"
     if persistence:
         line += f" persistent {persistence}"
-        if granularity and not key.fwmark and ":" not in key.address:
+        ipv6 = key.ip is not None and key.ip.version == 6
+        if granularity and not key.fwmark and not ipv6:
             if granularity != "255.255.255.255":
                 line += f" mask {granularity}"
-        elif granularity and ":" in key.address and int(granularity) != 128:
+        elif granularity and ipv6 and int(granularity) != 128:
             # IPv6 granularity is a prefix length.
             line += f" mask {granularity}"
     return line + "\n"
@@ -73,7 +74,7 @@ def listing(table: Table, counts: Counts, namer: Namer = numeric) -> str:
 def _service_order(key: ServiceKey) -> tuple[int, int, int, int, int]:
     """libipvs's order: firewall mark, address family, protocol number, address, port."""
     family, address = _sortable(key.address)
-    return (key.fwmark, family, PROTOCOL_NUMBERS.get(key.protocol.upper(), 0), address, key.port)
+    return (key.fwmark, family, key.protocol.number, address, key.port)
 
 
 def _sortable(address: str) -> tuple[int, int]:

@@ -6,30 +6,62 @@ Applying the same desired table twice plans nothing; a change plans only what ch
 from __future__ import annotations
 
 import dataclasses
+import enum
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class IpProtocol(enum.StrEnum):
+    """A service's protocol, as keepalived and ipvsadm name it (a str: it prints and serialises as its name)."""
+
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+    @property
+    def number(self) -> int:
+        return PROTOCOL_NUMBERS[self]
+
+
 # IP protocol numbers of the services' protocols (IPVS, conntrack and libipvs's sort order use them).
-PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "SCTP": 132}
+PROTOCOL_NUMBERS = {IpProtocol.TCP: 6, IpProtocol.UDP: 17, IpProtocol.SCTP: 132}
 PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
+
+
+def canonical_address(address: str) -> str:
+    """The address as ipaddress writes it (2001:DB8:0::1 is 2001:db8::1): one service has one key. Keys keep
+    the text, which sorts and serialises; `.ip` gives the address object."""
+    return str(ipaddress.ip_address(address))
 
 
 @dataclass(frozen=True, order=True)
 class ServiceKey:
     """A virtual service: address, port and protocol, or a firewall mark."""
 
-    protocol: str
+    protocol: IpProtocol
     address: str = ""
     port: int = 0
     fwmark: int = 0
 
+    def __post_init__(self) -> None:
+        # Read back from JSON (the state files, the proxy's feed) the protocol is a plain name.
+        object.__setattr__(self, "protocol", IpProtocol(str(self.protocol).upper()))
+        if self.address:
+            object.__setattr__(self, "address", canonical_address(self.address))
+
+    @property
+    def ip(self) -> IPAddr | None:
+        return ipaddress.ip_address(self.address) if self.address else None
+
     def __str__(self) -> str:
+        """As keepalived prints a virtual server: [10.99.1.1]:tcp:80, FWM 7."""
         if self.fwmark:
             return f"FWM {self.fwmark}"
-        return f"{bracketed(self.address)}:{self.protocol}:{self.port}"
+        return f"{bracketed(self.address)}:{self.protocol.lower()}:{self.port}"
 
 
 def bracketed(address: str) -> str:
@@ -42,9 +74,16 @@ class DestinationKey:
     address: str
     port: int
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", canonical_address(self.address))
+
+    @property
+    def ip(self) -> IPAddr:
+        return ipaddress.ip_address(self.address)
+
     def text(self, protocol: str) -> str:
         """As keepalived prints a real server: [10.99.0.12]:tcp:80."""
-        return f"{bracketed(self.address)}:{protocol}:{self.port}"
+        return f"{bracketed(self.address)}:{protocol.lower()}:{self.port}"
 
 
 @dataclass(frozen=True)

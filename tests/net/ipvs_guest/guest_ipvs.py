@@ -16,7 +16,16 @@ from pathlib import Path
 
 from pykeepalived.io.ipvs import IpvsPlane, read_kernel_table
 from pykeepalived.lb.listing import listing
-from pykeepalived.lb.table import AddDestination, Destination, DestinationKey, Service, ServiceKey, Table, plan
+from pykeepalived.lb.table import (
+    AddDestination,
+    Destination,
+    DestinationKey,
+    IpProtocol,
+    Service,
+    ServiceKey,
+    Table,
+    plan,
+)
 
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
 PYKEEPALIVED = str(Path(sys.executable).with_name("pykeepalived"))
@@ -38,25 +47,25 @@ def members(*entries: tuple[str, int, int, str]) -> dict[DestinationKey, Destina
 
 def every_kind_of_service() -> Table:
     table: dict[ServiceKey, Service] = {
-        ServiceKey("UDP", "10.99.0.200", 1000 + index): Service(
+        ServiceKey(IpProtocol.UDP, "10.99.0.200", 1000 + index): Service(
             name, destinations=members(("10.99.0.11", 53, 1, "NAT"))
         )
         for index, name in enumerate(SCHEDULERS)
     }
-    table[ServiceKey("TCP", "10.99.0.100", 80)] = Service("wrr", destinations={
+    table[ServiceKey(IpProtocol.TCP, "10.99.0.100", 80)] = Service("wrr", destinations={
         DestinationKey("10.99.0.11", 8080): Destination(2, "NAT", upper_threshold=100, lower_threshold=50),
         DestinationKey("10.99.0.12", 8080): Destination(1, "NAT"),
     })  # fmt: skip
-    table[ServiceKey("TCP", "10.99.0.100", 443)] = Service(
+    table[ServiceKey(IpProtocol.TCP, "10.99.0.100", 443)] = Service(
         "sh",
         300,
         "255.255.255.0",
         members(("10.99.0.11", 443, 1, "DR"), ("10.99.0.12", 443, 3, "TUN")),
         ("sh-fallback", "sh-port"),
     )
-    table[ServiceKey("TCP", fwmark=42)] = Service("rr", destinations=members(("10.99.0.13", 0, 1, "DR")))
-    table[ServiceKey("TCP", fwmark=43)] = Service("rr", destinations=members(("fd00:99::13", 0, 1, "DR")))
-    table[ServiceKey("TCP", "fd00:99::100", 443)] = Service(
+    table[ServiceKey(IpProtocol.TCP, fwmark=42)] = Service("rr", destinations=members(("10.99.0.13", 0, 1, "DR")))
+    table[ServiceKey(IpProtocol.TCP, fwmark=43)] = Service("rr", destinations=members(("fd00:99::13", 0, 1, "DR")))
+    table[ServiceKey(IpProtocol.TCP, "fd00:99::100", 443)] = Service(
         "wlc", 60, "64", members(("fd00:99::11", 443, 1, "NAT"), ("fd00:99::12", 443, 0, "NAT"))
     )
     return table
@@ -73,10 +82,10 @@ def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it()
     assert plan(table, kernel.table) == []
 
     changed = dict(table)
-    changed[ServiceKey("TCP", "10.99.0.100", 80)] = Service("mh", destinations={
+    changed[ServiceKey(IpProtocol.TCP, "10.99.0.100", 80)] = Service("mh", destinations={
         DestinationKey("10.99.0.11", 8080): Destination(5, "NAT"),
     })  # fmt: skip
-    del changed[ServiceKey("TCP", fwmark=42)]
+    del changed[ServiceKey(IpProtocol.TCP, fwmark=42)]
     backend.apply(plan(changed, backend.read()))
     kernel = read_kernel_table()
     assert kernel.table == changed
@@ -85,9 +94,11 @@ def test_the_backend_programs_the_kernel_and_reads_it_back_as_ipvsadm_lists_it()
     # A real server deleted by hand is seen by read(), and the next plan puts it back.
     subprocess.run(["ipvsadm", "-d", "-t", "10.99.0.100:80", "-r", "10.99.0.11:8080"], check=True)
     assert plan(changed, backend.read()) == [
-        AddDestination(ServiceKey("TCP", "10.99.0.100", 80), DestinationKey("10.99.0.11", 8080), Destination(5, "NAT"))
+        AddDestination(
+            ServiceKey(IpProtocol.TCP, "10.99.0.100", 80), DestinationKey("10.99.0.11", 8080), Destination(5, "NAT")
+        )
     ]
-    assert backend.stats()[ServiceKey("TCP", "10.99.0.100", 80)] == {}
+    assert backend.stats()[ServiceKey(IpProtocol.TCP, "10.99.0.100", 80)] == {}
 
     backend.close()
     assert read_kernel_table().table == {}
@@ -320,7 +331,7 @@ def test_pyipvsadm_answers_every_command_as_ipvsadm_does() -> None:
 
 def test_what_the_kernel_already_has_is_taken_over_kept_or_flushed_as_keepalived_does() -> None:
     subprocess.run(["ipvsadm", "-C"], check=True)
-    foreign, ours = ServiceKey("TCP", "10.99.0.250", 80), ServiceKey("TCP", "10.99.0.100", 80)
+    foreign, ours = ServiceKey(IpProtocol.TCP, "10.99.0.250", 80), ServiceKey(IpProtocol.TCP, "10.99.0.100", 80)
     subprocess.run(["ipvsadm", "-A", "-t", "10.99.0.250:80", "-s", "rr"], check=True)
     subprocess.run(["ipvsadm", "-A", "-t", "10.99.0.100:80", "-s", "rr"], check=True)
     subprocess.run(["ipvsadm", "-a", "-t", "10.99.0.100:80", "-r", "10.99.0.11:8080", "-m", "-w", "7"], check=True)
@@ -481,7 +492,7 @@ def test_pyipvsadm_lists_connections_as_ipvsadm_does() -> None:
 
 def test_thousands_of_real_servers_in_one_batch_reach_the_kernel() -> None:
     subprocess.run(["ipvsadm", "-C"], check=True)
-    key = ServiceKey("TCP", "10.99.0.200", 80)
+    key = ServiceKey(IpProtocol.TCP, "10.99.0.200", 80)
     reals = {DestinationKey(f"10.99.{20 + n // 250}.{1 + n % 250}", 8080): Destination(1, "NAT") for n in range(5000)}
     backend = IpvsPlane(logging.getLogger("guest"))
     started = time.perf_counter()

@@ -12,12 +12,13 @@ from pykeepalived.lb.table import (
     DeleteDestination,
     Destination,
     DestinationKey,
+    IpProtocol,
     Service,
     ServiceKey,
     plan,
 )
 
-VS = ServiceKey("tcp", "10.99.1.1", 80)
+VS = ServiceKey(IpProtocol.TCP, "10.99.1.1", 80)
 
 
 def rs(n: int, weight: int = 1, inhibit: bool = False, up: bool = True) -> RealServerPolicy:
@@ -114,9 +115,9 @@ def test_plan_is_empty_when_nothing_changed_and_minimal_otherwise() -> None:
     smaller = {VS: Service("wrr", destinations={b: Destination(2)})}
     assert plan(smaller, backend.read()) == [DeleteDestination(VS, a)]
     bigger = {
-        VS: Service("wrr", destinations={a: Destination(1), b: Destination(2), DestinationKey("x", 1): Destination(1)})
+        VS: Service("wrr", destinations={a: Destination(1), b: Destination(2), DestinationKey("10.99.0.99", 1): Destination(1)})
     }
-    assert plan(bigger, backend.read()) == [AddDestination(VS, DestinationKey("x", 1), Destination(1))]
+    assert plan(bigger, backend.read()) == [AddDestination(VS, DestinationKey("10.99.0.99", 1), Destination(1))]
 
 
 def test_a_reload_keeps_the_state_of_the_real_servers_it_keeps() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pykeepalived.io.ipvs import read_connections
 from pykeepalived.lb.listing import connection_listing, listing
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey
+from pykeepalived.lb.table import Destination, DestinationKey, IpProtocol, Service, ServiceKey
 
 HEADER = (
     "IP Virtual Server version 1.2.1 (size=4096)\n"
@@ -16,7 +16,7 @@ HEADER = (
 
 
 def test_a_persistent_dr_service_as_published_from_a_real_ipvsadm() -> None:
-    key = ServiceKey("tcp", "10.232.132.244", 80)
+    key = ServiceKey(IpProtocol.TCP, "10.232.132.244", 80)
     members = {
         DestinationKey("10.232.132.170", 80): Destination(1, "DR"),
         DestinationKey("10.232.132.169", 80): Destination(1, "DR"),
@@ -31,13 +31,15 @@ def test_a_persistent_dr_service_as_published_from_a_real_ipvsadm() -> None:
 
 def test_services_sort_as_libipvs_sorts_them_with_marks_last() -> None:
     table = {
-        ServiceKey("TCP", fwmark=258): Service("rr", destinations={DestinationKey("10.99.0.10", 0): Destination(1)}),
-        ServiceKey("UDP", "10.99.1.1", 53): Service(
+        ServiceKey(IpProtocol.TCP, fwmark=258): Service(
+            "rr", destinations={DestinationKey("10.99.0.10", 0): Destination(1)}
+        ),
+        ServiceKey(IpProtocol.UDP, "10.99.1.1", 53): Service(
             "sh", destinations={DestinationKey("10.99.0.15", 53): Destination(1)}
         ),
-        ServiceKey("TCP", "2001:db8:99::1", 80): Service("lblcr", 60, "128"),
-        ServiceKey("TCP", "10.99.1.2", 443): Service("wlc", 300, "255.255.255.0"),
-        ServiceKey("TCP", "10.99.1.1", 80): Service(
+        ServiceKey(IpProtocol.TCP, "2001:db8:99::1", 80): Service("lblcr", 60, "128"),
+        ServiceKey(IpProtocol.TCP, "10.99.1.2", 443): Service("wlc", 300, "255.255.255.0"),
+        ServiceKey(IpProtocol.TCP, "10.99.1.1", 80): Service(
             "rr", destinations={DestinationKey("10.99.0.12", 8080): Destination(0, "TUN")}
         ),
     }

@@ -7,6 +7,7 @@ from pykeepalived.lb.dataplane import MemoryPlane
 from pykeepalived.lb.table import (
     Destination,
     DestinationKey,
+    IpProtocol,
     Service,
     ServiceKey,
     Table,
@@ -14,7 +15,7 @@ from pykeepalived.lb.table import (
 )
 
 TABLE: Table = {
-    ServiceKey("TCP", "10.99.1.1", 80): Service(
+    ServiceKey(IpProtocol.TCP, "10.99.1.1", 80): Service(
         "wrr",
         300,
         "255.255.255.0",
@@ -23,12 +24,14 @@ TABLE: Table = {
             DestinationKey("10.99.0.13", 8080): Destination(0),
         },
     ),
-    ServiceKey("UDP", "2001:db8:99::1", 53): Service("sh"),
-    ServiceKey("TCP", fwmark=7): Service("rr", destinations={DestinationKey("10.99.0.14", 0): Destination(1, "TUN")}),
+    ServiceKey(IpProtocol.UDP, "2001:db8:99::1", 53): Service("sh"),
+    ServiceKey(IpProtocol.TCP, fwmark=7): Service(
+        "rr", destinations={DestinationKey("10.99.0.14", 0): Destination(1, "TUN")}
+    ),
 }
 
 
-SLOTS = {(ServiceKey("TCP", "10.99.1.1", 80), DestinationKey("10.99.0.12", 8080)): 7}
+SLOTS = {(ServiceKey(IpProtocol.TCP, "10.99.1.1", 80), DestinationKey("10.99.0.12", 8080)): 7}
 
 
 def test_a_table_survives_the_trip_between_processes() -> None:

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from pykeepalived.io.nftables import ConntrackWatch
 from pykeepalived.lb import nftables
 from pykeepalived.lb.schedulers import Flow, Member, make_scheduler
-from pykeepalived.lb.table import Destination, DestinationKey, Service, ServiceKey
+from pykeepalived.lb.table import Destination, DestinationKey, IpProtocol, Service, ServiceKey
 
 A, B, C = DestinationKey("10.99.0.12", 8080), DestinationKey("10.99.0.13", 8080), DestinationKey("10.99.0.14", 80)
-VS = ServiceKey("TCP", "10.99.1.1", 80)
+VS = ServiceKey(IpProtocol.TCP, "10.99.1.1", 80)
 
 
 def service(scheduler: str, weights: dict[DestinationKey, int]) -> Service:
@@ -62,7 +62,7 @@ def test_sh_hashes_the_source_with_a_fixed_seed_and_rr_counts() -> None:
 
 
 def test_the_transaction_replaces_the_whole_table_and_is_deterministic() -> None:
-    table = {VS: service("rr", {A: 1, B: 1}), ServiceKey("UDP", "2001:db8::1", 53): service("rr", {C: 1})}
+    table = {VS: service("rr", {A: 1, B: 1}), ServiceKey(IpProtocol.UDP, "2001:db8::1", 53): service("rr", {C: 1})}
     commands = nftables.transaction(table)
     assert commands[:2] == [
         {"add": {"table": {"family": "inet", "name": "pykeepalived"}}},
@@ -70,7 +70,7 @@ def test_the_transaction_replaces_the_whole_table_and_is_deterministic() -> None
     ]
     rules = [command["add"]["rule"] for command in commands if "rule" in command.get("add", {})]
     assert len(rules) == 4  # two services, in prerouting and output
-    udp = next(rule for rule in rules if "UDP" in rule["comment"])
+    udp = next(rule for rule in rules if ":udp:" in rule["comment"])
     assert udp["expr"][0]["match"]["left"]["payload"]["protocol"] == "ip6"
     assert udp["expr"][2]["dnat"]["family"] == "ip6"
     assert nftables.transaction(dict(reversed(table.items()))) == commands
@@ -80,9 +80,9 @@ def test_what_the_data_plane_does_not_do_is_reported() -> None:
     mixed = {A: Destination(1, forwarding="DR"), B: Destination(1)}
     direct = {A: Destination(1, forwarding="DR")}
     table = {
-        ServiceKey("TCP", fwmark=7): Service("rr", destinations=direct),
+        ServiceKey(IpProtocol.TCP, fwmark=7): Service("rr", destinations=direct),
         VS: Service("rr", persistence_timeout=300, destinations=mixed),
-        ServiceKey("TCP", "10.99.1.2", 80): Service("rr", persistence_timeout=300, destinations=direct),
+        ServiceKey(IpProtocol.TCP, "10.99.1.2", 80): Service("rr", persistence_timeout=300, destinations=direct),
     }
     problems = nftables.unsupported(table)
     assert len(problems) == 3
@@ -107,7 +107,7 @@ def test_a_direct_routing_service_rewrites_the_frame_at_the_device_ingress() -> 
 
 
 def test_an_ipv6_direct_routing_service_matches_ipv6_and_hashes_its_source() -> None:
-    vs6, real6 = ServiceKey("TCP", "2001:db8:1::1", 80), DestinationKey("2001:db8::2", 80)
+    vs6, real6 = ServiceKey(IpProtocol.TCP, "2001:db8:1::1", 80), DestinationKey("2001:db8::2", 80)
     table = {vs6: Service("rr", destinations={real6: Destination(1, forwarding="DR"), A: Destination(1, "DR")})}
     route = nftables.DirectRouting("eth0", "02:99:00:00:00:01", {real6: "02:99:00:00:00:02", A: "02:99:00:00:00:03"})
     rule = nftables.direct_routing_rule(vs6, table[vs6], route)
@@ -140,7 +140,7 @@ def test_connection_count_schedulers_place_the_next_connections_from_the_load() 
 
 
 def test_a_load_change_changes_only_the_load_aware_maps() -> None:
-    table = {VS: service("lc", {A: 1, B: 1}), ServiceKey("TCP", "10.99.1.1", 443): service("rr", {A: 1, B: 1})}
+    table = {VS: service("lc", {A: 1, B: 1}), ServiceKey(IpProtocol.TCP, "10.99.1.1", 443): service("rr", {A: 1, B: 1})}
     quiet = nftables.transaction(table, {VS: {A: (0, 0), B: (0, 0)}})
     busy = nftables.transaction(table, {VS: {A: (5, 0), B: (0, 0)}})
     changed = [after["add"]["rule"]["comment"] for before, after in zip(quiet, busy, strict=True) if before != after]
@@ -148,7 +148,7 @@ def test_a_load_change_changes_only_the_load_aware_maps() -> None:
 
 
 def test_a_fwmark_service_dnats_marked_packets_to_addresses_only() -> None:
-    rule = nftables.service_rule(ServiceKey("TCP", fwmark=5), service("rr", {A: 1, B: 1}), "prerouting")
+    rule = nftables.service_rule(ServiceKey(IpProtocol.TCP, fwmark=5), service("rr", {A: 1, B: 1}), "prerouting")
     assert rule is not None
     expressions = rule["add"]["rule"]["expr"]
     assert expressions[:2] == [
@@ -163,7 +163,7 @@ def test_connections_get_ipvs_timeouts_not_conntrack_s() -> None:
     objects = nftables.timeout_objects(timeouts)
     assert "add ct timeout inet pykeepalived ipvs-tcp-ip-900-120 { protocol tcp; l3proto ip;" in objects
     assert "established: 900, fin_wait: 120" in objects and "unreplied: 300, replied: 300" in objects
-    table = {VS: service("rr", {A: 1}), ServiceKey("TCP", fwmark=5): service("rr", {A: 1})}
+    table = {VS: service("rr", {A: 1}), ServiceKey(IpProtocol.TCP, fwmark=5): service("rr", {A: 1})}
     commands = nftables.transaction(table, timeouts=timeouts)
     added = [command["add"] for command in commands if "add" in command]
     chains = [entry["chain"] for entry in added if "chain" in entry and entry["chain"]["prio"] == -150]

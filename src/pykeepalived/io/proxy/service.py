@@ -114,7 +114,7 @@ class ProxyService(abc.ABC):
         """Ends what the service keeps beyond its listener."""
 
     def bound_socket(self, kind: socket.SocketKind) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.key.address else socket.AF_INET
+        family = socket.AF_INET6 if self.key.ip is not None and self.key.ip.version == 6 else socket.AF_INET
         listener = socket.socket(family, kind)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
