@@ -66,7 +66,6 @@ from ..lb.table import (
     Service,
     ServiceKey,
     Table,
-    TableMirror,
 )
 from .tables import list_connections, list_table
 
@@ -394,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plane = IpvsPlane(logging.getLogger("pyipvsadm")) if changes else None
     if plane is not None:
         # What the kernel has, once: the plane keeps it up to date command by command (-R).
-        plane.mirror = TableMirror(plane.read())
+        plane.read()
     try:
         if args.command == "restore":
             return run_restore(parser, plane)

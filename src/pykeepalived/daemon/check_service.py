@@ -36,7 +36,7 @@ from ..io.nftables import (
 from ..io.probes.base import Result, probe_raised
 from ..io.script_security import Runnable, ScriptVetting
 from ..io.scripts import run_command
-from ..lb.dataplane import DataPlane, reconciled
+from ..lb.dataplane import DataPlane
 from ..lb.table import DestinationKey, ServiceKey, Table, plan
 from .checkers import CheckerRun, build
 from .dataplanes import ProxyPlane, open_plane
@@ -111,7 +111,7 @@ class CheckService:
         """Start checking; after a reload, `previous` (already halted) hands over its real servers' states.
         The table is planned from what the data plane holds: a change by hand or a restart is put right."""
         known = set(previous.held) if previous is not None else set()
-        self.held = reconciled(self.plane.read(), known | {policy.key for policy in self.policies})
+        self.held = self.plane.read(known | {policy.key for policy in self.policies})
         before = {policy.key: policy for policy in previous.policies} if previous is not None else {}
         for policy in self.policies:
             kept = {rs.key for rs in before[policy.key].real_servers} if policy.key in before else set()

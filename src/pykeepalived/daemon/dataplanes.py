@@ -8,7 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from ..config.model import Config
 from ..io.errors import DataplaneUnavailable
@@ -74,8 +74,8 @@ class ProxyPlane:
         self.writers.discard(writer)
         writer.close()
 
-    def read(self) -> Table:
-        return self.mirror.table()
+    def read(self, managed: Collection[ServiceKey] | None = None) -> Table:
+        return self.mirror.adopt(self.mirror.table(), managed)
 
     def apply(self, operations: Sequence[Operation]) -> None:
         self.mirror.apply(operations)

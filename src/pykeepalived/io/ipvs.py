@@ -19,7 +19,7 @@ import itertools
 import logging
 import socket
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -368,8 +368,8 @@ class IpvsPlane:
 
     name = "ipvs"
 
-    def read(self) -> Table:
-        return self.worker.submit(read_kernel_table).result().table
+    def read(self, managed: Collection[ServiceKey] | None = None) -> Table:
+        return self.mirror.adopt(self.worker.submit(read_kernel_table).result().table, managed)
 
     def stats(self) -> Stats:
         counts = self.worker.submit(read_kernel_table).result().counts
@@ -383,7 +383,7 @@ class IpvsPlane:
 
     def flush(self) -> None:
         """Every service the kernel has, ours or not (keepalived's lvs_flush, lvs_flush_onstop)."""
-        for key, service in self.read().items():
+        for key, service in self.worker.submit(read_kernel_table).result().table.items():
             self.worker.submit(self._request, DeleteService(key), service).result()
 
     def apply(self, operations: Sequence[Operation]) -> None:

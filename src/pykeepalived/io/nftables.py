@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -90,9 +90,12 @@ class NftablesPlane:
         if operations or self.transactions == 0:
             self.commit()
 
-    def read(self) -> Table:
+    def read(self, managed: Collection[ServiceKey] | None = None) -> Table:
         """The table of the last transaction, if the kernel still has our rules (a restart finds them; a hand
         `nft delete table` is seen): the rules alone do not give back weights, schedulers and thresholds."""
+        return self.mirror.adopt(self._committed_table(), managed)
+
+    def _committed_table(self) -> Table:
         code, _, _ = self.library.cmd(rules.table_exists_command())
         if code != 0:
             return {}

@@ -29,8 +29,10 @@ Stats = Mapping[ServiceKey, Mapping[DestinationKey, Connections]]
 class DataPlane(Protocol):
     name: str
 
-    def read(self) -> Table:
-        """Every service the data plane holds now, as it holds them (not what it was last told)."""
+    def read(self, managed: Collection[ServiceKey] | None = None) -> Table:
+        """The services the data plane holds now, as it holds them (not what it was last told): those named
+        in `managed` (all if None), which it manages from then on (close() removes them). Services someone
+        else put in stay out of it, as keepalived leaves them alone."""
         ...
 
     def apply(self, operations: Sequence[Operation]) -> None:
@@ -54,8 +56,8 @@ class MemoryPlane:
     def __init__(self) -> None:
         self.mirror = TableMirror()
 
-    def read(self) -> Table:
-        return self.mirror.table()
+    def read(self, managed: Collection[ServiceKey] | None = None) -> Table:
+        return self.mirror.adopt(self.mirror.table(), managed)
 
     def apply(self, operations: Sequence[Operation]) -> None:
         self.mirror.apply(operations)
@@ -65,9 +67,3 @@ class MemoryPlane:
 
     def close(self) -> None:
         self.mirror = TableMirror()
-
-
-def reconciled(held: Table, managed: Collection[ServiceKey]) -> Table:
-    """What the data plane holds of the services this process manages (those it wants, and those it applied
-    before): the base for the next plan. Services someone else put in are left alone, as keepalived does."""
-    return {key: service for key, service in held.items() if key in managed}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,6 +199,15 @@ class TableMirror:
 
     def table(self) -> Table:
         return dict(self.services)
+
+    def adopt(self, found: Table, managed: Collection[ServiceKey] | None) -> Table:
+        """Of what a data plane holds, the services this process manages (all of them if None), remembered as
+        applied: later operations on them, and removing them on stop, start from there."""
+        held = dict(found) if managed is None else {key: found[key] for key in managed if key in found}
+        for key in list(self.services) if managed is None else managed:
+            self.services.pop(key, None)
+        self.services.update(held)
+        return held
 
     def apply(self, operations: Sequence[Operation]) -> None:
         # Each changed service's members are rebuilt once per batch, not per operation (1,000 real servers).

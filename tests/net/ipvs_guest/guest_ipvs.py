@@ -338,7 +338,7 @@ def test_what_the_kernel_already_has_is_taken_over_kept_or_flushed_as_keepalived
     reals = members(("10.99.0.11", 8080, 2, "NAT"), ("10.99.0.12", 8080, 1, "NAT"))
     wanted = {ours: Service("wrr", destinations=reals)}
     backend = IpvsPlane(logging.getLogger("guest"))
-    backend.apply(plan(wanted, backend.read()))
+    backend.apply(plan(wanted, backend.read(wanted)))
     kernel = read_kernel_table().table
     assert kernel[ours] == wanted[ours]  # an earlier run's service, taken over and set as configured
     assert foreign in kernel

@@ -115,7 +115,9 @@ def test_plan_is_empty_when_nothing_changed_and_minimal_otherwise() -> None:
     smaller = {VS: Service("wrr", destinations={b: Destination(2)})}
     assert plan(smaller, backend.read()) == [DeleteDestination(VS, a)]
     bigger = {
-        VS: Service("wrr", destinations={a: Destination(1), b: Destination(2), DestinationKey("10.99.0.99", 1): Destination(1)})
+        VS: Service(
+            "wrr", destinations={a: Destination(1), b: Destination(2), DestinationKey("10.99.0.99", 1): Destination(1)}
+        )
     }
     assert plan(bigger, backend.read()) == [AddDestination(VS, DestinationKey("10.99.0.99", 1), Destination(1))]
 
