@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -125,18 +126,21 @@ def main() -> int:
     try:
         subprocess.run(["ip", "-n", namespace, "link", "set", "lo", "up"], check=True)
         processes.append(subprocess.Popen(in_namespace(namespace, "nginx", "-c", str(work / "nginx.conf"))))
+        # The checker's side of the feed: the workers connect to it and are given the table.
+        feed = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        feed.bind(str(work / "feed.sock"))
+        feed.listen()
+        feed.settimeout(10)
+        sharing = ["--workers", str(args.proxy_workers), "--shared-counts", str(work / "counts"), "--pidfile", ""]
+        connections = []
         for index in range(args.proxy_workers):
-            sharing = ["--workers", str(args.proxy_workers), "--index", str(index), "--shared-counts",
-                       str(work / "counts"), "--pidfile", ""]  # fmt: skip
-            proxy = subprocess.Popen(
+            processes.append(subprocess.Popen(
                 in_namespace(namespace, sys.executable, "-m", "pykeepalived.daemon.proxy_worker", "--no-syslog",
-                             *(sharing if args.proxy_workers > 1 else ["--pidfile", ""])),
-                stdin=subprocess.PIPE,
-            )  # fmt: skip
-            processes.append(proxy)
-            assert proxy.stdin is not None
-            proxy.stdin.write(table_line())
-            proxy.stdin.flush()
+                             "--feed", str(work / "feed.sock"), "--index", str(index), *sharing),
+            ))  # fmt: skip
+            connection, _ = feed.accept()
+            connection.sendall(table_line())
+            connections.append(connection)
         (work / "rules.json").write_text(json.dumps({"nftables": transaction(table(NFTABLES_PORT))}))
         subprocess.run(in_namespace(namespace, "nft", "-j", "-f", str(work / "rules.json")), check=True)
         contenders = {"HAProxy 2.6": HAPROXY_PORT, "proxy": PROXY_PORT, "nftables": NFTABLES_PORT}
