@@ -12,8 +12,10 @@ from ..config.keywords import keyword_reference
 from ..config.ldirectord import convert
 from ..core.exits import EXIT_CONFIG, EXIT_CONFIG_TEST, EXIT_OK
 from .common import config_test_exit_code, load_file, report
+from .daemon import DEFAULT_PIDFILE
 from .demo import demo
 from .ipvsadm import main as ipvsadm_main
+from .status import show_status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ipvsadm.add_argument("arguments", nargs=argparse.REMAINDER)
 
+    status = commands.add_parser("status", help="what the running daemon is doing (root)")
+    status.add_argument("--json", action="store_true", help="JSON instead of a listing")
+    status.add_argument("-p", "--pid", default=DEFAULT_PIDFILE, help="the daemon's pidfile (%(default)s)")
+
     lab = commands.add_parser("lab", help="network-namespace labs on this machine (root)")
     lab_commands = lab.add_subparsers(dest="lab_command", required=True)
     lab_commands.add_parser("demo", help="two routers and a client: a real failover, measured by the client")
@@ -73,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo()
     if args.command == "convert-ldirectord":
         return convert_ldirectord(args.file, args.output)
+    if args.command == "status":
+        return show_status(args.pid, args.json)
     if args.command == "keywords":
         print("\n".join(keyword_reference()))
         return 0

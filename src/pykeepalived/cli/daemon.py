@@ -17,6 +17,7 @@ from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
 from ..daemon.dataplanes import proxy_workers, resolve_auto
+from ..daemon.metrics import start_metrics
 from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile, process_running
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="load balancer: ipvs, nftables, proxy (auto: the first that works), memory (table only)")  # fmt: skip
     add("--proxy-workers", metavar="N", type=at_least_one, default=1,
         help="proxy worker processes sharing the listeners (SO_REUSEPORT); rr and wrr are exact with one")  # fmt: skip
+    add("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics on this address (off by default)")
     add("--ldirectord", metavar="FILE", help="read an ldirectord.cf instead (converted to keepalived.conf)")
     add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
     add("--signum", metavar="SIGFUNC", help="print the signal number of STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON")
@@ -207,6 +209,8 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
     banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
     if checker_pidfile is not None:
         children += checker_children(args, checker_pidfile, logger)
+    if args.metrics:
+        start_metrics(args.metrics, os.getpid())
     try:
         with pidfile(main_pidfile):
             return asyncio.run(Supervisor(children, logger, respawn=not args.dont_respawn).run())

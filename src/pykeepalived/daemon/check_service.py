@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import logging
 import random
 import signal
@@ -50,6 +51,8 @@ from .process import (
     start_child,
     tolerate_realtime_signals,
 )
+from .snapshots import CheckCounts, checker_snapshot
+from .status import serve_status
 
 # How often the nftables maps of connection-count schedulers follow conntrack's counts.
 REBALANCE_INTERVAL = 1.0
@@ -67,6 +70,7 @@ class CheckService:
         self.plane = plane
         # What this service has applied: the next change is planned from it (see lb/dataplane.py).
         self.held: Table = {}
+        self.check_counts: collections.defaultdict[str, CheckCounts] = collections.defaultdict(CheckCounts)
         self.handles: dict[int, asyncio.TimerHandle] = {}
         self.stopping = False
         self.background: set[asyncio.Task[int | None]] = set()
@@ -110,6 +114,8 @@ class CheckService:
     def start(self, previous: CheckService | None = None) -> None:
         """Start checking; after a reload, `previous` (already halted) hands over its real servers' states.
         The table is planned from what the data plane holds: a change by hand or a restart is put right."""
+        if previous is not None:
+            self.check_counts = previous.check_counts  # counters only go up, across reloads too
         known = set(previous.held) if previous is not None else set()
         self.held = self.plane.read(known | {policy.key for policy in self.policies})
         before = {policy.key: policy for policy in previous.policies} if previous is not None else {}
@@ -143,6 +149,7 @@ class CheckService:
             self.handles[id(run)] = asyncio.get_running_loop().call_later(delay, self._start, run)
 
     def _start(self, run: CheckerRun) -> None:
+        run.started = asyncio.get_running_loop().time()
         try:
             run.start(lambda result: self._done(run, result))
         except Exception as error:
@@ -151,6 +158,7 @@ class CheckService:
     def _done(self, run: CheckerRun, result: Result) -> None:
         """One check finished: keepalived's policy, then the next check after delay_loop or delay_before_retry."""
         run.last = result
+        self.check_counts[run.label].count(result, asyncio.get_running_loop().time() - run.started)
         if result.raised is not None and not run.raise_logged:
             run.raise_logged = True
             self.logger.error(f"{run.label} on service {run.description}: {result.detail}", exc_info=result.raised)
@@ -286,6 +294,7 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     tolerate_realtime_signals(loop, logger)
     release_signals()
     checker.service.start()
+    status = await serve_status("checker", lambda: checker_snapshot(checker.service), logger)
     syncing = sync_daemons_without_vrrp(config, logger, plane)
     # An exception in a long-running task ends the group, and so the process (logged with its traceback by
     # main): the supervisor starts it again, rather than it running on without that task.
@@ -296,6 +305,7 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
         await stopped.wait()
         if following is not None:
             following.cancel()
+    status.close()
     if syncing is not None:
         syncing.close()
     await checker.service.stop()

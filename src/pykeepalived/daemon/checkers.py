@@ -56,6 +56,8 @@ class CheckerRun:
     last: Result | None = None
     # The probe raised and it was logged: once, until the probe runs cleanly again.
     raise_logged: bool = False
+    # When the check under way started (loop time), for its duration.
+    started: float = 0.0
 
 
 def on_task(probe: Callable[[], Coroutine[Any, Any, Result]]) -> Starter:

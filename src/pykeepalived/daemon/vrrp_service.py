@@ -77,6 +77,8 @@ from .process import (
     start_child,
     tolerate_realtime_signals,
 )
+from .snapshots import vrrp_snapshot
+from .status import serve_status
 from .tracking import Tracker
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
 
@@ -472,7 +474,9 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     release_signals()
     service.open()
     service.start()
+    status = await serve_status("vrrp", lambda: vrrp_snapshot(service), logger)
     await service.stopped.wait()
+    status.close()
     service.stop()
     pending = service.notifier.pending
     if pending:
