@@ -13,7 +13,7 @@ from dataclasses import replace
 from ..vrrp.tracking import Kind, Tracked, evaluate
 from .cluster import PairKey
 from .lan import Lan, Running, SimNode
-from .troubles import Trouble
+from .troubles import Trouble, healthy
 
 
 def running_of(lan: Lan, node: str, key: PairKey) -> Running | None:
@@ -114,46 +114,59 @@ def _items(lan: Lan, node: SimNode, running: Running) -> list[tuple[Tracked, boo
     return [(t, lan._status(node, t.kind, t.name)) for t in running.member.spec.tracked]
 
 
+Items = list[tuple[Tracked, bool | int]]
+
+
+def failover_rule(
+    name: tuple[Kind, str], holder: str, base: int, items: Items, rival: str, rival_base: int, rival_items: Items
+) -> str | None:
+    """None if `name` failing on the holder (its status in `items`) puts the rival above it; else why not,
+    and the weight that would: 'script chk fails on lb1: lb1 100-20=80 still >= lb2 70: no failover; weight
+    must be < -30'. The rival's statuses are as in `rival_items`; a weight found is tried on both nodes."""
+    well = [(t, healthy(t) if (t.kind, t.name) == name else s) for t, s in items]
+    before, _ = evaluate(base, well)
+    after, fault = evaluate(base, items)
+    theirs, rival_fault = evaluate(rival_base, rival_items)
+    if fault or rival_fault or after < theirs:
+        return None
+    weight = next(t.weight for t, _ in items if (t.kind, t.name) == name)
+    change = f"{before}{after - before:+d}={after}"
+    head = f"{name[0].value} {name[1]} fails on {holder}: {holder} {change} still >= {rival} {theirs}"
+    sign = -1 if weight < 0 else 1
+    for magnitude in range(1, 254):
+        trial = sign * magnitude
+        mine, _ = evaluate(base, _weighted(items, name, trial))
+        other, _ = evaluate(rival_base, _weighted(rival_items, name, trial))
+        if mine < other:
+            bound = f"< {trial + 1}" if sign < 0 else f"> {trial - 1}"
+            return f"{head}: no failover; weight must be {bound}"
+    return f"{head}: no failover; no weight of that sign moves it"
+
+
 def weight_advice(lan: Lan, trouble: Trouble, key: PairKey, holder: str) -> str:
-    """'check fails on lb1: lb1 100-20=80 still >= lb2 70: no failover; weight must be < -30'."""
+    """Why a tracked object's failure left the holder with this router (see failover_rule)."""
     assert trouble.tracked is not None
-    kind, name = trouble.tracked
-    node = lan.nodes[holder]
     running = running_of(lan, holder, key)
     assert running is not None
-    items = _items(lan, node, running)
-    healthy = [(t, not s if (t.kind, t.name) == trouble.tracked and kind is not Kind.FILE else s) for t, s in items]
-    if kind is Kind.FILE:
-        healthy = [(t, 0 if (t.kind, t.name) == trouble.tracked else s) for t, s in items]
-    base = running.member.spec.params.priority
-    before, _ = evaluate(base, healthy)
-    after, _ = evaluate(base, items)
     others = {
         n: (r, lan.health(lan.nodes[n], r)[0])
         for n in lan.nodes
         if n != holder and (r := running_of(lan, n, key)) is not None and lan.nodes[n].alive
     }
     if not others:
-        return f"{name} fails on {holder}: no other node has {running.member.name}"
+        return f"{trouble.title}: no other node has {running.member.name}"
     rival = max(others, key=lambda n: others[n][1])
-    rival_running, rival_priority = others[rival]
-    weight = next(t.weight for t, _ in items if (t.kind, t.name) == trouble.tracked)
-    change = after - before
-    head = (
-        f"{kind.value} {name} fails on {holder}: {holder} {before}{change:+d}={after} still >= {rival} {rival_priority}"
+    rival_running = others[rival][0]
+    why = failover_rule(
+        trouble.tracked,
+        holder,
+        running.member.spec.params.priority,
+        _items(lan, lan.nodes[holder], running),
+        rival,
+        rival_running.member.spec.params.priority,
+        _items(lan, lan.nodes[rival], rival_running),
     )
-    if weight == 0:
-        return head + ": no failover"
-    sign = -1 if weight < 0 else 1
-    for magnitude in range(1, 254):
-        trial = sign * magnitude
-        mine, _ = evaluate(base, _weighted(items, trouble.tracked, trial))
-        rival_items = _weighted(_items(lan, lan.nodes[rival], rival_running), trouble.tracked, trial)
-        theirs, _ = evaluate(rival_running.member.spec.params.priority, rival_items)
-        if mine < theirs:
-            bound = f"< {trial + 1}" if sign < 0 else f"> {trial - 1}"
-            return f"{head}: no failover; weight must be {bound}"
-    return f"{head}: no failover; no weight of that sign can move it"
+    return why or f"{trouble.title}: {holder} falls below {rival}, yet kept the addresses"
 
 
 def explain(

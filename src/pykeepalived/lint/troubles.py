@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..vrrp.tracking import Kind
+from ..vrrp.tracking import Kind, Tracked
 from .cluster import Cluster
-from .lan import Lan, SimNode
+from .lan import Lan
 
 POLL_SECONDS = 1.0
 
@@ -71,12 +71,22 @@ def troubles(cluster: Cluster) -> list[Trouble]:
     return found
 
 
-def failing_status(lan: Lan, node: SimNode, kind: Kind, name: str) -> bool | int:
-    """The status that counts against the instances tracking it (a reversed track fails while OK)."""
-    tracked = next(t for r in node.running.values() for t in r.member.spec.tracked if (t.kind, t.name) == (kind, name))
-    if kind is Kind.FILE:
+def healthy(tracked: Tracked) -> bool | int:
+    """The status of a tracked object that is working: a file reads 0, a reversed track is not OK."""
+    return 0 if tracked.kind is Kind.FILE else not tracked.reverse
+
+
+def failing(tracked: Tracked) -> bool | int:
+    """The status that counts against its instances: a file reads 1 (-1 for a positive weight)."""
+    if tracked.kind is Kind.FILE:
         return 1 if tracked.weight <= 0 else -1
     return tracked.reverse
+
+
+def _tracked(lan: Lan, node: str, kind: Kind, name: str) -> Tracked:
+    return next(
+        t for r in lan.nodes[node].running.values() for t in r.member.spec.tracked if (t.kind, t.name) == (kind, name)
+    )
 
 
 def _detection(lan: Lan, node: str, trouble: Trouble, breaking: bool) -> float:
@@ -100,7 +110,7 @@ def inflict(lan: Lan, trouble: Trouble) -> None:
     elif trouble.kind == "tracked":
         assert trouble.tracked is not None
         kind, name = trouble.tracked
-        status = failing_status(lan, lan.nodes[node], kind, name)
+        status = failing(_tracked(lan, node, kind, name))
         lan.run_until(lan.now + _detection(lan, node, trouble, True))
         lan.set_status(node, kind, name, status)
     elif trouble.kind == "link":
@@ -117,9 +127,9 @@ def mend(lan: Lan, trouble: Trouble) -> None:
     elif trouble.kind == "tracked":
         assert trouble.tracked is not None
         kind, name = trouble.tracked
-        healthy = not failing_status(lan, lan.nodes[node], kind, name) if kind is not Kind.FILE else 0
+        status = healthy(_tracked(lan, node, kind, name))
         lan.run_until(lan.now + _detection(lan, node, trouble, False))
-        lan.set_status(node, kind, name, healthy)
+        lan.set_status(node, kind, name, status)
     elif trouble.kind == "link":
         assert trouble.interface is not None
         lan.set_link(node, trouble.interface, True)
