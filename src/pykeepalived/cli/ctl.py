@@ -14,6 +14,8 @@ from ..core.exits import EXIT_CONFIG, EXIT_CONFIG_TEST, EXIT_OK
 from .common import config_test_exit_code, load_file, report
 from .demo import demo
 from .ipvsadm import main as ipvsadm_main
+from .lint import add_parser as add_lint_parser
+from .lint import lint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
     )
+    add_lint_parser(commands)
     commands.add_parser("keywords", help="every keyword pykeepalived reads, by block, with the values it takes")
     convert = commands.add_parser("convert-ldirectord", help="write the keepalived.conf for an ldirectord.cf")
     convert.add_argument("file")
@@ -73,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo()
     if args.command == "convert-ldirectord":
         return convert_ldirectord(args.file, args.output)
+    if args.command == "lint":
+        return lint(args)
     if args.command == "keywords":
         print("\n".join(keyword_reference()))
         return 0
