@@ -1,7 +1,7 @@
 """A simulated LAN with a virtual clock for a whole cluster: each node's instances are the engines the VRRP
-process runs (`vrrp.instance.Instance`, `vrrp.sync_group.SyncGroup`, `vrrp.tracking.evaluate`), fed and
-wired as `daemon/vrrp_service.py` does (priority before fault, sync group reactions after each event);
-adverts cross it as encoded packets and are parsed and judged by the same code as on a real socket.
+process runs (`vrrp.instance.Instance`), wired with their sync groups and tracking as it wires them
+(`vrrp.node.NodeEngines`, `vrrp.tracking.instance_health`); adverts cross it as encoded packets and are
+parsed and judged by the same code as on a real socket.
 
 Faults: a node powered off (its addresses go with it), its daemon stopped (priority 0 advert), a tracked
 object's status, an interface's link, and partitions (pairs of nodes that cannot hear each other).
@@ -13,7 +13,7 @@ import heapq
 import ipaddress
 import itertools
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..vrrp.ah import encode_ah_ipv4
@@ -21,20 +21,18 @@ from ..vrrp.instance import (
     Action,
     AdvertIn,
     Event,
-    Fault,
     Instance,
     Log,
-    PriorityChange,
     SendAdvert,
-    Start,
     State,
     StateChange,
     Stop,
     Timer,
 )
+from ..vrrp.node import NodeEngines
 from ..vrrp.packet import AUTH_AH, MCAST_GROUP4, MCAST_GROUP6, DecodeError, IPAddr, encode, encode_ipv4
-from ..vrrp.sync_group import Reaction, SyncGroup
-from ..vrrp.tracking import Kind, Tracked, evaluate
+from ..vrrp.sync_group import SyncGroup
+from ..vrrp.tracking import Kind, instance_health
 from ..vrrp.validate import parse_ipv4, parse_ipv6
 from .cluster import Cluster, Member, PairKey
 
@@ -48,18 +46,26 @@ class Running:
     engine: Instance
     timer_version: int = 0
     ip_ident: int = 0
+    drops_seen: int = 0
 
 
 @dataclass
 class SimNode:
     name: str
     running: dict[str, Running]
-    groups: list[SyncGroup]
-    group_of: dict[str, SyncGroup]
     # Tracked objects' statuses (scripts, files, processes, interfaces by name).
     status: dict[tuple[Kind, str], Status]
     links: dict[str, bool]
+    engines: NodeEngines | None = None
     alive: bool = True
+
+    @property
+    def groups(self) -> list[SyncGroup]:
+        return self.engines.groups if self.engines else []
+
+    @property
+    def group_of(self) -> dict[str, SyncGroup]:
+        return self.engines.group_of if self.engines else {}
 
 
 @dataclass(frozen=True)
@@ -101,54 +107,63 @@ class Lan:
             for track in node.config.track_file:
                 status[(Kind.FILE, track.name)] = track.init_file[0] if track.init_file else 0
             links = {r.member.spec.interface.name: True for r in running.values()}
-            self.nodes[node.name] = SimNode(node.name, running, [], {}, status, links)
-            self._rebuild_groups(self.nodes[node.name])
+            self.nodes[node.name] = SimNode(node.name, running, status, links)
+            self._wire(self.nodes[node.name])
 
     # ----- the daemon's wiring ----------------------------------------------------------------------
 
     def health(self, node: SimNode, running: Running) -> tuple[int, bool]:
-        """As Tracker.health: the effective priority and fault from everything the instance tracks."""
+        """As the daemon's Tracker: the effective priority and fault from everything the instance tracks."""
         spec = running.member.spec
-        items: list[tuple[Tracked, Status]] = [(t, self._status(node, t.kind, t.name)) for t in spec.tracked]
-        priority, fault = evaluate(spec.params.priority, items)
-        return priority, fault or (spec.track_primary and not node.links[spec.interface.name])
+        return instance_health(
+            spec.params.priority,
+            spec.tracked,
+            lambda t: self._status(node, t.kind, t.name),
+            spec.track_primary,
+            node.links[spec.interface.name],
+        )
 
     def _status(self, node: SimNode, kind: Kind, name: str) -> Status:
         if kind is Kind.INTERFACE:
             return node.links.get(name, True)
         return node.status.get((kind, name), True)
 
-    def reevaluate(self, node: SimNode, running: Running) -> None:
-        priority, fault = self.health(node, running)
-        if priority != running.engine.effective_priority:
-            self._feed(node, running, PriorityChange(priority, self.now))
-        group = node.group_of.get(running.member.name)
-        if group is None:
-            if fault != running.engine.faulted:
-                self._feed(node, running, Fault(fault, self.now))
-            return
-        members = [r for r in node.running.values() if node.group_of.get(r.member.name) is group]
-        self._apply(node, group.fault(any(self.health(node, m)[1] for m in members), self.now))
+    def _wire(self, node: SimNode) -> None:
+        """The node's engines and sync groups, wired as the VRRP process wires them (NodeEngines)."""
 
-    def _apply(self, node: SimNode, reaction: Reaction) -> None:
-        by_engine = {id(r.engine): r for r in node.running.values()}
-        for engine, event in reaction.events:
-            self._feed(node, by_engine[id(engine)], event)
+        def act(instance: str, actions: list[Action]) -> None:
+            running = node.running[instance]
+            if _drops(running.engine) != running.drops_seen:
+                running.drops_seen = _drops(running.engine)
+                self._note_drop(node, running, actions)
+            for action in actions:
+                self._do(node, running, action)
+
+        def settle(instance: str, actions: list[Action]) -> None:
+            running = node.running[instance]
+            running.timer_version += 1
+            deadline = running.engine.next_deadline
+            if deadline is not None:
+                self._push(max(deadline, self.now), "timer", node.name, instance, running.timer_version)
+
+        configured = self.cluster.node(node.name).config.vrrp_sync_group
+        node.engines = NodeEngines(
+            {name: r.engine for name, r in node.running.items()},
+            [(g.name, g.members) for g in configured],
+            act,
+            settle,
+        )
+
+    def _health_of(self, node: SimNode) -> Callable[[str], tuple[int, bool]]:
+        return lambda instance: self.health(node, node.running[instance])
+
+    def reevaluate(self, node: SimNode, running: Running) -> None:
+        assert node.engines is not None
+        node.engines.reevaluate(running.member.name, self._health_of(node), self.now)
 
     def _feed(self, node: SimNode, running: Running, event: Event) -> None:
-        dropped = _drops(running.engine)
-        actions = running.engine.handle(event)
-        if _drops(running.engine) != dropped:
-            self._note_drop(node, running, actions)
-        for action in actions:
-            self._do(node, running, action)
-        group = node.group_of.get(running.member.name)
-        if group is not None:
-            self._apply(node, group.react(running.engine, actions, self.now))
-        running.timer_version += 1
-        deadline = running.engine.next_deadline
-        if deadline is not None:
-            self._push(max(deadline, self.now), "timer", node.name, running.member.name, running.timer_version)
+        assert node.engines is not None
+        node.engines.feed(running.member.name, event)
 
     def _note_drop(self, node: SimNode, running: Running, actions: list[Action]) -> None:
         key = (node.name, running.member.name)
@@ -250,18 +265,9 @@ class Lan:
         for instance, running in list(node.running.items()):
             fresh = Running(running.member, running.key, Instance(running.member.spec.params))
             node.running[instance] = fresh
-        self._rebuild_groups(node)
-        for running in node.running.values():
-            priority, fault = self.health(node, running)
-            self._feed(node, running, PriorityChange(priority, self.now))
-            self._feed(node, running, Start(self.now, fault=fault))
-
-    def _rebuild_groups(self, node: SimNode) -> None:
-        configured = self.cluster.node(node.name).config.vrrp_sync_group
-        node.groups = [
-            SyncGroup(g.name, [node.running[n].engine for n in g.members if n in node.running]) for g in configured
-        ]
-        node.group_of = {n: group for g, group in zip(configured, node.groups, strict=True) for n in g.members}
+        self._wire(node)
+        assert node.engines is not None
+        node.engines.start(self._health_of(node), self.now)
 
     def start_all(self) -> None:
         for name in self.nodes:
