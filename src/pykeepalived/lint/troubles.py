@@ -34,11 +34,11 @@ def troubles(cluster: Cluster) -> list[Trouble]:
     for node in cluster.nodes:
         found.append(Trouble("power", f"{node.name} powered off", f"{node.name} back", node.name))
         found.append(Trouble("stop", f"{node.name} daemon stopped", f"{node.name} daemon started", node.name))
-        tracked = dict.fromkeys((t.kind, t.name) for m in node.members for t in m.spec.tracked)
-        for kind, name in tracked:
+        tracked = {(t.kind, t.name): t for m in node.members for t in m.spec.tracked}
+        for (kind, name), first in tracked.items():
             if kind is Kind.INTERFACE:
                 continue
-            what = {Kind.SCRIPT: "fails", Kind.FILE: "reads its failing value", Kind.PROCESS: "stops"}[kind]
+            what = {Kind.SCRIPT: "fails", Kind.FILE: f"reads {failing(first)}", Kind.PROCESS: "stops"}[kind]
             back = {Kind.SCRIPT: "recovers", Kind.FILE: "reads 0 again", Kind.PROCESS: "runs again"}[kind]
             found.append(
                 Trouble(

@@ -149,3 +149,26 @@ def test_the_timeline_picture(tmp_path: Path) -> None:
     picture = tmp_path / "timeline.png"
     write_png(run, str(picture))
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ipv6_ah_a_track_file_and_a_tracked_second_interface(tmp_path: Path) -> None:
+    def node(priority: int) -> str:
+        v6 = instance(priority, name="V6", vrid=61, vips=("2001:db8::10/64",))
+        ah = instance(
+            priority,
+            name="AH",
+            vrid=62,
+            vips=("192.0.2.62/24",),
+            extra="    authentication {\n        auth_type AH\n        auth_pass secret\n    }\n"
+            "    track_file {\n        f1\n    }\n    track_interface {\n        eth1 weight -60\n    }\n",
+        )
+        return "track_file f1 {\n    file /nonexistent\n    weight -60\n}\n" + v6 + ah
+
+    found = phases(run_all(cluster(tmp_path, node(150), node(100))))
+    assert all(o.ok for o in found.values()), [o.phase for o in found.values() if not o.ok]
+    assert [g.observed for g in found["start-up"].groups] == [("lb1",), ("lb1",)]
+    (moved,) = found["file f1 reads 1 on lb1"].groups
+    assert moved.name == "AH" and moved.observed == ("lb2",)
+    (second,) = found["eth1 link down on lb1"].groups
+    assert second.name == "AH" and second.observed == ("lb2",)
+    assert {g.name: g.observed for g in found["lb1 daemon stopped"].groups} == {"V6": ("lb2",), "AH": ("lb2",)}
