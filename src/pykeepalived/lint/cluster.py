@@ -2,14 +2,15 @@
 VRRP process would build it (`instance_spec`), paired with its counterparts on the other nodes.
 
 Interfaces are not read from this machine: each node's interface gets its unicast_src_ip (or mcast_src_ip)
-when an instance on it names one, else an address from TEST-NET-3 by node order (203.0.113.1 for the first
-node), which then decides ties between equal priorities as the node's real address would.
+when an instance on it names one; else, for a unicast instance, the one address every other node lists
+as a peer and it does not; else an address from TEST-NET-3 by node order (203.0.113.1 for the first node,
+fe80::1 for IPv6), which then decides ties between equal priorities as the node's real address would.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..config import load
@@ -92,39 +93,47 @@ def describe(key: PairKey) -> str:
     return f"VRID {vrid}" + (" (IPv6)" if family == 6 else "") + (f" on {interface}" if interface else "")
 
 
-def _interfaces(config: Config, index: int) -> dict[str, tuple[Interface, bool]]:
-    """A stand-in for each interface the node's instances use, and whether its address was assumed."""
-    found: dict[str, tuple[Interface, bool]] = {}
-    named: dict[str, IPAddr] = {}
+def _interfaces(
+    config: Config, index: int, known: Mapping[tuple[str, int], IPAddr]
+) -> dict[str, tuple[Interface, set[int]]]:
+    """A stand-in for each interface the node's instances use, with the address families whose address on it
+    was assumed."""
+    found: dict[str, tuple[Interface, set[int]]] = {}
+    named: dict[tuple[str, int], IPAddr] = dict(known)
     for instance in config.vrrp_instance:
         source = instance.unicast_src_ip or instance.mcast_src_ip
-        if instance.interface and source is not None and source.version == 4:
-            named.setdefault(instance.interface, source)
+        if instance.interface and source is not None:
+            named.setdefault((instance.interface, source.version), source)
     names = [i.interface for i in config.vrrp_instance if i.interface]
     names += [
         v.dev for i in config.vrrp_instance for v in (*i.virtual_ipaddress, *i.virtual_ipaddress_excluded) if v.dev
     ]
     for position, name in enumerate(dict.fromkeys(names)):
-        address = named.get(name)
-        assumed = address is None
-        ipv4 = (
-            ipaddress.IPv4Address(address) if address is not None else ipaddress.IPv4Address(f"203.0.113.{index + 1}")
-        )
+        ipv4 = named.get((name, 4), ipaddress.IPv4Address(f"203.0.113.{index + 1}"))
+        link_local = named.get((name, 6), ipaddress.IPv6Address(f"fe80::{index + 1:x}"))
+        assert isinstance(ipv4, ipaddress.IPv4Address) and isinstance(link_local, ipaddress.IPv6Address)
         mac = bytes((2, 0, 0, 0, index + 1, position + 1))
-        link_local = ipaddress.IPv6Address(f"fe80::{index + 1:x}")
+        assumed = {family for family in (4, 6) if (name, family) not in named}
         found[name] = (Interface(name, position + 1, mac, ipv4, link_local), assumed)
     return found
 
 
-def read_node(path: str, config_id: str | None, index: int, name: str | None = None) -> Node:
-    """Read one node's file as that node would (its config id for '@' lines) and build its instances."""
+def read_node(
+    path: str,
+    config_id: str | None,
+    index: int,
+    name: str | None = None,
+    known: Mapping[tuple[str, int], IPAddr] | None = None,
+) -> Node:
+    """Read one node's file as that node would (its config id for '@' lines) and build its instances;
+    `known` gives interfaces addresses learnt from the other nodes."""
     result = load(path, FileSystem(), config_id, None)
     if result.config is None:
         errors = [str(d) for d in result.diagnostics if d.severity is Severity.ERROR]
         raise LintError(f"{path}{f' (-i {config_id})' if config_id else ''}: {'; '.join(errors) or 'unreadable'}")
     config = result.config
     node_name = name or config_id or config.global_defs.router_id or f"node{index + 1}"
-    interfaces = _interfaces(config, index)
+    interfaces = _interfaces(config, index, known or {})
 
     def lookup(interface_name: str) -> Interface:
         if interface_name not in interfaces:
@@ -138,7 +147,7 @@ def read_node(path: str, config_id: str | None, index: int, name: str | None = N
         except SetupError as problem:
             raise LintError(f"{instance.where}: {node_name}: {problem}") from None
         named = instance.unicast_src_ip or instance.mcast_src_ip
-        assumed = named is None and interfaces[spec.interface.name][1]
+        assumed = named is None and spec.params.primary.version in interfaces[spec.interface.name][1]
         members.append(Member(node_name, instance, spec, assumed))
     return Node(node_name, path, config, tuple(members), result.diagnostics)
 
@@ -150,8 +159,28 @@ def read_cluster(paths: Sequence[str], config_ids: Sequence[str | None]) -> Clus
     )
     names = [n.name for n in nodes]
     if len(set(names)) != len(names):
-        nodes = tuple(
-            read_node(n.path, cid, i, f"{n.name}#{i + 1}")
-            for i, (n, cid) in enumerate(zip(nodes, config_ids, strict=True))
-        )
+        names = [f"{n.name}#{i + 1}" for i, n in enumerate(nodes)]
+    learnt = _addresses_from_peers(Cluster(nodes))
+    nodes = tuple(
+        read_node(n.path, cid, i, names[i], learnt.get(n.name, {}))
+        for i, (n, cid) in enumerate(zip(nodes, config_ids, strict=True))
+    )
     return Cluster(nodes)
+
+
+def _addresses_from_peers(cluster: Cluster) -> dict[str, dict[tuple[str, int], IPAddr]]:
+    """node -> (interface, family) -> address, for a unicast instance that names no unicast_src_ip: the one address
+    every other node lists as a unicast peer, that is not one of its own peers nor another node's."""
+    found: dict[str, dict[tuple[str, int], IPAddr]] = {}
+    for members in cluster.groups().values():
+        known = {m.spec.source for m in members if not m.assumed_address}
+        for member in members:
+            others = [o for o in members if o is not member and o.spec.params.unicast]
+            if not member.assumed_address or not member.spec.params.unicast or not others:
+                continue
+            common = set.intersection(*(set(o.spec.params.unicast_peers) for o in others))
+            common -= set(member.spec.params.unicast_peers) | known
+            if len(common) == 1:
+                address = common.pop()
+                found.setdefault(member.node, {}).setdefault((member.spec.interface.name, address.version), address)
+    return found

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lint_configs import cluster, instance, script
 
+from pykeepalived.lint.rules import check
 from pykeepalived.lint.scenarios import Outcome, Run, run_all, run_scenario
 from pykeepalived.lint.timeline import spans, write_png
 from pykeepalived.lint.troubles import troubles
@@ -171,3 +172,18 @@ def test_ipv6_ah_a_track_file_and_a_tracked_second_interface(tmp_path: Path) -> 
     assert {g.name: g.observed for g in found["file f1 reads 1 on lb1"].groups} == {"V6": ("lb1",), "AH": ("lb2",)}
     assert {g.name: g.observed for g in found["eth1 link down on lb1"].groups} == {"V6": ("lb1",), "AH": ("lb2",)}
     assert {g.name: g.observed for g in found["lb1 daemon stopped"].groups} == {"V6": ("lb2",), "AH": ("lb2",)}
+
+
+def test_unicast_peers_without_unicast_src_ip_give_each_node_its_address(tmp_path: Path) -> None:
+    # Three nodes whose interface addresses only their peers' lists tell: each is the address every other
+    # node lists and it does not.
+    addresses = ["10.99.0.1", "10.99.0.2", "10.99.0.3"]
+
+    def node(number: int) -> str:
+        peers = "".join(f"        {a}\n" for i, a in enumerate(addresses) if i != number)
+        return instance(150 - 20 * number, extra=f"    unicast_peer {{\n{peers}    }}\n")
+
+    nodes = cluster(tmp_path, node(0), node(1), node(2))
+    assert [str(n.members[0].spec.source) for n in nodes.nodes] == addresses
+    assert not [f for f in check(nodes) if f.rule == "unicast"]
+    assert all(o.ok for o in phases(run_all(nodes)).values())
