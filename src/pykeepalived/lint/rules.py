@@ -276,11 +276,14 @@ def _unicast_peers(members: list[Member]) -> Iterator[Finding]:
 def sync_group_rules(cluster: Cluster, groups: dict[PairKey, list[Member]]) -> Iterator[Finding]:
     """A sync group's members must prefer the same node, and be grouped alike on every node."""
     key_of = {(m.node, m.name): key for key, members in groups.items() for m in members}
+    # The same group on several nodes is one finding.
+    reported: set[frozenset[PairKey]] = set()
     for node in cluster.nodes:
         for group in node.config.vrrp_sync_group:
             keys = [key_of[(node.name, n)] for n in group.members if (node.name, n) in key_of]
             preferred = {key: _preferred(groups[key]) for key in keys if len(groups[key]) > 1}
-            if len({m.node for m in preferred.values()}) > 1:
+            if len({m.node for m in preferred.values()}) > 1 and frozenset(keys) not in reported:
+                reported.add(frozenset(keys))
                 listed = ", ".join(f"{m.name} prefers {m.node}" for m in preferred.values())
                 yield Finding(
                     Severity.ERROR,

@@ -158,7 +158,7 @@ def test_sync_group_whose_members_prefer_different_nodes(tmp_path: Path) -> None
         group + instance(100) + instance(150, name="VI_2", vrid=52, vips=("192.0.2.20/24",)),
         rule="sync_group",
     )
-    assert split and "VI_1 prefers lb1, VI_2 prefers lb2" in split[0].message
+    assert len(split) == 1 and "VI_1 prefers lb1, VI_2 prefers lb2" in split[0].message
     one_side = findings(
         tmp_path,
         group + instance(150) + instance(150, name="VI_2", vrid=52, vips=("192.0.2.20/24",)),
