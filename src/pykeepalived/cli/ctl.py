@@ -15,6 +15,8 @@ from .common import config_test_exit_code, load_file, report
 from .daemon import DEFAULT_PIDFILE
 from .demo import demo
 from .ipvsadm import main as ipvsadm_main
+from .lint import add_parser as add_lint_parser
+from .lint import lint
 from .status import show_status
 
 
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
     )
+    add_lint_parser(commands)
     commands.add_parser("keywords", help="every keyword pykeepalived reads, by block, with the values it takes")
     convert = commands.add_parser("convert-ldirectord", help="write the keepalived.conf for an ldirectord.cf")
     convert.add_argument("file")
@@ -79,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo()
     if args.command == "convert-ldirectord":
         return convert_ldirectord(args.file, args.output)
+    if args.command == "lint":
+        return lint(args)
     if args.command == "status":
         return show_status(args.pid, args.json)
     if args.command == "keywords":

@@ -77,7 +77,7 @@ def vrrp_snapshot(service: VrrpService) -> Snapshot:
         )
     return {
         "instances": instances,
-        "sync_groups": {group.name: group.state.value for group in service.groups},
+        "sync_groups": {group.name: group.state.value for group in service.engines.groups},
         "scripts": {name: status for (kind, name), status in service.tracker.status.items() if kind is Kind.SCRIPT},
         "undecodable_packets": dict(service.dropped),
     }

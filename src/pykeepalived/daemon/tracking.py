@@ -21,7 +21,7 @@ from ..io.netdev import is_up
 from ..io.probes.file import read_track_file
 from ..io.script_security import RunAs, Runnable, ScriptVetting
 from ..io.scripts import run_command
-from ..vrrp.tracking import Kind, RiseFall, evaluate
+from ..vrrp.tracking import Kind, RiseFall, instance_health
 from .vrrp_setup import InstanceSpec
 
 StatusCallback = Callable[[Kind, str, "bool | int"], None]
@@ -213,11 +213,13 @@ class Tracker:
 
     def health(self, spec: InstanceSpec, link_up: bool) -> tuple[int, bool]:
         """The instance's effective priority and whether it is in fault, from everything it tracks."""
-        items = [
-            (t, self.status.get((t.kind, t.name), True)) for t in spec.tracked if (t.kind, t.name) not in self.removed
-        ]
-        priority, fault = evaluate(spec.params.priority, items)
-        return priority, fault or (spec.track_primary and not link_up)
+        return instance_health(
+            spec.params.priority,
+            [t for t in spec.tracked if (t.kind, t.name) not in self.removed],
+            lambda t: self.status.get((t.kind, t.name), True),
+            spec.track_primary,
+            link_up,
+        )
 
     def link_changed(self, index: int, up: bool) -> None:
         name = self.interfaces.get(index)

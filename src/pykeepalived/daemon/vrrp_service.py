@@ -40,21 +40,19 @@ from ..vrrp.instance import (
     AddAddresses,
     AdvertIn,
     Event,
-    Fault,
     Instance,
     Log,
-    PriorityChange,
     RemoveAddresses,
     SendAdvert,
     SendGratuitous,
     SplitBrain,
-    Start,
     State,
     StateChange,
     Stop,
     Timer,
 )
 from ..vrrp.lifetime import AddressLifetime
+from ..vrrp.node import NodeEngines
 from ..vrrp.packet import (
     AUTH_AH,
     IPPROTO_AH,
@@ -161,21 +159,20 @@ class VrrpService:
         self.tracker = Tracker(config, self.vetting, self._reevaluate_named, logger)
         self.notifier = Notifier(config, self.vetting, logger)
         self.by_name = {r.spec.params.name: r for r in self.running}
-        self.by_engine = {id(r.engine): r for r in self.running}
         sync_settings = config.sync_daemon()
         self.lvs_sync = (
             SyncDaemonControl(sync_settings, logger)
             if sync_settings is not None and sync_settings.instance is not None
             else None
         )
-        self.groups: list[SyncGroup] = []
-        self.group_of: dict[str, SyncGroup] = {}
-        for configured in config.vrrp_sync_group:
-            members = [self.by_name[m].engine for m in configured.members if m in self.by_name]
-            group = SyncGroup(configured.name, members)
-            self.groups.append(group)
-            for member in configured.members:
-                self.group_of[member] = group
+        # The engines and their sync groups, wired as the lint's simulated LAN wires them too.
+        self.engines = NodeEngines(
+            {r.spec.params.name: r.engine for r in self.running},
+            [(g.name, g.members) for g in config.vrrp_sync_group],
+            self._act,
+            self._settle,
+            self._group_changed,
+        )
 
     # ----- lifecycle ------------------------------------------------------------------------------
 
@@ -228,7 +225,8 @@ class VrrpService:
         if messages:
             self.addresses.send(messages)
 
-    def _health(self, running: Running) -> tuple[int, bool]:
+    def _health(self, name: str) -> tuple[int, bool]:
+        running = self.by_name[name]
         return self.tracker.health(running.spec, running.link_up)
 
     def _reevaluate_named(self, names: list[str]) -> None:
@@ -236,34 +234,19 @@ class VrrpService:
             self._reevaluate(self.by_name[name])
 
     def _reevaluate(self, running: Running) -> None:
-        priority, fault = self._health(running)
-        now = self.loop.time()
-        if priority != running.engine.effective_priority:
-            self._feed(running, PriorityChange(priority, now))
-        group = self.group_of.get(running.spec.params.name)
-        if group is None:
-            if fault != running.engine.faulted:
-                self._feed(running, Fault(fault, now))
-            return
-        members = [self.by_engine[id(m)] for m in group.members]
-        self._apply(group, group.fault(any(self._health(m)[1] for m in members), now))
+        self.engines.reevaluate(running.spec.params.name, self._health, self.loop.time())
 
-    def _apply(self, group: SyncGroup, reaction: Reaction) -> None:
-        """Carry out what a sync group decided: log it, notify it, move the other members."""
+    def _group_changed(self, group: SyncGroup, reaction: Reaction) -> None:
+        """Log and notify what a sync group decided (NodeEngines moves the other members)."""
         if reaction.log:
             self.logger.info(reaction.log)
         if reaction.new_state is not None:
             self.notifier.group_changed(group.name, reaction.new_state)
-        for engine, event in reaction.events:
-            self._feed(self.by_engine[id(engine)], event)
 
     def start(self) -> None:
-        now = self.loop.time()
         for running in self.running:
             running.link_up = is_up(running.spec.interface.name)
-            priority, fault = self._health(running)
-            self._feed(running, PriorityChange(priority, now))
-            self._feed(running, Start(now, fault=fault))
+        self.engines.start(self._health, self.loop.time())
         self.tracker.start()
 
     def stop(self) -> None:
@@ -329,12 +312,16 @@ class VrrpService:
         self._feed(running, Timer(self.loop.time()))
 
     def _feed(self, running: Running, event: Event) -> None:
-        actions = running.engine.handle(event)
+        self.engines.feed(running.spec.params.name, event)
+
+    def _act(self, name: str, actions: list[Action]) -> None:
+        running = self.by_name[name]
         for action in actions:
             self._do(running, action)
-        group = self.group_of.get(running.spec.params.name)
-        if group is not None:
-            self._apply(group, group.react(running.engine, actions, self.loop.time()))
+
+    def _settle(self, name: str, actions: list[Action]) -> None:
+        """What follows an event's actions: the VIP's kernel lifetime, and the instance's next timer."""
+        running = self.by_name[name]
         if running.lifetime.follow(actions, running.engine.vips_set, self.loop.time()):
             self.addresses.send(running.add_messages)
         if running.timer is not None:
@@ -417,7 +404,7 @@ class VrrpService:
                 }
                 for r in self.running
             },
-            "sync_groups": {g.name: g.state.value for g in self.groups},
+            "sync_groups": {g.name: g.state.value for g in self.engines.groups},
             "undecodable_packets": dict(self.dropped),
         }
 

@@ -8,6 +8,7 @@ fault; the instance's effective priority is its base priority plus the contribut
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 PRIORITY_OWNER = 255
@@ -65,6 +66,19 @@ def evaluate(base_priority: int, items: list[tuple[Tracked, bool | int]]) -> tup
     if base_priority == PRIORITY_OWNER:
         return PRIORITY_OWNER, fault
     return min(PRIORITY_OWNER - 1, max(1, base_priority + total)), fault
+
+
+def instance_health(
+    base_priority: int,
+    tracked: Iterable[Tracked],
+    status: Callable[[Tracked], bool | int],
+    track_primary: bool,
+    link_up: bool,
+) -> tuple[int, bool]:
+    """(effective priority, fault) of an instance: what it tracks, and its own interface's link unless it
+    does not track it (dont_track_primary)."""
+    priority, fault = evaluate(base_priority, [(t, status(t)) for t in tracked])
+    return priority, fault or (track_primary and not link_up)
 
 
 @dataclass
