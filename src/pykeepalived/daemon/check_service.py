@@ -49,6 +49,7 @@ from .process import (
     start_child,
     tolerate_realtime_signals,
 )
+from .readiness import report_config_read, reporting
 
 # How often the nftables maps of connection-count schedulers follow conntrack's counts.
 REBALANCE_INTERVAL = 1.0
@@ -250,11 +251,11 @@ class Checker:
         self.logger.info(f"Reloading configuration file {self.args.config}")
         if config_is_empty(self.args.config):
             # Usually a copy that failed half-way: running it would empty the whole table.
-            self.logger.info(f"Reload failed: {self.args.config} is empty - keeping the running configuration")
+            self.logger.error(f"Reload failed: {self.args.config} is empty - keeping the running configuration")
             return
         config = read_config(self.args, self.logger)
         if config is None:
-            self.logger.info("Reload failed: the configuration cannot run - keeping the running one")
+            self.logger.error("Reload failed: the configuration cannot run - keeping the running one")
             return
         previous = self.service
         previous.halt()
@@ -273,10 +274,11 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
         loop.add_signal_handler(signum, stopped.set)
     loop.add_signal_handler(signal.SIGUSR1, checker.write_dump, DATA_DUMP)
     loop.add_signal_handler(signal.SIGUSR2, checker.write_dump, STATS_DUMP)
-    loop.add_signal_handler(signal.SIGHUP, checker.reload)
+    loop.add_signal_handler(signal.SIGHUP, reporting(checker.reload, args.ready_fd))
     tolerate_realtime_signals(loop, logger)
     release_signals()
     checker.service.start()
+    report_config_read(args.ready_fd)
     following = (
         loop.create_task(follow_connection_counts(backend, logger)) if isinstance(backend, NftablesBackend) else None
     )
@@ -298,7 +300,7 @@ def sync_daemons_without_vrrp(
     if settings is None or settings.instance is not None:
         return None
     if not isinstance(backend, IpvsBackend):
-        logger.info("lvs_sync_daemon: IPVS's sync daemon needs the IPVS data plane - not started")
+        logger.warning("lvs_sync_daemon: IPVS's sync daemon needs the IPVS data plane - not started")
         return None
     control = SyncDaemonControl(settings, logger)
     control.clear()
@@ -322,7 +324,7 @@ async def follow_connection_counts(backend: NftablesBackend, logger: logging.Log
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, logger, config = start_child(
-        "pykeepalived-checker", "pykeepalived_checker", sys.argv[1:] if argv is None else argv
+        "pykeepalived-checker", "Keepalived_healthcheckers", sys.argv[1:] if argv is None else argv
     )
     if config is None:
         return EXIT_CONFIG

@@ -80,7 +80,7 @@ class ProxyFeed(MemoryBackend):
             for _ in range(2):
                 if process is None or process.poll() is not None:
                     if process is not None:
-                        self.logger.info(f"proxy process exited with status {process.returncode} - restarting")
+                        self.logger.warning(f"proxy process exited with status {process.returncode} - restarting")
                     process = subprocess.Popen(self.worker_command(index), stdin=subprocess.PIPE)
                     self.processes[index] = process
                 assert process.stdin is not None

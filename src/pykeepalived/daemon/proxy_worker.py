@@ -100,12 +100,12 @@ async def serve(logger: logging.Logger, shared: SharedCounts | None) -> int:
             try:
                 desired, slots = read_line(line)
             except (ValueError, KeyError, TypeError) as error:
-                logger.info(f"proxy: ignoring a table it cannot read: {error}")
+                logger.warning(f"proxy: ignoring a table it cannot read: {error}")
                 continue
             backend.set_slots(slots)
             backend.apply(
                 plan(desired, backend.read()),
-                lambda service, error: logger.info(f"proxy: cannot serve {service}: {error}"),
+                lambda service, error: logger.error(f"proxy: cannot serve {service}: {error}"),
             )
         stopped.set()
 
@@ -119,7 +119,9 @@ async def serve(logger: logging.Logger, shared: SharedCounts | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     die_with_parent()
-    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_proxy")
+    logger = logs.setup(
+        args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PROXY + args.log_ident_suffix
+    )
     shared = SharedCounts(args.shared_counts, args.workers, args.index) if args.shared_counts else None
     try:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
