@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import resource
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..config import LoadResult
@@ -158,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     suffix = logs.ident_suffix(args.namespace, result.config.instance if result.config is not None else None)
     args.log_ident_suffix = suffix
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PARENT + suffix)
+    banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
     if not args.log_console:
         report(result)
     logs.log_diagnostics(logger, result.diagnostics)
@@ -262,15 +264,35 @@ def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger,
     if any(process_running(path, logger) for path in pidfiles):
         logger.info("daemon is already running")
         return 0
-    for directory in {os.path.dirname(path) for path in pidfiles}:
-        os.makedirs(directory, mode=0o755, exist_ok=True)
     if args.core_dump:
         allow_core_dumps(logger)
     if not args.dont_fork:
         daemonize()
-    banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
-    with pidfile(main_pidfile):
+    with pid_directories(pidfiles), pidfile(main_pidfile):
         return asyncio.run(Supervisor(children, logger, not args.dont_respawn, readiness).run())
+
+
+@contextlib.contextmanager
+def pid_directories(pidfiles: list[str]) -> Iterator[None]:
+    """The directories of the pid files (/run/keepalived, /run/keepalived/NAMESPACE), made rwxr-xr-x if
+    missing, and removed when the daemon stops if it made them and they are empty, as keepalived does."""
+    created: list[str] = []
+    for path in pidfiles:
+        missing: list[str] = []
+        directory = os.path.dirname(path)
+        while directory and not os.path.isdir(directory):
+            missing.append(directory)
+            directory = os.path.dirname(directory)
+        for directory in reversed(missing):
+            os.mkdir(directory)
+            os.chmod(directory, 0o755)  # whatever -u says, as keepalived's create_pid_dir()
+            created.append(directory)
+    try:
+        yield
+    finally:
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
 
 
 def allow_core_dumps(logger: logging.Logger) -> None:
