@@ -185,3 +185,37 @@ def test_core_dumps_umask_and_all_children(tmp_path: Path) -> None:
             if daemon.poll() is None:
                 daemon.kill()
     assert daemon.returncode == 0, log
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_dont_release_ipvs_leaves_the_kernel_s_table(keep: bool, tmp_path: Path) -> None:
+    # The nftables data plane is kernel state, as IPVS is: with -I it stays after the checker stops.
+    config = tmp_path / "keepalived.conf"
+    config.write_text("virtual_server 10.99.2.1 80 {\n delay_loop 60\n lb_kind NAT\n real_server 10.99.0.12 80 {\n"
+                      "  TCP_CHECK {\n   connect_timeout 1\n  }\n }\n}\n")  # fmt: skip
+    with Lab(f"pf{secrets.token_hex(3)}", routers=1) as lab:
+        router = lab.routers[0]
+        checker_pidfile = tmp_path / "checker.pid"
+        daemon = subprocess.Popen(
+            ["ip", "netns", "exec", router.namespace, *pykeepalived_command(), "-n", "-l", "-G", "-C",
+             *(["-I"] if keep else []), "--dataplane", "nftables", "-f", str(config),
+             "-p", str(tmp_path / "parent.pid"), "-c", str(checker_pidfile)],
+            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        lab.started.append(daemon)
+        listing = ["ip", "netns", "exec", router.namespace, "nft", "list", "table", "inet", "pykeepalived"]
+        try:
+            deadline = time.monotonic() + 15
+            while run(*listing, check=False).returncode != 0:
+                assert time.monotonic() < deadline, "the checker never programmed nftables"
+                time.sleep(0.1)
+            daemon.terminate()
+            log, _ = daemon.communicate(timeout=15)
+            after = run(*listing, check=False)
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+    assert daemon.returncode == 0, log
+    assert (after.returncode == 0) == keep, after
+    if keep:
+        assert "10.99.2.1" in after.stdout

@@ -33,7 +33,6 @@ NOT_PROVIDED = {
     "snmp": "-x/--snmp: SNMP is not provided by pykeepalived; Prometheus metrics (--metrics) are planned instead",
     "snmp_agent_socket": "-A/--snmp-agent-socket: SNMP is not provided by pykeepalived; Prometheus metrics "
     "(--metrics) are planned instead",
-    "dont_release_ipvs": "-I/--dont-release-ipvs: not provided: the checker removes its virtual services when it stops",
     "address_monitoring": "-a/--address-monitoring: not provided: address changes are not logged",
     "core_dump_pattern": "-M/--core-dump-pattern: not provided: pykeepalived leaves kernel.core_pattern, which is "
     "the whole machine's, as it is (set it with sysctl; -m still allows core dumps)",
@@ -256,6 +255,8 @@ def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger,
     if (config.virtual_server or args.all) and (run_checker or args.all):
         pidfiles.append(checkers_pidfile)
         arguments = child_arguments(args, checkers_pidfile, readiness)
+        if args.dont_release_ipvs:
+            arguments.append("--dont-release-ipvs")
         children.append(ChildSpec("Healthcheck", child_command("pykeepalived.daemon.check_service", arguments)))
     if not children:
         print("pykeepalived: nothing to run (no vrrp_instance or virtual_server in the configuration)", file=sys.stderr)

@@ -39,6 +39,7 @@ from ..io.scripts import run_command
 from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
 from .checkers import CheckerRun, build
 from .dataplanes import open_backend
+from .dont_release import close_dataplane
 from .lvs_sync import SyncDaemonControl
 from .process import (
     config_is_empty,
@@ -335,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             return runner.run(serve(args, config, logger, backend))
     finally:
-        backend.close()
+        close_dataplane(backend, not args.dont_release_ipvs, logger)
 
 
 if __name__ == "__main__":
