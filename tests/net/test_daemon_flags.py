@@ -219,3 +219,65 @@ def test_dont_release_ipvs_leaves_the_kernel_s_table(keep: bool, tmp_path: Path)
     assert (after.returncode == 0) == keep, after
     if keep:
         assert "10.99.2.1" in after.stdout
+
+
+def address_monitoring_log(lab: Lab, command: list[str], options: list[str], config: Path, tmp_path: Path) -> list[str]:
+    """The lines with 'Netlink reflector' a daemon run with -a logs while an address comes and goes."""
+    router = lab.routers[0]
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", router.namespace, *command, "-n", "-l", "-G", "-a", *options, "-f", str(config),
+         "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid"), "-c", str(tmp_path / "checker.pid")],
+        env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lab.started.append(process)
+    try:
+        assert lab.wait_for_holder(VIP, timeout=15) is router
+        run("ip", "-n", router.namespace, "addr", "add", "10.99.5.5/32", "dev", "eth0")
+        run("ip", "-n", router.namespace, "addr", "add", "fd00::5/128", "dev", "eth0", "nodad")
+        time.sleep(0.5)
+        run("ip", "-n", router.namespace, "addr", "del", "10.99.5.5/32", "dev", "eth0")
+        run("ip", "-n", router.namespace, "addr", "del", "fd00::5/128", "dev", "eth0")
+        time.sleep(0.5)
+        process.terminate()
+        log, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, log
+    # Without the console's date prefix.
+    return [line.split(": ", 1)[1] for line in log.splitlines() if "Netlink reflector" in line]
+
+
+def test_address_monitoring_beside_keepalived(tmp_path: Path) -> None:
+    with Lab(f"pf{secrets.token_hex(3)}", routers=1) as lab:
+        router = lab.routers[0]
+        config = tmp_path / "keepalived.conf"
+        config.write_text(vrrp_config(router, 150))
+        theirs = address_monitoring_log(lab, ["keepalived"], ["-P"], config, tmp_path)
+        # keepalived's checker needs IPVS, which this kernel lacks: ours runs its checker too, on nothing.
+        config.write_text(
+            vrrp_config(router, 150) + "virtual_server 10.99.2.1 80 {\n delay_loop 60\n real_server 10.99.0.12 80 {\n"
+            "  TCP_CHECK {\n   connect_timeout 1\n  }\n }\n}\n"
+        )
+        ours = address_monitoring_log(lab, pykeepalived_command(), ["--dataplane", "memory"], config, tmp_path)
+    expected_vrrp = [
+        "Netlink reflector reports IP 127.0.0.1 added to lo",
+        "Netlink reflector reports IP 10.99.0.11 added to eth0",
+        "Netlink reflector reports IP ::1 added to lo",
+        "Netlink reflector reports IP fe80::99:ff:fe00:1 added to eth0",
+        # The VIP the VRRP process adds itself is not reported, in keepalived as in ours.
+        "Netlink reflector reports IP 10.99.5.5 added to eth0",
+        "Netlink reflector reports IP fd00::5 added to eth0",
+        "Netlink reflector reports IP 10.99.5.5 removed from eth0",
+        "Netlink reflector reports IP fd00::5 removed from eth0",
+    ]
+    assert theirs == expected_vrrp
+    assert [line for line in ours if " to " in line or " from " in line] == expected_vrrp
+    checker = [line for line in ours if " to " not in line and " from " not in line]
+    # The checker sees the VRRP process's VIP come (and, if it is still running then, go at the stop).
+    assert "Netlink reflector reports IP 10.99.1.1 added" in checker
+    assert [line for line in checker if "10.99.1.1" not in line] == [
+        f"Netlink reflector reports IP {change}"
+        for change in ("127.0.0.1 added", "10.99.0.11 added", "::1 added", "fe80::99:ff:fe00:1 added",
+                       "10.99.5.5 added", "fd00::5 added", "10.99.5.5 removed", "fd00::5 removed")
+    ]  # fmt: skip

@@ -33,7 +33,6 @@ NOT_PROVIDED = {
     "snmp": "-x/--snmp: SNMP is not provided by pykeepalived; Prometheus metrics (--metrics) are planned instead",
     "snmp_agent_socket": "-A/--snmp-agent-socket: SNMP is not provided by pykeepalived; Prometheus metrics "
     "(--metrics) are planned instead",
-    "address_monitoring": "-a/--address-monitoring: not provided: address changes are not logged",
     "core_dump_pattern": "-M/--core-dump-pattern: not provided: pykeepalived leaves kernel.core_pattern, which is "
     "the whole machine's, as it is (set it with sysctl; -m still allows core dumps)",
     "genhash": "-T/--genhash: genhash is not provided by pykeepalived",
@@ -208,6 +207,8 @@ def child_arguments(args: argparse.Namespace, pidfile: str, readiness: Readiness
         arguments += ["--config-id", args.config_id]
     if args.all_config:
         arguments.append("--all-config")
+    if args.address_monitoring:
+        arguments.append("--address-monitoring")
     if args.log_detail:
         arguments.append("--log-detail")
     dataplane = ["--dataplane", args.dataplane, "--proxy-workers", str(args.proxy_workers)]

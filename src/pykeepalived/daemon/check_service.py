@@ -37,6 +37,7 @@ from ..io.probes.base import Result, probe_raised
 from ..io.script_security import Runnable, ScriptVetting
 from ..io.scripts import run_command
 from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
+from .address_log import log_address_changes
 from .checkers import CheckerRun, build
 from .dataplanes import open_backend
 from .dont_release import close_dataplane
@@ -278,6 +279,8 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     loop.add_signal_handler(signal.SIGHUP, reporting(checker.reload, args.ready_fd))
     tolerate_realtime_signals(loop, logger)
     release_signals()
+    if args.address_monitoring:
+        log_address_changes(logger, False)
     checker.service.start()
     report_config_read(args.ready_fd)
     following = (

@@ -64,6 +64,7 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--ready-fd", type=int)
     parser.add_argument("--dont-release-vrrp", action="store_true")
     parser.add_argument("--dont-release-ipvs", action="store_true")
+    parser.add_argument("--address-monitoring", action="store_true")
     return parser.parse_args(argv)
 
 

@@ -67,6 +67,7 @@ from ..vrrp.packet import (
 )
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
+from .address_log import log_address_changes
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
 from .process import (
@@ -484,6 +485,8 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     tolerate_realtime_signals(loop, logger, (SIGJSON, SIGSTATS_CLEAR))
     release_signals()
     service.open()
+    if args.address_monitoring:
+        log_address_changes(logger, True, service.addresses.sock.getsockname()[0])
     service.start()
     report_config_read(args.ready_fd)
     await service.stopped.wait()

@@ -79,7 +79,6 @@ def test_ctl_config_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     [
         (["-x"], "SNMP is not provided"),
         (["-A", "/run/agentx"], "SNMP is not provided"),
-        (["-a"], "-a/--address-monitoring: not provided"),
         (["-M"], "-M/--core-dump-pattern: not provided"),
         (["-T"], "genhash is not provided"),
         (["-g"], "-g requires configure option --enable-log-file"),
