@@ -281,3 +281,34 @@ def test_address_monitoring_beside_keepalived(tmp_path: Path) -> None:
         for change in ("127.0.0.1 added", "10.99.0.11 added", "::1 added", "fe80::99:ff:fe00:1 added",
                        "10.99.5.5 added", "fd00::5 added", "10.99.5.5 removed", "fd00::5 removed")
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("daemon", ["keepalived", "pykeepalived"])
+def test_dont_release_vrrp_keeps_the_vmac(daemon: str, tmp_path: Path) -> None:
+    # keepalived's -V also skips shutdown_vrrp_instances(): its VMAC interface stays, with the VIP on it.
+    with Lab(f"pf{secrets.token_hex(3)}", routers=1) as lab:
+        router = lab.routers[0]
+        config = tmp_path / "keepalived.conf"
+        config.write_text(vrrp_config(router, 150, extra="use_vmac"))
+        command = ["keepalived"] if daemon == "keepalived" else pykeepalived_command()
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", router.namespace, *command, "-n", "-l", "-G", "-P", "-V", "-f", str(config),
+             "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid")],
+            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        lab.started.append(process)
+        try:
+            deadline = time.monotonic() + 15
+            while router not in lab.holders(VIP, "vrrp.51"):
+                assert time.monotonic() < deadline, "the VIP never came up on the VMAC"
+                time.sleep(0.05)
+            process.terminate()
+            log, _ = process.communicate(timeout=15)
+            time.sleep(2)
+            kept = run("ip", "-n", router.namespace, "-o", "addr", "show", "dev", "vrrp.51", check=False)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, log
+    assert kept.returncode == 0, kept.stderr
+    assert f" {VIP}/" in kept.stdout and "valid_lft forever" in kept.stdout, kept.stdout
