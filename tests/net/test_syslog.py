@@ -129,9 +129,11 @@ def test_namespace_and_instance_name_the_idents_as_keepalived(tmp_path: Path) ->
         options = ("-s", router.namespace)
         theirs = run_logging(lab, router, tmp_path, ["keepalived"], config, *options)
         ours = run_logging(lab, router, tmp_path, pykeepalived_command(), config, *options)
-    expected = {f"Keepalived_{router.namespace}_blue", f"Keepalived_vrrp_{router.namespace}_blue"}
-    # keepalived's parent logs its first lines as plain Keepalived, before it has read the file.
-    assert {entry.ident for entry in theirs} - {"Keepalived"} == expected
-    assert {entry.ident for entry in ours} == expected
+    # The parent logs its first lines as plain Keepalived, until it has read the file.
+    expected = {"Keepalived", f"Keepalived_{router.namespace}_blue", f"Keepalived_vrrp_{router.namespace}_blue"}
+    assert {entry.ident for entry in theirs} == {entry.ident for entry in ours} == expected
+    change = f"Changing syslog ident to Keepalived_{router.namespace}_blue"
+    for entries in (theirs, ours):
+        assert [entry.ident for entry in entries if entry.message == change] == ["Keepalived"]
     assert {entry.facility for entry in ours} == {3}
     assert not Path(f"/run/keepalived/{router.namespace}").exists()

@@ -154,13 +154,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             with open(args.config_test, "a", encoding="utf-8") as log:
                 report(result, log)
         return config_test_exit_code(result)
-    suffix = logs.ident_suffix(args.namespace, result.config.instance if result.config is not None else None)
-    args.log_ident_suffix = suffix
-    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PARENT + suffix)
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PARENT)
     banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
     if not args.log_console:
         report(result)
     logs.log_diagnostics(logger, result.diagnostics)
+    args.log_ident_suffix = logs.ident_suffix(
+        args.namespace, result.config.instance if result.config is not None else None
+    )
+    if args.log_ident_suffix:
+        # As keepalived, once the file has named them: the ident gets the namespace and the instance.
+        logger.info(f"Changing syslog ident to {logs.IDENT_PARENT + args.log_ident_suffix}")
+        logger = logs.setup(
+            args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PARENT + args.log_ident_suffix
+        )
     if args.dump_conf and result.config is not None:
         print("\n".join(to_text(dump_config(result.config))))
     if not result.runnable or result.config is None:
