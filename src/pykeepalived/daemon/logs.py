@@ -54,10 +54,10 @@ def ident_suffix(namespace: str | None, instance: str | None) -> str:
 
 
 class KeepalivedConsoleFormatter(logging.Formatter):
-    """`Sun Nov 22 11:37:40 2026: message`, keepalived's console format."""
+    """`Sat Dec  5 18:07:25 2026: message`, keepalived's console format (strftime's %c in the C locale)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"{time.strftime('%a %b %d %H:%M:%S %Y', time.localtime(record.created))}: {record.getMessage()}"
+        return f"{time.strftime('%a %b %e %H:%M:%S %Y', time.localtime(record.created))}: {record.getMessage()}"
 
 
 class SyslogFormatter(logging.Formatter):
