@@ -69,6 +69,14 @@ def _check_not_provided(config: Config, sink: DiagnosticSink) -> None:
             )
         elif option.keyword in DBUS_KEYWORDS:
             sink.warning(f"{option.keyword}: DBus is not provided by pykeepalived - no effect", option.where)
+    for option in config.options:
+        # keepalived programs IPVS in that namespace; ours would program the daemon's own: not the same table.
+        if option.keyword == "net_namespace_ipvs" and config.virtual_server:
+            sink.error(
+                "net_namespace_ipvs: not provided by pykeepalived - the checker programs the data plane in the "
+                "daemon's own network namespace",
+                option.where,
+            )
 
 
 def _check_routes(routes: Iterable[Route], ifaces: InterfaceCheck) -> None:

@@ -126,3 +126,11 @@ def test_all_config_requires_every_include(tmp_path: Path, capsys: pytest.Captur
     assert daemon.main(["-t", "-f", path]) == 0
     assert daemon.main(["-t", "-e", "-f", path]) == 4
     assert "missing.conf" in capsys.readouterr().err
+
+
+def test_net_namespace_ipvs_is_refused_with_virtual_servers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = "virtual_server 10.99.2.1 80 {\n real_server 10.99.0.12 80 {\n }\n}\n"
+    path = write(tmp_path, "net_namespace_ipvs lb\n" + server)
+    assert daemon.main(["-t", "-f", path]) == 4
+    assert f"{path}:1: error: net_namespace_ipvs: not provided by pykeepalived" in capsys.readouterr().err
+    assert daemon.main(["-t", "-f", write(tmp_path, "net_namespace_ipvs lb\n" + GOOD)]) == 0
