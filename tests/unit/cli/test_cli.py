@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pykeepalived.cli import ctl, daemon
+from pykeepalived.cli.common import load_file
 
 GOOD = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 5\n virtual_ipaddress {\n  10.99.1.1\n }\n}\n"
 
@@ -134,3 +135,30 @@ def test_net_namespace_ipvs_is_refused_with_virtual_servers(tmp_path: Path, caps
     assert daemon.main(["-t", "-f", path]) == 4
     assert f"{path}:1: error: net_namespace_ipvs: not provided by pykeepalived" in capsys.readouterr().err
     assert daemon.main(["-t", "-f", write(tmp_path, "net_namespace_ipvs lb\n" + GOOD)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("head", "options", "expected"),
+    [
+        ("", [], ("/run/keepalived.pid", "/run/vrrp.pid", "/run/checkers.pid")),
+        ("use_pid_dir\n", [], ("/run/keepalived/keepalived.pid", "/run/keepalived/vrrp.pid",
+                               "/run/keepalived/checkers.pid")),
+        ("instance blue\n", [], ("/run/keepalived/keepalived_blue.pid", "/run/keepalived/vrrp_blue.pid",
+                                 "/run/keepalived/checkers_blue.pid")),
+        ("instance blue\n", ["-r", "/tmp/v.pid"], ("/run/keepalived/keepalived_blue.pid", "/tmp/v.pid",
+                                                   "/run/keepalived/checkers_blue.pid")),
+        ("net_namespace red\n", [], ("/run/keepalived/red/keepalived.pid", "/run/keepalived/red/vrrp.pid",
+                                     "/run/keepalived/red/checkers.pid")),
+        ("net_namespace red\ninstance blue\n", ["-p", "/tmp/p.pid"], ("/tmp/p.pid", "/run/keepalived/red/vrrp_blue.pid",
+                                                                      "/run/keepalived/red/checkers_blue.pid")),
+    ],
+)  # fmt: skip
+def test_pid_files_named_as_keepalived_names_them(
+    head: str, options: list[str], expected: tuple[str, str, str], tmp_path: Path
+) -> None:
+    result = load_file(write(tmp_path, head + GOOD), None, check_interfaces=False)
+    assert result.config is not None
+    args = daemon.build_parser().parse_args(options)
+    # What load_in_namespace leaves: the namespace the daemon runs in.
+    args.namespace = result.config.net_namespace
+    assert daemon.pidfile_names(args, result.config) == expected
