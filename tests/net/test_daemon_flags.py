@@ -135,11 +135,12 @@ def test_net_namespace_runs_the_daemon_there_with_keepalived_s_pid_files(tmp_pat
     assert not directory.exists()
 
 
-def test_instance_names_the_pid_files(tmp_path: Path) -> None:
+def test_instance_names_the_pid_files_and_dash_s_overrides_net_namespace(tmp_path: Path) -> None:
     with Lab(f"pf{secrets.token_hex(3)}", routers=1) as lab:
         router = lab.routers[0]
         config = tmp_path / "keepalived.conf"
-        config.write_text("instance blue\n" + vrrp_config(router, 150))
+        # -s wins over the file's net_namespace, as keepalived's.
+        config.write_text("net_namespace elsewhere\ninstance blue\n" + vrrp_config(router, 150))
         directory = Path("/run/keepalived") / router.namespace
         ours = subprocess.Popen(
             [*pykeepalived_command(), "-n", "-l", "-G", "-P", "-s", router.namespace, "-f", str(config)],
@@ -155,6 +156,7 @@ def test_instance_names_the_pid_files(tmp_path: Path) -> None:
             if ours.poll() is None:
                 ours.kill()
     assert ours.returncode == 0, log
+    assert f"Overriding config net_namespace 'elsewhere' with command line namespace '{router.namespace}'" in log
 
 
 def test_core_dumps_umask_and_all_children(tmp_path: Path) -> None:

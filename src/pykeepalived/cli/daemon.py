@@ -159,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.log_console:
         report(result)
     logs.log_diagnostics(logger, result.diagnostics)
+    configured = result.config.net_namespace if result.config is not None else None
+    if configured and configured != args.namespace:
+        logger.info(f"Overriding config net_namespace '{configured}' with command line namespace '{args.namespace}'")
     args.log_ident_suffix = logs.ident_suffix(
         args.namespace, result.config.instance if result.config is not None else None
     )
@@ -182,12 +185,7 @@ def load_in_namespace(args: argparse.Namespace) -> LoadResult:
     interfaces are the ones checked. Sets args.namespace to the namespace entered."""
     if args.namespace:
         enter_network_namespace(args.namespace)
-        result = load_file(args.use_file, args.config_id, all_config=args.all_config)
-        configured = result.config.net_namespace if result.config is not None else None
-        if configured and configured != args.namespace:
-            print(f"Overriding config net_namespace '{configured}' with command line namespace '{args.namespace}'",
-                  file=sys.stderr)  # fmt: skip
-        return result
+        return load_file(args.use_file, args.config_id, all_config=args.all_config)
     result = load_file(args.use_file, args.config_id, all_config=args.all_config)
     if result.config is None or result.config.net_namespace is None:
         return result
