@@ -35,14 +35,16 @@ def load(
     config_id: str | None = None,
     interfaces: frozenset[str] | None = None,
     rng: random.Random | None = None,
+    include_check: int = 0,
 ) -> LoadResult:
-    """Read, build and check a configuration file with all it includes."""
+    """Read, build and check a configuration file with all it includes; `include_check` as the keyword's bits
+    at the start (keepalived's -e: all of them)."""
     # A large configuration makes hundreds of thousands of small acyclic objects; the cyclic collector
     # would scan them again and again (40 % of the load time) and find nothing to free.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(path, source, config_id, interfaces, rng)
+        return _load(path, source, config_id, interfaces, rng, include_check)
     finally:
         if collecting:
             gc.enable()
@@ -54,9 +56,11 @@ def _load(
     config_id: str | None,
     interfaces: frozenset[str] | None,
     rng: random.Random | None,
+    include_check: int,
 ) -> LoadResult:
     sink = DiagnosticSink()
     reader = Reader(source, sink, config_id, rng)
+    reader.include_check = include_check
     if not reader.open_main(path):
         return LoadResult(None, tuple(sink.items))
     top = Location(reader.files_read[0], 0)

@@ -879,17 +879,19 @@ class Config:
             "linkbeat_interfaces",
             "interface_up_down_delays",
             "linkbeat_use_polling",
-            "net_namespace",
             "net_namespace_ipvs",
             "namespace_with_ipsets",
             "use_pid_dir",
-            "instance",
             "child_wait_time",
             "bfd_instance",
         ]
     )
 
     global_defs: GlobalDefs = kw(B(GlobalDefs), default=GlobalDefs())
+    # keepalived's top-level net_namespace and instance: the daemon runs in that network namespace, and both
+    # name its syslog idents and pid files.
+    net_namespace: str | None = kw(Word())
+    instance: str | None = kw(Word())
     static_ipaddress: tuple[VirtualAddress, ...] = kw(
         Values(items.virtual_address, "IP[/prefix] [dev X] ... per line"), repeat=True
     )

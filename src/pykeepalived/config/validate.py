@@ -42,11 +42,41 @@ def validate(config: Config, sink: DiagnosticSink, interfaces: frozenset[str] | 
     _check_sync_groups(config, sink)
     _check_virtual_servers(config, sink)
     _check_sync_daemon(config, sink, ifaces)
+    _check_not_provided(config, sink)
     if ifaces.missing:
         if config.global_defs.dynamic_interfaces:
             sink.warning("Non-existent interface specified in configuration (dynamic_interfaces is set)", None)
         else:
             sink.error("Non-existent interface specified in configuration", None)
+
+
+# global_defs keywords of keepalived's SNMP and DBus interfaces, which pykeepalived does not provide: read, said
+# at their line (as keepalived built without them says "Unknown keyword"), and the daemon runs without them.
+SNMP_KEYWORDS = frozenset(
+    ("snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived", "enable_snmp_rfc",
+     "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_checker")
+)  # fmt: skip
+DBUS_KEYWORDS = frozenset(("enable_dbus", "dbus_service_name"))
+
+
+def _check_not_provided(config: Config, sink: DiagnosticSink) -> None:
+    for option in config.global_defs.options:
+        if option.keyword in SNMP_KEYWORDS:
+            sink.warning(
+                f"{option.keyword}: SNMP is not provided by pykeepalived - no effect (Prometheus metrics are planned "
+                "instead: --metrics)",
+                option.where,
+            )
+        elif option.keyword in DBUS_KEYWORDS:
+            sink.warning(f"{option.keyword}: DBus is not provided by pykeepalived - no effect", option.where)
+    for option in config.options:
+        # keepalived programs IPVS in that namespace; ours would program the daemon's own: not the same table.
+        if option.keyword == "net_namespace_ipvs" and config.virtual_server:
+            sink.error(
+                "net_namespace_ipvs: not provided by pykeepalived - the checker programs the data plane in the "
+                "daemon's own network namespace",
+                option.where,
+            )
 
 
 def _check_routes(routes: Iterable[Route], ifaces: InterfaceCheck) -> None:

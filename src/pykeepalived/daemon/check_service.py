@@ -39,8 +39,10 @@ from ..io.script_security import Runnable, ScriptVetting
 from ..io.scripts import run_command
 from ..lb.dataplane import DataPlane
 from ..lb.table import DestinationKey, ServiceKey, Table, plan
+from .address_log import log_address_changes
 from .checkers import CheckerRun, build
 from .dataplanes import ProxyPlane, open_plane
+from .dont_release import close_dataplane
 from .lvs_sync import SyncDaemonControl
 from .process import (
     config_is_empty,
@@ -51,6 +53,7 @@ from .process import (
     start_child,
     tolerate_realtime_signals,
 )
+from .readiness import report_config_read, reporting
 from .snapshots import CheckCounts, checker_snapshot
 from .status import serve_status
 
@@ -265,11 +268,11 @@ class Checker:
         self.logger.info(f"Reloading configuration file {self.args.config}")
         if config_is_empty(self.args.config):
             # Usually a copy that failed half-way: running it would empty the whole table.
-            self.logger.info(f"Reload failed: {self.args.config} is empty - keeping the running configuration")
+            self.logger.error(f"Reload failed: {self.args.config} is empty - keeping the running configuration")
             return
         config = read_config(self.args, self.logger)
         if config is None:
-            self.logger.info("Reload failed: the configuration cannot run - keeping the running one")
+            self.logger.error("Reload failed: the configuration cannot run - keeping the running one")
             return
         previous = self.service
         previous.halt()
@@ -290,10 +293,13 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
         loop.add_signal_handler(signum, stopped.set)
     loop.add_signal_handler(signal.SIGUSR1, checker.write_dump, DATA_DUMP)
     loop.add_signal_handler(signal.SIGUSR2, checker.write_dump, STATS_DUMP)
-    loop.add_signal_handler(signal.SIGHUP, checker.reload)
+    loop.add_signal_handler(signal.SIGHUP, reporting(checker.reload, args.ready_fd))
     tolerate_realtime_signals(loop, logger)
     release_signals()
+    if args.address_monitoring:
+        log_address_changes(logger, False)
     checker.service.start()
+    report_config_read(args.ready_fd)
     status = await serve_status("checker", lambda: checker_snapshot(checker.service), logger)
     syncing = sync_daemons_without_vrrp(config, logger, plane)
     # An exception in a long-running task ends the group, and so the process (logged with its traceback by
@@ -318,7 +324,7 @@ def sync_daemons_without_vrrp(config: Config, logger: logging.Logger, plane: Dat
     if settings is None or settings.instance is not None:
         return None
     if not isinstance(plane, IpvsPlane):
-        logger.info("lvs_sync_daemon: IPVS's sync daemon needs the IPVS data plane - not started")
+        logger.warning("lvs_sync_daemon: IPVS's sync daemon needs the IPVS data plane - not started")
         return None
     control = SyncDaemonControl(settings, logger)
     control.clear()
@@ -342,7 +348,7 @@ async def follow_connection_counts(plane: NftablesPlane, logger: logging.Logger)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, logger, config = start_child(
-        "pykeepalived-checker", "pykeepalived_checker", sys.argv[1:] if argv is None else argv
+        "pykeepalived-checker", "Keepalived_healthcheckers", sys.argv[1:] if argv is None else argv
     )
     if config is None:
         return EXIT_CONFIG
@@ -356,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.exception("Healthcheck child process failed")
         raise
     finally:
-        plane.close()
+        close_dataplane(plane, not args.dont_release_ipvs, logger)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ class SyncDaemonControl:
                     stop_in_kernel(connection, state)
         except Exception as error:  # pyroute2's NetlinkError, or OSError without IPVS
             if not quiet:
-                self.logger.info(f"IPVS: cannot {what}: {error}")
+                self.logger.error(f"IPVS: cannot {what}: {error}")
             return
         if not quiet:
             self.logger.info(f"IPVS: {what} on {self.settings.interface}, syncid {self.settings.syncid or 0}")

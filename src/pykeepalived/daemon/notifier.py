@@ -42,7 +42,7 @@ class NotifyFifo:
         try:
             os.write(self.fd, line.encode())
         except OSError as error:
-            self.logger.info(f"notify fifo {self.path}: {error}")
+            self.logger.warning(f"notify fifo {self.path}: {error}")
 
     def close(self) -> None:
         os.close(self.fd)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 
 from ..config import load
 from ..config.model import Config
+from ..config.reader import INCLUDE_ALL
 from ..io.files import FileSystem, default_config_id, local_interfaces
 from . import logs
 
@@ -32,6 +33,8 @@ def add_logging_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-console", action="store_true")
     parser.add_argument("--no-syslog", action="store_true")
     parser.add_argument("--log-facility")
+    # `_NAMESPACE_INSTANCE` after keepalived's process idents (see logs.ident_suffix).
+    parser.add_argument("--log-ident-suffix", default="")
 
 
 def logging_arguments(args: argparse.Namespace) -> list[str]:
@@ -41,6 +44,8 @@ def logging_arguments(args: argparse.Namespace) -> list[str]:
         arguments.append("--no-syslog")
     if args.log_facility:
         arguments += ["--log-facility", args.log_facility]
+    if args.log_ident_suffix:
+        arguments += ["--log-ident-suffix", args.log_ident_suffix]
     return arguments
 
 
@@ -49,6 +54,7 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--config", required=True)
     parser.add_argument("--config-id")
+    parser.add_argument("--all-config", action="store_true")
     parser.add_argument("--pidfile")
     add_logging_options(parser)
     parser.add_argument("--log-detail", action="store_true")
@@ -57,6 +63,11 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--proxy-workers", type=int, default=1)
     parser.add_argument("--proxy-feed", help="the unix socket the proxy workers read the table from")
     parser.add_argument("--shared-counts", help="the file where the proxy workers count their connections")
+    # The supervisor's eventfd: written once the child runs its configuration (readiness.report_config_read).
+    parser.add_argument("--ready-fd", type=int)
+    parser.add_argument("--dont-release-vrrp", action="store_true")
+    parser.add_argument("--dont-release-ipvs", action="store_true")
+    parser.add_argument("--address-monitoring", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -124,7 +135,7 @@ def process_running(path: str, logger: logging.Logger) -> bool:
     try:
         pid = int(text.split()[0])
     except (IndexError, ValueError):
-        logger.info(f"Error reading pid file {path}")
+        logger.warning(f"Error reading pid file {path}")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return True
@@ -145,16 +156,23 @@ def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Na
     cannot run; the reasons are logged)."""
     args = parse_child_arguments(prog, argv)
     die_with_parent()
-    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, ident)
+    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, ident + args.log_ident_suffix)
     return args, logger, read_config(args, logger)
 
 
 def read_config(args: argparse.Namespace, logger: logging.Logger) -> Config | None:
-    """The configuration the child's options name, or None if it cannot run (the reasons are logged)."""
-    result = load(args.config, FileSystem(), args.config_id or default_config_id(), local_interfaces())
+    """The configuration the child's options name, or None if it cannot run; its messages are logged, each at
+    its severity, as each of keepalived's processes logs what it finds reading the file."""
+    include_check = INCLUDE_ALL if args.all_config else 0
+    result = load(
+        args.config,
+        FileSystem(),
+        args.config_id or default_config_id(),
+        local_interfaces(),
+        include_check=include_check,
+    )
+    logs.log_diagnostics(logger, result.diagnostics)
     if not result.runnable or result.config is None:
-        for diagnostic in result.diagnostics:
-            logger.info(str(diagnostic))
         return None
     return result.config
 

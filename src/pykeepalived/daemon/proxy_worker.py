@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -119,12 +120,12 @@ async def serve(logger: logging.Logger, shared: SharedCounts, feed: str) -> int:
         try:
             desired, slots = read_line(line)
         except (ValueError, KeyError, TypeError) as error:
-            logger.info(f"proxy: ignoring a table it cannot read: {error}")
+            logger.warning(f"proxy: ignoring a table it cannot read: {error}")
             return
         relays.set_slots(slots)
         relays.apply(
             plan(desired, relays.read()),
-            lambda service, error: logger.info(f"proxy: cannot serve {service}: {error}"),
+            lambda service, error: logger.error(f"proxy: cannot serve {service}: {error}"),
         )
 
     async def follow_the_checker() -> None:
@@ -140,8 +141,10 @@ async def serve(logger: logging.Logger, shared: SharedCounts, feed: str) -> int:
                 failures += 1
                 continue
             failures = 0
-            while line := await reader.readline():
-                apply(line)
+            # A checker killed outright resets the connection: that is the end of its feed too.
+            with contextlib.suppress(OSError):
+                while line := await reader.readline():
+                    apply(line)
             writer.close()
             logger.info("proxy: the checker's feed closed - relaying with the last table until it is back")
 
@@ -156,7 +159,9 @@ async def serve(logger: logging.Logger, shared: SharedCounts, feed: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(sys.argv[1:] if argv is None else argv)
     die_with_parent()
-    logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, "pykeepalived_proxy")
+    logger = logs.setup(
+        args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PROXY + args.log_ident_suffix
+    )
     shared = SharedCounts(args.shared_counts, args.workers, args.index)
     try:
         with pidfile(args.pidfile), asyncio.Runner(loop_factory=event_loop_factory()) as runner:

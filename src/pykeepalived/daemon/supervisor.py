@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..core.exits import EXIT_CONFIG
+from . import logs
 from .process import SIGJSON, SIGSTATS_CLEAR, release_signals, tolerate_realtime_signals
+from .readiness import Readiness
 
 # A child that dies is restarted at once; one that keeps dying, after longer and longer pauses.
 RESPAWN_BACKOFF_SECONDS = (0, 0.5, 1, 2, 5, 10, 30)
@@ -36,16 +38,21 @@ class ChildSpec:
 
 
 class Supervisor:
-    def __init__(self, children: list[ChildSpec], logger: logging.Logger, respawn: bool) -> None:
+    def __init__(
+        self, children: list[ChildSpec], logger: logging.Logger, respawn: bool, readiness: Readiness | None = None
+    ) -> None:
         self.children = children
         self.logger = logger
         self.respawn = respawn
+        # Tells systemd when the children run their configuration (READY=1, RELOADING=1, STOPPING=1).
+        self.readiness = readiness
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self.stopping = asyncio.Event()
         self.failed = False
 
     async def _spawn(self, child: ChildSpec) -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(*child.argv, stdin=asyncio.subprocess.DEVNULL)
+        pass_fds = (self.readiness.event_fd,) if self.readiness is not None else ()
+        process = await asyncio.create_subprocess_exec(*child.argv, stdin=asyncio.subprocess.DEVNULL, pass_fds=pass_fds)
         self.processes[child.name] = process
         self.logger.info(f"Starting {child.name} child process, pid={process.pid}")
         return process
@@ -66,19 +73,24 @@ class Supervisor:
             if self.stopping.is_set():
                 return
             if code == EXIT_CONFIG:
-                self.logger.info(f"{child.name} child process exited: the configuration cannot run - not restarting")
+                self.logger.error(f"{child.name} child process exited: the configuration cannot run - not restarting")
+                if self.readiness is not None:
+                    self.readiness.failed()
                 self.failed = True
                 self.stopping.set()
                 return
             if not self.respawn:
-                self.logger.info(f"{child.name} child process (pid {process.pid}) exited with {code} - not respawning")
+                self.logger.log(
+                    logs.ALERT, f"{child.name} child process (pid {process.pid}) exited with {code} - not respawning"
+                )
                 self.failed = code != 0
                 self.stopping.set()
                 return
             delay = RESPAWN_BACKOFF_SECONDS[min(failures, len(RESPAWN_BACKOFF_SECONDS) - 1)]
             failures += 1
-            self.logger.info(
-                f"{child.name} child process (pid {process.pid}) exited with {code} - respawning in {delay} s"
+            self.logger.log(
+                logs.ALERT,
+                f"{child.name} child process (pid {process.pid}) exited with {code} - respawning in {delay} s",
             )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), delay)
@@ -92,11 +104,15 @@ class Supervisor:
             loop.add_signal_handler(forwarded, self._forward, forwarded)
         tolerate_realtime_signals(loop, self.logger, forwarded_signals)
         release_signals()
+        reporting = [child for child in self.children if child.takes_signals]
         try:
             async with asyncio.TaskGroup() as tasks:
                 for child in self.children:
                     tasks.create_task(self._keep_alive(child), name=child.name)
-                self.logger.info("Startup complete")
+                if self.readiness is not None:
+                    self.readiness.open(loop, len(reporting))
+                else:
+                    self.logger.info("Startup complete")
                 await self.stopping.wait()
                 await self._stop_children()
         except Exception:
@@ -111,6 +127,8 @@ class Supervisor:
     async def _stop_children(self) -> None:
         self.stopping.set()
         self.logger.info("Stopping")
+        if self.readiness is not None:
+            self.readiness.stopping()
         running = [process for process in self.processes.values() if process.returncode is None]
         for process in running:
             with contextlib.suppress(ProcessLookupError):
@@ -123,10 +141,17 @@ class Supervisor:
                 await process.wait()
 
     def _forward(self, signum: int) -> None:
-        for child in self.children:
-            process = self.processes.get(child.name)
-            if child.takes_signals and process is not None and process.returncode is None:
-                process.send_signal(signum)
+        running = [
+            process
+            for child in self.children
+            if child.takes_signals
+            and (process := self.processes.get(child.name)) is not None
+            and process.returncode is None
+        ]
+        if signum == signal.SIGHUP and self.readiness is not None:
+            self.readiness.reloading(len(running))
+        for process in running:
+            process.send_signal(signum)
 
 
 def child_command(module: str, arguments: list[str]) -> list[str]:

@@ -65,6 +65,7 @@ from ..vrrp.packet import (
 )
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
+from .address_log import log_address_changes
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
 from .process import (
@@ -75,6 +76,7 @@ from .process import (
     start_child,
     tolerate_realtime_signals,
 )
+from .readiness import report_config_read, reporting
 from .snapshots import vrrp_snapshot
 from .status import serve_status
 from .tracking import Tracker
@@ -118,6 +120,7 @@ class Running:
     # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
     add_messages: list[tuple[bytes, str]] = field(default_factory=list)
     remove_messages: list[tuple[bytes, str]] = field(default_factory=list)
+    permanent_messages: list[tuple[bytes, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for vip, where in self.spec.addresses:
@@ -125,6 +128,7 @@ class Running:
             text = f"({self.spec.params.name}) address {vip.address} on {where.name}"
             self.add_messages.append((address_message(placed, True, self.lifetime.seconds), f"adding {text}"))
             self.remove_messages.append((address_message(placed, False, None), f"removing {text}"))
+            self.permanent_messages.append((address_message(placed, True, None), text))
 
 
 class VrrpService:
@@ -153,6 +157,8 @@ class VrrpService:
         self.links: LinkMonitor | None = None
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
+        # keepalived's --dont-release-vrrp (-V): stopping leaves the addresses, routes and rules in place.
+        self.release_on_stop = True
         self.timers = PreciseTimers(self.loop)
         # One script vetting for tracked and notify scripts: one SECURITY VIOLATION line covers both.
         self.vetting = ScriptVetting(config.global_defs, logger)
@@ -215,7 +221,7 @@ class VrrpService:
         for vip in self.config.static_ipaddress:
             where = interface(vip.dev) if vip.dev else None
             if where is None:
-                self.logger.info(f"static address {vip.address} has no dev - not added")
+                self.logger.warning(f"static address {vip.address} has no dev - not added")
                 continue
             messages.append(
                 (address_message(PlacedAddress(vip, where.index), True, None), f"static address {vip.address}")
@@ -255,7 +261,11 @@ class VrrpService:
         for running in self.running:
             if running.timer is not None:
                 running.timer.cancel()
-            self._feed(running, Stop(now))
+            self._feed(running, Stop(now, release=self.release_on_stop))
+        if not self.release_on_stop:
+            # Without lifetime: nothing will renew them once this process is gone.
+            self.addresses.send([(add, f"keeping {what}") for r in self.running if r.engine.vips_set
+                                 for add, what in r.permanent_messages])  # fmt: skip
         self.addresses.read_answers()
         self.loop.remove_reader(self.addresses.fileno())
         for sock in self.sockets.values():
@@ -372,7 +382,7 @@ class VrrpService:
                 try:
                     sock.send(self._wire(running, action, destination), text)
                 except OSError as error:
-                    self.logger.info(f"({spec.params.name}) sending advert to {destination} failed: {error}")
+                    self.logger.warning(f"({spec.params.name}) sending advert to {destination} failed: {error}")
         elif isinstance(action, SendGratuitous):
             for _ in range(action.repeat):
                 for target, address in spec.garp_targets:
@@ -381,7 +391,7 @@ class VrrpService:
                     else:
                         self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
-            self.logger.info(action.message)
+            self.logger.log(logging.DEBUG if action.detail else logging.INFO, action.message)
         elif isinstance(action, SplitBrain):
             self.notifier.split_brain(spec, action)
         elif isinstance(action, StateChange) and action.new is not State.INIT:
@@ -429,7 +439,7 @@ def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
         elif global_defs.vrrp_priority is not None:
             os.setpriority(os.PRIO_PROCESS, 0, global_defs.vrrp_priority)
     except OSError as error:
-        logger.info(f"VRRP: cannot set the scheduling priority: {error}")
+        logger.warning(f"VRRP: cannot set the scheduling priority: {error}")
 
 
 async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config) -> int:
@@ -441,18 +451,22 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
             break
         except SetupError as problem:
             if "link-local" not in str(problem) or time.monotonic() > deadline:
-                logger.info(f"VRRP: cannot start: {problem}")
+                logger.error(f"VRRP: cannot start: {problem}")
                 return EXIT_CONFIG
             await asyncio.sleep(0.1)
         except OSError as problem:
-            logger.info(f"VRRP: cannot start: {problem}")
+            logger.error(f"VRRP: cannot start: {problem}")
             return EXIT_CONFIG
     apply_scheduling(config.global_defs, logger)
     service = VrrpService(config, specs, logger, args.log_detail)
+    service.release_on_stop = not args.dont_release_vrrp
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stopped.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
+    loop.add_signal_handler(
+        signal.SIGHUP,
+        reporting(lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"), args.ready_fd),
+    )
     loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
     loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
     loop.add_signal_handler(SIGSTATS_CLEAR, service.clear_counters)
@@ -460,8 +474,11 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     tolerate_realtime_signals(loop, logger, (SIGJSON, SIGSTATS_CLEAR))
     release_signals()
     service.open()
+    if args.address_monitoring:
+        log_address_changes(logger, True, service.addresses.sock.getsockname()[0])
     service.start()
     status = await serve_status("vrrp", lambda: vrrp_snapshot(service), logger)
+    report_config_read(args.ready_fd)
     await service.stopped.wait()
     status.close()
     service.stop()
@@ -474,7 +491,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    args, logger, config = start_child("pykeepalived-vrrp", "pykeepalived_vrrp", arguments)
+    args, logger, config = start_child("pykeepalived-vrrp", "Keepalived_vrrp", arguments)
     if config is None:
         return EXIT_CONFIG
     vmacs: list[str] = []
@@ -487,10 +504,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     vmacs.append(name)
             return asyncio.run(serve(args, logger, config))
         except OSError as problem:
-            logger.info(f"VRRP: cannot start: {problem}")
+            logger.error(f"VRRP: cannot start: {problem}")
             return EXIT_CONFIG
         finally:
-            for name in vmacs:
+            for name in vmacs if not args.dont_release_vrrp else ():
                 remove_vmac(name)
 
 

@@ -90,7 +90,7 @@ class AddressManager:
         try:
             self.sock.send(bytes(batch))
         except OSError as error:
-            self.logger.info(f"netlink: could not send {len(messages)} address operations: {error}")
+            self.logger.error(f"netlink: could not send {len(messages)} address operations: {error}")
 
     def read_answers(self) -> None:
         """Drain the kernel's acknowledgements; log the errors that matter."""
@@ -108,7 +108,7 @@ class AddressManager:
                 if kind == NLMSG_ERROR and offset + NLMSG_HEADER.size + 4 <= len(data):
                     code = -struct.unpack_from("=i", data, offset + NLMSG_HEADER.size)[0]
                     if code and code not in HARMLESS:
-                        self.logger.info(f"netlink: {description} failed: {errno.errorcode.get(code, code)}")
+                        self.logger.error(f"netlink: {description} failed: {errno.errorcode.get(code, code)}")
                 offset += (length + 3) & ~3
 
     def close(self) -> None:

@@ -41,6 +41,6 @@ async def send_alert(global_defs: GlobalDefs, subject: str, body: str, logger: l
             start_tls=False,
         )
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-        logger.info(f"Error sending SMTP alert '{subject}': {error}")
+        logger.error(f"Error sending SMTP alert '{subject}': {error}")
     else:
         logger.info("SMTP alert successfully sent.")

@@ -15,4 +15,4 @@ def write_json_atomically(path: str, data: object, logger: logging.Logger) -> No
             dump.write("\n")
         os.replace(f"{path}.new", path)
     except OSError as error:
-        logger.info(f"cannot write {path}: {error}")
+        logger.error(f"cannot write {path}: {error}")

@@ -408,7 +408,7 @@ class IpvsPlane:
 
     def _log_refusals(self, refused: list[tuple[Operation, Exception]]) -> None:
         for operation, error in refused:
-            self.logger.info(f"IPVS: {type(operation).__name__} for {operation_subject(operation)} failed: {error}")
+            self.logger.error(f"IPVS: {type(operation).__name__} for {operation_subject(operation)} failed: {error}")
 
     def execute(self, operation: Operation) -> None:
         """One operation, in the kernel and then in the table kept here; the kernel's refusal is raised."""

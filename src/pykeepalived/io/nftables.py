@@ -117,13 +117,13 @@ class NftablesPlane:
         for problem in rules.unsupported(table):
             if problem not in self.reported:
                 self.reported.add(problem)
-                self.logger.info(problem)
+                self.logger.warning(problem)
         wanted_sets = rules.persistence_sets(table)
         new_sets = {name: kind for name, kind in wanted_sets.items() if name not in self.persistence_sets}
         if new_sets:
             code, _, error = self.library.cmd(rules.persistence_set_commands(new_sets))
             if code != 0:
-                self.logger.info(f"nftables: the persistence sets were refused, the kernel keeps the previous rules: "
+                self.logger.error(f"nftables: the persistence sets were refused, the kernel keeps the previous rules: "
                                  f"{error.strip()}")  # fmt: skip
                 return
         retired = sorted(self.persistence_sets - set(wanted_sets))
@@ -132,7 +132,7 @@ class NftablesPlane:
             return
         code, _, error = self.library.json_cmd({"nftables": commands})
         if code != 0:
-            self.logger.info(f"nftables: the transaction was refused, the kernel keeps the previous rules: {error}")
+            self.logger.error(f"nftables: the transaction was refused, the kernel keeps the previous rules: {error}")
             return
         self.committed = commands
         self.persistence_sets = set(wanted_sets)
@@ -143,7 +143,9 @@ class NftablesPlane:
         """The ct timeout objects the rules refer to; None (conntrack's timeouts) if the kernel cannot."""
         code, _, error = self.library.cmd(rules.timeout_objects(timeouts))
         if code != 0:
-            self.logger.info(f"nftables: connections keep conntrack's timeouts, IPVS's cannot be set: {error.strip()}")
+            self.logger.warning(
+                f"nftables: connections keep conntrack's timeouts, IPVS's cannot be set: {error.strip()}"
+            )
             return None
         return timeouts
 
@@ -198,7 +200,7 @@ class ConntrackWatch:
         count, maximum = seen
         if not self.warned and count >= maximum * CONNTRACK_WARN_FULLNESS:
             self.warned = True
-            self.logger.info(
+            self.logger.warning(
                 f"nftables: conntrack's table is {100 * count // maximum}% full ({count} of {maximum} entries): "
                 "new connections are dropped when it is full; raise net.netfilter.nf_conntrack_max"
             )

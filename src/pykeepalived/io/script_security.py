@@ -285,13 +285,13 @@ class ScriptVetting:
         told whether the user was the script's own)."""
         run_as = self.users.lookup(user) if user else self.users.default()
         for message in self.users.take_messages():
-            self.logger.info(message)
+            self.logger.warning(message)
         if run_as is None:
-            self.logger.info(no_user(bool(user)))
+            self.logger.warning(no_user(bool(user)))
             return None
         verdict = check_script(command, run_as, self.security)
         for message in verdict.messages:
-            self.logger.info(message)
+            self.logger.warning(message)
         self.verdicts.append(verdict)
         return run_as, verdict
 
@@ -305,9 +305,9 @@ class ScriptVetting:
             return None
         run_as, verdict = vetted
         if Flag.INHIBIT in verdict.flags:
-            self.logger.info(f"Disabling {what} due to insecure")
+            self.logger.warning(f"Disabling {what} due to insecure")
         elif Flag.NOT_FOUND in verdict.flags:
-            self.logger.info(f"Disabling {what} since not found/accessible")
+            self.logger.warning(f"Disabling {what} since not found/accessible")
         return (run_as, verdict.argv) if verdict.runnable else None
 
     def vet_notify(self, script: Script, kind: str = "notify") -> Runnable | None:
@@ -329,4 +329,4 @@ class ScriptVetting:
     def report_violation(self, what: str = "scripts") -> None:
         message = security_violation(self.verdicts, self.security, what)
         if message is not None:
-            self.logger.info(message)
+            self.logger.warning(message)

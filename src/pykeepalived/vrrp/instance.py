@@ -93,6 +93,8 @@ class Timer:
 @dataclass(frozen=True)
 class Stop:
     now: float
+    # False for keepalived's --dont-release-vrrp: no priority-0 advert, the addresses and routes stay.
+    release: bool = True
 
 
 @dataclass(frozen=True)
@@ -598,10 +600,11 @@ class Instance:
         self._arm_down_timer(event.now)
 
     def _stop(self, event: Stop) -> None:
-        if self.state is State.MASTER:
+        if self.state is State.MASTER and event.release:
             self._send(PRIORITY_STOP)
             self._log("sent 0 priority", detail=True)
-        self._release()
+        if event.release:
+            self._release()
         self.sands = None
         self._set_state(State.STOP)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
 from pykeepalived.cli import ctl, daemon
+from pykeepalived.cli.common import load_file
 
 GOOD = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 5\n virtual_ipaddress {\n  10.99.1.1\n }\n}\n"
 
@@ -71,3 +73,92 @@ def test_dump_config_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_ctl_config_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert ctl.main(["config-test", write(tmp_path, GOOD.replace("lo", "nosuchif0"))]) == 4
     assert ctl.main(["config-test", write(tmp_path, GOOD.replace("lo", "nosuchif0")), "--no-interface-check"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["-x"], "SNMP is not provided"),
+        (["-A", "/run/agentx"], "SNMP is not provided"),
+        (["-M"], "-M/--core-dump-pattern: not provided"),
+        (["-T"], "genhash is not provided"),
+        (["-g"], "-g requires configure option --enable-log-file"),
+    ],
+)
+def test_flags_for_what_is_not_provided_are_refused(
+    flags: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As keepalived built without the feature: a message and exit status 1, before the file is even read.
+    assert daemon.main([*flags, "-f", write(tmp_path, GOOD)]) == 1
+    assert named in capsys.readouterr().err
+
+
+def test_log_facility_as_keepalived(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for good in ("0", "7", "local3", "user", "daemon"):
+        assert daemon.main(["-S", good, "-t", "-f", write(tmp_path, GOOD)]) == 0
+    assert capsys.readouterr().err == ""
+    assert daemon.main(["-S", "8", "-t", "-f", write(tmp_path, GOOD)]) == 0
+    assert capsys.readouterr().err == "Invalid log facility '8'\n"
+
+
+@pytest.mark.parametrize(("text", "value"), [("0022", 0o22), ("077", 0o77), ("0x12", 0x12), ("18", 18), ("0", 0)])
+def test_umask_in_c_notation(text: str, value: int) -> None:
+    assert daemon.umask_value(text) == value
+
+
+@pytest.mark.parametrize("text", ["0999", "-1", "01000", "abc"])
+def test_umask_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=f"Invalid --umask option {text}"):
+        daemon.umask_value(text)
+
+
+def test_snmp_and_dbus_keywords_are_named_at_their_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "global_defs {\n enable_snmp_vrrp\n enable_dbus\n}\n" + GOOD)
+    assert daemon.main(["-t", "-f", path]) == 5
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}:2: warning: enable_snmp_vrrp: SNMP is not provided by pykeepalived - no effect (Prometheus "
+        "metrics are planned instead: --metrics)",
+        f"{path}:3: warning: enable_dbus: DBus is not provided by pykeepalived - no effect",
+    ]
+
+
+def test_all_config_requires_every_include(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, f"include {tmp_path}/missing.conf\n" + GOOD)
+    assert daemon.main(["-t", "-f", path]) == 0
+    assert daemon.main(["-t", "-e", "-f", path]) == 4
+    assert "missing.conf" in capsys.readouterr().err
+
+
+def test_net_namespace_ipvs_is_refused_with_virtual_servers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = "virtual_server 10.99.2.1 80 {\n real_server 10.99.0.12 80 {\n }\n}\n"
+    path = write(tmp_path, "net_namespace_ipvs lb\n" + server)
+    assert daemon.main(["-t", "-f", path]) == 4
+    assert f"{path}:1: error: net_namespace_ipvs: not provided by pykeepalived" in capsys.readouterr().err
+    assert daemon.main(["-t", "-f", write(tmp_path, "net_namespace_ipvs lb\n" + GOOD)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("head", "options", "expected"),
+    [
+        ("", [], ("/run/keepalived.pid", "/run/vrrp.pid", "/run/checkers.pid")),
+        ("use_pid_dir\n", [], ("/run/keepalived/keepalived.pid", "/run/keepalived/vrrp.pid",
+                               "/run/keepalived/checkers.pid")),
+        ("instance blue\n", [], ("/run/keepalived/keepalived_blue.pid", "/run/keepalived/vrrp_blue.pid",
+                                 "/run/keepalived/checkers_blue.pid")),
+        ("instance blue\n", ["-r", "/tmp/v.pid"], ("/run/keepalived/keepalived_blue.pid", "/tmp/v.pid",
+                                                   "/run/keepalived/checkers_blue.pid")),
+        ("net_namespace red\n", [], ("/run/keepalived/red/keepalived.pid", "/run/keepalived/red/vrrp.pid",
+                                     "/run/keepalived/red/checkers.pid")),
+        ("net_namespace red\ninstance blue\n", ["-p", "/tmp/p.pid"], ("/tmp/p.pid", "/run/keepalived/red/vrrp_blue.pid",
+                                                                      "/run/keepalived/red/checkers_blue.pid")),
+    ],
+)  # fmt: skip
+def test_pid_files_named_as_keepalived_names_them(
+    head: str, options: list[str], expected: tuple[str, str, str], tmp_path: Path
+) -> None:
+    result = load_file(write(tmp_path, head + GOOD), None, check_interfaces=False)
+    assert result.config is not None
+    args = daemon.build_parser().parse_args(options)
+    # What load_in_namespace leaves: the namespace the daemon runs in.
+    args.namespace = result.config.net_namespace
+    assert daemon.pidfile_names(args, result.config) == expected
