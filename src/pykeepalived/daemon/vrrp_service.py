@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from ..config.model import Config, GlobalDefs
 from ..core.exits import EXIT_CONFIG
 from ..io.addresses import AddressManager, PlacedAddress, address_message
-from ..io.dumps import write_json_atomically
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.script_security import ScriptVetting
@@ -78,15 +77,13 @@ from .process import (
     tolerate_realtime_signals,
 )
 from .tracking import Tracker
+from .vrrp_dumps import write_data, write_json, write_stats
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
 
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
 DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
 LINK_LOCAL_WAIT_SECONDS = 5.0
-# keepalived writes /tmp/keepalived.data and /tmp/keepalived.stats on SIGUSR1 / SIGUSR2.
-DATA_DUMP = "/tmp/pykeepalived.data"
-STATS_DUMP = "/tmp/pykeepalived.stats"
 
 
 # Interface, address family, IP protocol, and for unicast instances the address adverts come to: multicast
@@ -400,33 +397,11 @@ class VrrpService:
             if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
                 self.lvs_sync.follow(action.new.value)
 
-    def snapshot(self) -> dict[str, object]:
-        """State and counters of every instance (what SIGUSR1 / SIGUSR2 write, as keepalived's dumps)."""
-        return {
-            "instances": {
-                r.spec.params.name: {
-                    "state": r.engine.state.value,
-                    "base_priority": r.spec.params.priority,
-                    "effective_priority": r.engine.effective_priority,
-                    "interface": r.spec.interface.name,
-                    "vrid": r.spec.params.vrid,
-                    "master_source": str(r.engine.master_source) if r.engine.master_source else None,
-                    "counters": dict(r.engine.counters),
-                }
-                for r in self.running
-            },
-            "sync_groups": {g.name: g.state.value for g in self.groups},
-            "undecodable_packets": dict(self.dropped),
-        }
-
     def clear_counters(self) -> None:
         """keepalived's STATS_CLEAR: every instance's counters from zero."""
         for running in self.running:
             running.engine.counters.clear()
         self.dropped.clear()
-
-    def write_dump(self, path: str) -> None:
-        write_json_atomically(path, self.snapshot(), self.logger)
 
 
 def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
@@ -464,10 +439,10 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stopped.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"))
-    loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
-    loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
-    loop.add_signal_handler(SIGSTATS_CLEAR, service.clear_counters)
-    loop.add_signal_handler(SIGJSON, logger.info, "JSON dump (keepalived's /tmp/keepalived.json) is not provided yet")
+    loop.add_signal_handler(signal.SIGUSR1, write_data, service)
+    loop.add_signal_handler(signal.SIGUSR2, write_stats, service, False)
+    loop.add_signal_handler(SIGSTATS_CLEAR, write_stats, service, True)
+    loop.add_signal_handler(SIGJSON, write_json, service)
     tolerate_realtime_signals(loop, logger, (SIGJSON, SIGSTATS_CLEAR))
     release_signals()
     service.open()
