@@ -13,6 +13,7 @@ from ..config.ldirectord import convert
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
+from ..daemon.dump_files import write_parent_data
 from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile, process_running
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
@@ -184,7 +185,8 @@ def run_daemon(args: argparse.Namespace, config: Config) -> int:
         daemonize()
     banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
     with pidfile(main_pidfile):
-        return asyncio.run(Supervisor(children, logger, respawn=not args.dont_respawn).run())
+        supervisor = Supervisor(children, logger, not args.dont_respawn, lambda: write_parent_data(config, logger))
+        return asyncio.run(supervisor.run())
 
 
 if __name__ == "__main__":

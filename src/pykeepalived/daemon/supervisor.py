@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
@@ -32,8 +33,16 @@ class ChildSpec:
 
 
 class Supervisor:
-    def __init__(self, children: list[ChildSpec], logger: logging.Logger, respawn: bool) -> None:
+    def __init__(
+        self,
+        children: list[ChildSpec],
+        logger: logging.Logger,
+        respawn: bool,
+        write_data: Callable[[], None] | None = None,
+    ) -> None:
         self.children = children
+        # keepalived's parent writes its own dump (keepalived_parent.data) on SIGUSR1 too.
+        self.write_data = write_data
         self.logger = logger
         self.respawn = respawn
         self.processes: dict[str, asyncio.subprocess.Process] = {}
@@ -107,6 +116,8 @@ class Supervisor:
         for process in self.processes.values():
             if process.returncode is None:
                 process.send_signal(signum)
+        if signum == signal.SIGUSR1 and self.write_data is not None:
+            self.write_data()
 
 
 def child_command(module: str, arguments: list[str]) -> list[str]:

@@ -66,6 +66,7 @@ from ..vrrp.packet import (
 )
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
+from .dump_files import write_data, write_json, write_stats
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
 from .process import (
@@ -77,7 +78,6 @@ from .process import (
     tolerate_realtime_signals,
 )
 from .tracking import Tracker
-from .vrrp_dumps import write_data, write_json, write_stats
 from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
 
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.

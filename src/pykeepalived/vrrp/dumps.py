@@ -94,6 +94,8 @@ class ScriptView:
     # keepalived's `result`: consecutive successes counted towards rise (rise..rise+fall-1 while good).
     result: int
     good: bool
+    # Whether it has reported a first result (keepalived's init state INIT until then).
+    started: bool
     uid: int
     gid: int
     running: bool
@@ -108,6 +110,11 @@ class VrrpSnapshot:
     groups: tuple[SyncGroupView, ...] = ()
     sockets: tuple[SocketView, ...] = ()
     scripts: tuple[ScriptView, ...] = ()
+
+
+def command_text(argv: Sequence[str]) -> str:
+    """keepalived's cmd_str(): every word in single quotes (a leading redirection alone stays bare)."""
+    return " ".join(w if i == 0 and w[:1] in ("<", ">") else f"'{w}'" for i, w in enumerate(argv))
 
 
 # ----- .stats -------------------------------------------------------------------------------------------
@@ -439,10 +446,12 @@ def script_lines(script: ScriptView) -> list[str]:
         f"   Fall = {script.fall}",
         f"   Result = {script.result}",
         "   Insecure = no",
-        "   Init state = INIT",
+        # keepalived's init state after the first result has no name of its own.
+        f"   Init state = {'unknown' if script.started else 'INIT'}",
         f"   Status = {'GOOD' if script.good else 'BAD'}",
         f"   Script uid:gid = {script.uid}:{script.gid}",
         "   VRRP instances :",
+        *(["   Tracking instances :"] if script.instances else []),
         *(f"     {name}, weight {weight}{' reverse' if reverse else ''}" for name, weight, reverse in script.instances),
         f"   State = {'running' if script.running else 'idle'}",
     ]
@@ -530,7 +539,7 @@ def json_data(view: InstanceView, snapshot: VrrpSnapshot) -> dict[str, object]:
     for state, key in keys.items():
         if state in commands:
             data[key] = commands[state]
-    commands_by_name = {s.name: s.script or "" for s in snapshot.config.vrrp_script}
+    commands_by_name = {script.name: script.command for script in snapshot.scripts}
     lists = {
         "vips": [address_text(v, view.interface, engine.vips_set) for v in config.virtual_ipaddress],
         "evips": [address_text(v, view.interface, engine.vips_set) for v in config.virtual_ipaddress_excluded],

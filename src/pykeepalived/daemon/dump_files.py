@@ -1,16 +1,19 @@
-"""The VRRP process's dump files (keepalived's SIGUSR1, SIGUSR2, STATS_CLEAR and JSON signals): a snapshot
-of the service's instances, formatted by vrrp/dumps.py, written whole to keepalived's file names."""
+"""keepalived's dump files, as each of its processes writes them: the parent's keepalived_parent.data
+(SIGUSR1); the VRRP process's keepalived.data, .stats and .json (SIGUSR1, SIGUSR2 or STATS_CLEAR, the JSON
+signal). Each is a snapshot of the process's state, formatted by the pure vrrp/dumps.py and
+config/global_dump.py, written whole under keepalived's file names."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import TYPE_CHECKING
 
-from ..config.global_dump import ProcessFacts, data_file, tmp_dir
-from ..config.model import SyncGroup, VrrpInstance
+from ..config.global_dump import ProcessFacts, data_file, global_definitions, tmp_dir
+from ..config.model import Config, SyncGroup, VrrpInstance
 from ..io.dumps import write_text_atomically
-from ..io.script_security import ScriptVetting
+from ..io.script_security import ScriptUsers, ScriptVetting
 from ..vrrp.dumps import (
     InstanceView,
     NotifyView,
@@ -18,6 +21,7 @@ from ..vrrp.dumps import (
     SocketView,
     SyncGroupView,
     VrrpSnapshot,
+    command_text,
     data_text,
     json_text,
     script_result,
@@ -29,10 +33,10 @@ if TYPE_CHECKING:
     from .vrrp_service import VrrpService
 
 
-def process_facts(vetting: ScriptVetting, vrrp: bool) -> ProcessFacts:
+def process_facts(users: ScriptUsers, vrrp: bool) -> ProcessFacts:
     mask = os.umask(0)
     os.umask(mask)
-    user = vetting.users.default()
+    user = users.default()
     return ProcessFacts(os.uname().nodename, mask, (user.uid, user.gid) if user else None, vrrp)
 
 
@@ -45,8 +49,9 @@ def _notify(vetting: ScriptVetting, block: VrrpInstance | SyncGroup) -> tuple[No
         if script is None:
             continue
         vetted = vetting.vet_notify(script)
-        uid, gid = (vetted[0].uid, vetted[0].gid) if vetted else (0, 0)
-        views.append(NotifyView(state, script.command, uid, gid))
+        if vetted is not None:
+            run_as, argv = vetted
+            views.append(NotifyView(state, command_text(argv), run_as.uid, run_as.gid))
     return tuple(views)
 
 
@@ -112,22 +117,24 @@ def snapshot(service: VrrpService) -> VrrpSnapshot:
         scripts.append(
             ScriptView(
                 script.name,
-                script.script,
+                command_text(watcher.argv),
                 script.interval,
-                script.timeout or script.interval,
+                # Unset, as keepalived prints it: the script then has its interval to run.
+                script.timeout or 0.0,
                 weight,
                 reverse,
                 script.rise,
                 script.fall,
                 script_result(script.rise, script.fall, status.ok, status.streak),
                 bool(status.ok),
+                status.ok is not None,
                 watcher.run_as.uid,
                 watcher.run_as.gid,
-                watcher.task is not None and not watcher.task.done(),
+                watcher.running,
                 tuple((n, t.weight, t.reverse) for n, t in users if t.kind is Kind.SCRIPT and t.name == script.name),
             )
         )
-    facts = process_facts(service.vetting, vrrp=True)
+    facts = process_facts(service.vetting.users, vrrp=True)
     return VrrpSnapshot(config, facts, tuple(instances), tuple(groups), tuple(sockets), tuple(scripts))
 
 
@@ -153,3 +160,11 @@ def write_json(service: VrrpService) -> None:
     service.logger.info(f"Printing VRRP as json for process({os.getpid()}) on signal")
     if service.running:
         write_text_atomically(f"{_directory()}/keepalived.json", json_text(snapshot(service)), service.logger)
+
+
+def write_parent_data(config: Config, logger: logging.Logger) -> None:
+    """The parent's SIGUSR1 (it also passes the signal on): its global definitions."""
+    logger.info(f"Printing parent data for process({os.getpid()}) on signal")
+    lines = global_definitions(config, process_facts(ScriptUsers(config.global_defs), vrrp=False))
+    path = data_file(_directory(), config, "keepalived_parent.data")
+    write_text_atomically(path, "".join(f"{line}\n" for line in lines), logger)
