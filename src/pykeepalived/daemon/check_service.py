@@ -39,6 +39,7 @@ from ..io.scripts import run_command
 from ..lb.table import DestinationKey, MemoryBackend, ServiceKey, plan
 from .checkers import CheckerRun, build
 from .dataplanes import open_backend
+from .dump_files import write_check_data
 from .lvs_sync import SyncDaemonControl
 from .process import (
     config_is_empty,
@@ -52,8 +53,7 @@ from .process import (
 
 # How often the nftables maps of connection-count schedulers follow conntrack's counts.
 REBALANCE_INTERVAL = 1.0
-# keepalived's checker writes /tmp/keepalived_check.data and .stats on SIGUSR1 / SIGUSR2.
-DATA_DUMP = "/tmp/pykeepalived_check.data"
+# Ours (keepalived's checker has no SIGUSR2 dump): its view and the table as JSON, for the tests and tools.
 STATS_DUMP = "/tmp/pykeepalived_check.stats"
 
 
@@ -271,7 +271,7 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    loop.add_signal_handler(signal.SIGUSR1, checker.write_dump, DATA_DUMP)
+    loop.add_signal_handler(signal.SIGUSR1, lambda: write_check_data(checker.service))
     loop.add_signal_handler(signal.SIGUSR2, checker.write_dump, STATS_DUMP)
     loop.add_signal_handler(signal.SIGHUP, checker.reload)
     tolerate_realtime_signals(loop, logger)

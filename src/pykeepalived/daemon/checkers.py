@@ -53,6 +53,10 @@ class CheckerRun:
     log_all_failures: bool
     real_server: RealServerPolicy
     virtual_server: VirtualServerPolicy
+    # What the checker dump (keepalived_check.data) shows: where it connects, alpha, and its configuration.
+    target: Target
+    alpha: bool
+    checker: CheckerCommon
     last: Result | None = None
     # The probe raised and it was logged: once, until the probe runs cleanly again.
     raise_logged: bool = False
@@ -168,7 +172,7 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
         for key in service_keys(server, config):
             reals: list[RealServerPolicy] = []
             pending: list[tuple[str, str, Starter, CheckerPolicy, tuple[float, float, float], bool,
-                                RealServerPolicy]] = []  # fmt: skip
+                                RealServerPolicy, Target, bool, CheckerCommon]] = []  # fmt: skip
             for real in server.real_server:
                 checkers = [
                     *real.tcp_checks, *real.http_checks, *real.ssl_checks, *real.smtp_checks, *real.dns_checks,
@@ -204,7 +208,8 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
                     )
                     label, probe = PROBES[type(checker)](checker, ProbeContext(target, real, config, misc_run))
                     retry = int(pick(common.retry, real.retry, server.retry, default=DEFAULT_RETRY))
-                    checker_policy = CheckerPolicy(retry, up=not (common.alpha if common.alpha is not None else alpha))
+                    checker_alpha = bool(common.alpha if common.alpha is not None else alpha)
+                    checker_policy = CheckerPolicy(retry, up=not checker_alpha)
                     rs_policy.checkers.append(checker_policy)
                     delays = (
                         delay_loop,
@@ -214,7 +219,7 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
                     )  # fmt: skip
                     description = f"[{target.address}]:{key.protocol}:{target.port}"
                     pending.append((label, description, probe, checker_policy, delays, bool(common.log_all_failures),
-                                    rs_policy))  # fmt: skip
+                                    rs_policy, target, checker_alpha, common))  # fmt: skip
                 reals.append(rs_policy)
             sorry = server.sorry_server
             policy = VirtualServerPolicy(
@@ -230,6 +235,7 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
                 scheduler_flags=scheduler_flags(server),
             )
             policies.append(policy)
-            for label, description, probe, checker_policy, delays, log_all, rs_policy in pending:
-                runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy))
+            for label, description, probe, checker_policy, delays, log_all, rs_policy, target, a, common in pending:
+                runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy,
+                                       target, a, common))  # fmt: skip
     return policies, runs

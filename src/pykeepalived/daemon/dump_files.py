@@ -1,7 +1,8 @@
 """keepalived's dump files, as each of its processes writes them: the parent's keepalived_parent.data
 (SIGUSR1); the VRRP process's keepalived.data, .stats and .json (SIGUSR1, SIGUSR2 or STATS_CLEAR, the JSON
-signal). Each is a snapshot of the process's state, formatted by the pure vrrp/dumps.py and
-config/global_dump.py, written whole under keepalived's file names."""
+signal); the checker's keepalived_check.data (SIGUSR1). Each is a snapshot of the process's state,
+formatted by the pure vrrp/dumps.py, check/dumps.py and config/global_dump.py, written whole under
+keepalived's file names."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+from ..check.compile import real_server_key
+from ..check.dumps import CheckerView, CheckSnapshot, RealServerView, VirtualServerView, check_data_text
 from ..config.global_dump import ProcessFacts, data_file, global_definitions, tmp_dir
-from ..config.model import Config, SyncGroup, VrrpInstance
+from ..config.model import Config, HttpCheck, Script, SyncGroup, Url, VrrpInstance
 from ..io.dumps import write_text_atomically
 from ..io.script_security import ScriptUsers, ScriptVetting
 from ..vrrp.dumps import (
@@ -30,6 +33,7 @@ from ..vrrp.dumps import (
 from ..vrrp.tracking import Kind, contribution
 
 if TYPE_CHECKING:
+    from .check_service import CheckService
     from .vrrp_service import VrrpService
 
 
@@ -168,3 +172,73 @@ def write_parent_data(config: Config, logger: logging.Logger) -> None:
     lines = global_definitions(config, process_facts(ScriptUsers(config.global_defs), vrrp=False))
     path = data_file(_directory(), config, "keepalived_parent.data")
     write_text_atomically(path, "".join(f"{line}\n" for line in lines), logger)
+
+
+def _run_as(vetting: ScriptVetting, script: Script | None) -> tuple[str, int, int] | None:
+    vetted = vetting.vet_notify(script) if script is not None else None
+    return (command_text(vetted[1]), vetted[0].uid, vetted[0].gid) if vetted is not None else None
+
+
+def status_codes(url: Url) -> tuple[tuple[int, int], ...]:
+    """The codes a url accepts as keepalived lists them: runs of consecutive codes (2xx when none is given)."""
+    codes = sorted({code for low, high in (url.status_code or ((200, 299),)) for code in range(low, high + 1)})
+    runs: list[tuple[int, int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1] = (runs[-1][0], code)
+        else:
+            runs.append((code, code))
+    return tuple(runs)
+
+
+def check_snapshot(service: CheckService) -> CheckSnapshot:
+    config, table = service.config, service.backend.read()
+    global_defs = config.global_defs
+    servers = []
+    for policy in service.policies:
+        server = service.servers[policy.key]
+        members = table[policy.key].members() if policy.key in table else {}
+        reals = {real_server_key(policy.key, real): real for real in server.real_server}
+        views = tuple(
+            RealServerView(
+                reals[rs.key],
+                rs,
+                rs.key in members,
+                _run_as(service.vetting, reals[rs.key].notify_up),
+                _run_as(service.vetting, reals[rs.key].notify_down),
+            )
+            for rs in policy.real_servers
+        )
+        smtp = server.smtp_alert if server.smtp_alert is not None else global_defs.smtp_alert_checker
+        servers.append(VirtualServerView(server, policy, views, policy.key in table, bool(smtp)))
+    checkers = []
+    for run in service.runs:
+        target, checker = run.target, run.checker
+        http = checker if isinstance(checker, HttpCheck) else None
+        urls = tuple((url.path or "/", status_codes(url)) for url in (http.url if http is not None else ()))
+        checkers.append(
+            CheckerView(
+                str(run.virtual_server.key),
+                run.description,
+                run.label,
+                run.policy,
+                run.alpha,
+                run.delay_loop,
+                run.warmup,
+                run.delay_before_retry,
+                run.log_all_failures,
+                f"[{target.address}]:{target.port}",
+                target.timeout,
+                (http.http_protocol or "1.0") if http is not None else "1.0",
+                urls,
+                run.real_server.dynamic_weight or 0,
+            )
+        )
+    facts = process_facts(service.vetting.users, vrrp=False)
+    return CheckSnapshot(config, facts, tuple(servers), tuple(checkers))
+
+
+def write_check_data(service: CheckService) -> None:
+    service.logger.info(f"Printing checker data for process({os.getpid()}) on signal")
+    path = data_file(_directory(), service.config, "keepalived_check.data")
+    write_text_atomically(path, check_data_text(check_snapshot(service)), service.logger)
