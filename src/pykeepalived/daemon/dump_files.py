@@ -16,9 +16,11 @@ from ..check.dumps import CheckerView, CheckSnapshot, RealServerView, VirtualSer
 from ..config.global_dump import ProcessFacts, data_file, global_definitions, tmp_dir
 from ..config.model import Config, HttpCheck, Script, SyncGroup, Url, VrrpInstance
 from ..io.dumps import write_text_atomically
+from ..io.netdev import links
 from ..io.script_security import ScriptUsers, ScriptVetting
 from ..vrrp.dumps import (
     InstanceView,
+    LinkView,
     NotifyView,
     ScriptView,
     SocketView,
@@ -139,7 +141,24 @@ def snapshot(service: VrrpService) -> VrrpSnapshot:
             )
         )
     facts = process_facts(service.vetting.users, vrrp=True)
-    return VrrpSnapshot(config, facts, tuple(instances), tuple(groups), tuple(sockets), tuple(scripts))
+    return VrrpSnapshot(
+        config, facts, tuple(instances), tuple(groups), tuple(sockets), tuple(scripts), link_views(service)
+    )
+
+
+def link_views(service: VrrpService) -> tuple[LinkView, ...]:
+    """The namespace's interfaces, each with the instances on it (weight 0, unless dont_track_primary) and
+    those tracking it."""
+    views = []
+    for link in links():
+        own = [(r.spec.params.name, 0, False) for r in service.running
+               if r.spec.interface.name == link.name and r.spec.track_primary]  # fmt: skip
+        tracking = [(r.spec.params.name, t.weight, t.reverse) for r in service.running for t in r.spec.tracked
+                    if t.kind is Kind.INTERFACE and t.name == link.name]  # fmt: skip
+        addresses = (link.mac, link.broadcast, link.address, link.link_local)
+        views.append(LinkView(link.name, link.index, link.flags, link.mtu, link.hardware_type, *addresses,
+                              tuple(own + tracking)))  # fmt: skip
+    return tuple(views)
 
 
 def _directory() -> str:

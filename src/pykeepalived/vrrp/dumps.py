@@ -103,6 +103,23 @@ class ScriptView:
 
 
 @dataclass(frozen=True)
+class LinkView:
+    """An interface as keepalived.data's Interfaces section shows it, with the instances that follow it."""
+
+    name: str
+    index: int
+    flags: int
+    mtu: int
+    hardware_type: int
+    mac: bytes | None
+    broadcast: bytes | None
+    address: IPAddr | None
+    link_local: IPAddr | None
+    # (instance, weight, reverse): its own interface (weight 0) or a track_interface.
+    tracking: tuple[tuple[str, int, bool], ...] = ()
+
+
+@dataclass(frozen=True)
 class VrrpSnapshot:
     config: Config
     facts: ProcessFacts
@@ -110,6 +127,7 @@ class VrrpSnapshot:
     groups: tuple[SyncGroupView, ...] = ()
     sockets: tuple[SocketView, ...] = ()
     scripts: tuple[ScriptView, ...] = ()
+    links: tuple[LinkView, ...] = ()
 
 
 def command_text(argv: Sequence[str]) -> str:
@@ -465,6 +483,61 @@ def script_result(rise: int, fall: int, ok: bool | None, streak: int) -> int:
     return streak
 
 
+# linux/if.h and if_arp.h: what the Interfaces section spells out.
+IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_POINTOPOINT = 0x1, 0x2, 0x8, 0x10
+IFF_RUNNING, IFF_NOARP, IFF_MULTICAST = 0x40, 0x80, 0x1000
+HARDWARE_TYPES = {1: "ETHERNET", 772: "LOOPBACK"}
+
+
+def _mac(raw: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def link_lines(link: LinkView) -> list[str]:
+    """keepalived's dump_if(). Its own bookkeeping (debounce timers, ARP settings it changed for a VMAC)
+    has no counterpart here: the values it prints for an interface it never touched."""
+    flags = link.flags
+    state = (
+        f"{'' if flags & IFF_UP else 'not '}UP, {'' if flags & IFF_RUNNING else 'not '}RUNNING"
+        + ("" if flags & IFF_BROADCAST else ", no broadcast")
+        + (", loopback" if flags & IFF_LOOPBACK else "")
+        + (", point to point" if flags & IFF_POINTOPOINT else "")
+        + (", no arp" if flags & IFF_NOARP else "")
+        + ("" if flags & IFF_MULTICAST else ", no multicast")
+    )
+    lines = [
+        f" Name = {link.name}",
+        f"   index = {link.index}",
+        f"   IPv4 address = {link.address or '(none)'}",
+        f"   IPv6 address = {link.link_local or '(none)'}",
+    ]
+    if link.mac is not None:
+        lines.append(f"   MAC = {_mac(link.mac)}")
+        lines.append(f"   MAC broadcast = {_mac(link.broadcast or bytes(len(link.mac)))}")
+    hardware = HARDWARE_TYPES.get(link.hardware_type, f"UNKNOWN ({link.hardware_type})")
+    lines += [
+        f"   State = {state}",
+        f"   Seen up = {int(bool(flags & IFF_UP))}",
+        "   Delayed state change running = false",
+        "   Up debounce timer = 0us",
+        "   Down debounce timer = 0us",
+        f"   MTU = {link.mtu}",
+        f"   HW Type = {hardware}",
+        "   NIC netlink status update",
+        "   Reset ARP config counter 0",
+        "   Original arp_ignore 0",
+        "   Original arp_filter 0",
+        "   Original promote_secondaries 0",
+        "   Reset promote_secondaries counter 0",
+    ]
+    if link.tracking:
+        lines.append("   Tracking VRRP instances :")
+        lines += [
+            f"     {name}, weight {weight}{' reverse' if reverse else ''}" for name, weight, reverse in link.tracking
+        ]
+    return lines
+
+
 def data_text(snapshot: VrrpSnapshot) -> str:
     lines = global_definitions(snapshot.config, snapshot.facts)
     if snapshot.instances:
@@ -483,6 +556,10 @@ def data_text(snapshot: VrrpSnapshot) -> str:
         lines.append("------< VRRP Scripts >------")
         for script in snapshot.scripts:
             lines += script_lines(script)
+    if snapshot.links:
+        lines.append("------< Interfaces >------")
+        for link in snapshot.links:
+            lines += link_lines(link)
     return "".join(f"{line}\n" for line in lines)
 
 

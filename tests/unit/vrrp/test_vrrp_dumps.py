@@ -13,12 +13,14 @@ from pykeepalived.daemon.vrrp_setup import instance_spec
 from pykeepalived.io.netdev import Interface
 from pykeepalived.vrrp.dumps import (
     InstanceView,
+    LinkView,
     NotifyView,
     SyncGroupView,
     VrrpSnapshot,
     command_text,
     data_text,
     json_text,
+    link_lines,
     script_result,
     stats_text,
 )
@@ -188,3 +190,23 @@ def test_command_quoting_and_script_result() -> None:
     assert command_text([">/tmp/flag", "x"]) == ">/tmp/flag 'x'"
     assert script_result(2, 3, True, 0) == 4 and script_result(2, 3, True, 1) == 3
     assert script_result(2, 3, False, 1) == 1 and script_result(2, 3, None, 0) == 0
+
+
+def test_interface_lines() -> None:
+    loopback = LinkView("lo", 1, 0x1 | 0x8 | 0x40, 65536, 772, None, None, ipaddress.IPv4Address("127.0.0.1"), None)
+    assert link_lines(loopback)[:5] == [
+        " Name = lo",
+        "   index = 1",
+        "   IPv4 address = 127.0.0.1",
+        "   IPv6 address = (none)",
+        "   State = UP, RUNNING, no broadcast, loopback, no multicast",
+    ]
+    mac = bytes.fromhex("029900000001")
+    eth0 = LinkView("eth0", 2, 0x1 | 0x2 | 0x1000, 1500, 1, mac, b"\xff" * 6, None, None, (("VI_1", 0, False),))
+    lines = link_lines(eth0)
+    assert lines[4:7] == [
+        "   MAC = 02:99:00:00:00:01",
+        "   MAC broadcast = ff:ff:ff:ff:ff:ff",
+        "   State = UP, not RUNNING",
+    ]
+    assert "   HW Type = ETHERNET" in lines and lines[-2:] == ["   Tracking VRRP instances :", "     VI_1, weight 0"]
