@@ -19,6 +19,8 @@ from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..core.exits import EXIT_CONFIG
 from .process import SIGJSON, SIGSTATS_CLEAR, release_signals, tolerate_realtime_signals
 
+VRRP_ONLY_SIGNALS = (signal.SIGUSR2, SIGSTATS_CLEAR, SIGJSON)
+
 # A child that dies is restarted at once; one that keeps dying, after longer and longer pauses.
 RESPAWN_BACKOFF_SECONDS = (0, 0.5, 1, 2, 5, 10, 30)
 # A child that ran this long was stable: its next death starts the backoff afresh.
@@ -113,7 +115,10 @@ class Supervisor:
         return 1 if self.failed else 0
 
     def _forward(self, signum: int) -> None:
-        for process in self.processes.values():
+        for name, process in self.processes.items():
+            # As keepalived's parent: only the VRRP process has stats and a JSON dump to write.
+            if signum in VRRP_ONLY_SIGNALS and name != "VRRP":
+                continue
             if process.returncode is None:
                 process.send_signal(signum)
         if signum == signal.SIGUSR1 and self.write_data is not None:
