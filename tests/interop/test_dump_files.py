@@ -1,14 +1,15 @@
 """keepalived's dump files, golden against Debian's keepalived 2.2.7: the same configuration (two instances in
 one sync group, a tracked script, multicast VRRPv2 with PASS and unicast VRRPv3) runs under keepalived, then
 under pykeepalived, as r1 of a two-router lab whose r2 (the same daemon, priority 200) is master first and
-then stops. At each of the two moments (r1 BACKUP, then r1 MASTER) r1's parent gets SIGUSR1, SIGUSR2 and the
-JSON signal, and the files are compared with their values masked: .stats line for line, the .data sections
-keepalived writes line for line (Global definitions, VRRP Topology, Sockpool, Sync groups, Scripts,
-Interfaces), the JSON's keys in keepalived's order.
+then stops. At each of three moments (r1 BACKUP, then MASTER, then FAULT with its link down) r1's parent
+gets SIGUSR1, SIGUSR2 and the JSON signal, and the files are compared with their values masked: .stats line
+for line, the .data sections keepalived writes line for line (Global definitions, VRRP Topology, Sockpool,
+Sync groups, Scripts, Interfaces), the JSON's keys in keepalived's order.
 
 /tmp/keepalived.* is shared by every namespace: keepalived and ours never run at the same time, and each
 result is moved away before the next. keepalived's checker cannot run on this kernel (no IPVS: it exits and
-takes the daemon down), so both run the VRRP side (-P); the checker's file is tested in tests/unit.
+takes the daemon down), so both run the VRRP side (-P); test_check_dump_file.py compares the checker's file
+in a kernel with IPVS.
 """
 
 from __future__ import annotations
@@ -126,13 +127,13 @@ def dump(lab: Lab, router: Router, into: Path) -> None:
         shutil.move(f"/tmp/{name}", into / name)
 
 
-def backup_entered(lab: Lab, router: Router) -> bool:
+def entered(lab: Lab, router: Router, state: str) -> bool:
     log = "\n".join(lab.log_lines(router))
-    return all(f"({name}) Entering BACKUP STATE" in log for name in ("VI_1", "VI_2"))
+    return all(f"({name}) Entering {state} STATE" in log for name in ("VI_1", "VI_2"))
 
 
 def run(daemon: list[str] | None, out: Path) -> None:
-    """r2 master, r1 backup: dump r1; stop r2, r1 master: dump r1."""
+    """r2 master, r1 backup: dump r1; stop r2, r1 master: dump r1; r1's link down, r1 in fault: dump r1."""
     with Lab(f"pg{secrets.token_hex(2)}", routers=2) as lab:
         first, second = lab.routers
         lab.start_router(second, config(second, first, 200), "-D", "-c", str(lab.workdir / "r2.check.pid"),
@@ -156,6 +157,10 @@ def run(daemon: list[str] | None, out: Path) -> None:
         wait_until(lambda: all(lab.holders(vip) == [first] for vip in VIPS), 15, "r1 never took over")
         time.sleep(1.5)
         dump(lab, first, out / "master")
+        lab.set_link(first, False)
+        wait_until(lambda: entered(lab, first, "FAULT"), 10, "r1 never entered FAULT")
+        time.sleep(1)
+        dump(lab, first, out / "fault")
         assert first.process is not None
         first.process.terminate()
         first.process.wait(10)
@@ -216,8 +221,10 @@ def test_dump_files_match_keepalived_s(tmp_path: Path) -> None:
     run(["keepalived"], tmp_path / "keepalived")
     run(None, tmp_path / "pykeepalived")
     problems = []
-    for moment in ("backup", "master"):
+    for moment in ("backup", "master", "fault"):
         problems += [
             f"{moment}: {p}" for p in compare(tmp_path / "keepalived" / moment, tmp_path / "pykeepalived" / moment)
         ]
     assert not problems, "\n".join(problems)
+    # What OpenShift's liveness check greps for.
+    assert "   State = FAULT\n" in (tmp_path / "pykeepalived" / "fault" / "keepalived.data").read_text()

@@ -135,7 +135,8 @@ def global_definitions(config: Config, facts: ProcessFacts) -> list[str]:
         lines += [f" LVS TCP timeout = {v}" if i != 1 else f" LVS TCP FIN timeout = {v}"
                   for i, v in enumerate((tcp, tcp_fin, udp)) if v]  # fmt: skip
     if facts.vrrp:
-        lines.append(f" Default interface = {DEFAULT_INTERFACE}")
+        default_interface = global_option(g, "default_interface")
+        lines.append(f" Default interface = {default_interface[0] if default_interface else DEFAULT_INTERFACE}")
     lines.append(" Disable local IGMP = no")
     sync = config.sync_daemon()
     if sync is not None:

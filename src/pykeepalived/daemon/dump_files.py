@@ -90,6 +90,7 @@ def snapshot(service: VrrpService) -> VrrpSnapshot:
                 spec.smtp_alert,
                 _notify(service.vetting, configured),
                 offset,
+                spec.interface.index,
             )
         )
     sockets = []
@@ -156,8 +157,11 @@ def link_views(service: VrrpService) -> tuple[LinkView, ...]:
         tracking = [(r.spec.params.name, t.weight, t.reverse) for r in service.running for t in r.spec.tracked
                     if t.kind is Kind.INTERFACE and t.name == link.name]  # fmt: skip
         addresses = (link.mac, link.broadcast, link.address, link.link_local)
+        settings = (link.arp_ignore, link.arp_filter, link.promote_secondaries)
+        changed = link.index in service.links_changed
+        rp_filter = link.rp_filter if changed else None
         views.append(LinkView(link.name, link.index, link.flags, link.mtu, link.hardware_type, *addresses,
-                              tuple(own + tracking)))  # fmt: skip
+                              tuple(own + tracking), *settings, rp_filter, changed))  # fmt: skip
     return tuple(views)
 
 

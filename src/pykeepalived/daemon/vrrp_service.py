@@ -148,6 +148,8 @@ class VrrpService:
         self.by_vrid: dict[tuple[Channel, int], Running] = {}
         self.addresses = AddressManager(logger)
         self.links: LinkMonitor | None = None
+        # Interfaces whose state changed since start (keepalived's dump shows their rp_filter from then on).
+        self.links_changed: set[int] = set()
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
         self.timers = PreciseTimers(self.loop)
@@ -313,6 +315,7 @@ class VrrpService:
     def _on_link_change(self) -> None:
         assert self.links is not None
         for index, up in self.links.read():
+            self.links_changed.add(index)
             for running in self.running:
                 if running.spec.interface.index == index and running.link_up != up:
                     running.link_up = up

@@ -81,6 +81,20 @@ class Link:
     broadcast: bytes | None
     address: ipaddress.IPv4Address | None
     link_local: ipaddress.IPv6Address | None
+    # Its IPv4 settings (net.ipv4.conf.NAME.*): arp_ignore, arp_filter, promote_secondaries, rp_filter.
+    arp_ignore: int = 0
+    arp_filter: int = 0
+    promote_secondaries: int = 0
+    rp_filter: int = 0
+
+
+def ipv4_setting(name: str, setting: str) -> int:
+    """net.ipv4.conf.NAME.SETTING, 0 if it cannot be read."""
+    try:
+        with open(f"/proc/sys/net/ipv4/conf/{name}/{setting}", encoding="ascii") as value:
+            return int(value.read())
+    except (OSError, ValueError):
+        return 0
 
 
 def _broadcast(name: str) -> bytes | None:
@@ -115,6 +129,7 @@ def links() -> list[Link]:
                 _broadcast(name) if ethernet else None,
                 facts.address,
                 facts.link_local,
+                *(ipv4_setting(name, s) for s in ("arp_ignore", "arp_filter", "promote_secondaries", "rp_filter")),
             )
         )
     return found

@@ -55,6 +55,7 @@ class InstanceView:
     notify_scripts: tuple[NotifyView, ...] = ()
     # The engine's clock (monotonic) minus the wall clock: the dumps print wall-clock times.
     clock_offset: float = 0.0
+    interface_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,13 @@ class LinkView:
     link_local: IPAddr | None
     # (instance, weight, reverse): its own interface (weight 0) or a track_interface.
     tracking: tuple[tuple[str, int, bool], ...] = ()
+    arp_ignore: int = 0
+    arp_filter: int = 0
+    promote_secondaries: int = 0
+    # keepalived reads rp_filter with the first link change it hears of (and prints it from then on).
+    rp_filter: int | None = None
+    # Up now, or up at some time since the start (a link that changed state was up before or after).
+    seen_up: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,7 +365,7 @@ def instance_lines(view: InstanceView, snapshot: VrrpSnapshot) -> list[str]:
         group = global_defs.vrrp_mcast_group4 if view.source.version == 4 else global_defs.vrrp_mcast_group6
         destination = config.mcast_dst_ip or group
         lines.append(f"   Multicast address {destination}" if view.source.version == 4 else
-                     f"   Multicast address {destination}, ifindex 0")  # fmt: skip
+                     f"   Multicast address {destination}, ifindex {view.interface_index}")  # fmt: skip
     lines += [
         f"   Gratuitous ARP delay = {round(params.garp_delay)}",
         f"   Gratuitous ARP repeat = {params.garp_repeat}",
@@ -494,8 +502,8 @@ def _mac(raw: bytes) -> str:
 
 
 def link_lines(link: LinkView) -> list[str]:
-    """keepalived's dump_if(). Its own bookkeeping (debounce timers, ARP settings it changed for a VMAC)
-    has no counterpart here: the values it prints for an interface it never touched."""
+    """keepalived's dump_if(). Its own bookkeeping (debounce timers, counts of settings it changed for a
+    VMAC) has no counterpart here: the values it prints for an interface it never touched."""
     flags = link.flags
     state = (
         f"{'' if flags & IFF_UP else 'not '}UP, {'' if flags & IFF_RUNNING else 'not '}RUNNING"
@@ -517,7 +525,7 @@ def link_lines(link: LinkView) -> list[str]:
     hardware = HARDWARE_TYPES.get(link.hardware_type, f"UNKNOWN ({link.hardware_type})")
     lines += [
         f"   State = {state}",
-        f"   Seen up = {int(bool(flags & IFF_UP))}",
+        f"   Seen up = {int(link.seen_up or bool(flags & IFF_UP))}",
         "   Delayed state change running = false",
         "   Up debounce timer = 0us",
         "   Down debounce timer = 0us",
@@ -525,11 +533,12 @@ def link_lines(link: LinkView) -> list[str]:
         f"   HW Type = {hardware}",
         "   NIC netlink status update",
         "   Reset ARP config counter 0",
-        "   Original arp_ignore 0",
-        "   Original arp_filter 0",
-        "   Original promote_secondaries 0",
-        "   Reset promote_secondaries counter 0",
+        f"   Original arp_ignore {link.arp_ignore}",
+        f"   Original arp_filter {link.arp_filter}",
     ]
+    if link.rp_filter is not None:
+        lines.append(f"   rp_filter {link.rp_filter}")
+    lines += [f"   Original promote_secondaries {link.promote_secondaries}", "   Reset promote_secondaries counter 0"]
     if link.tracking:
         lines.append("   Tracking VRRP instances :")
         lines += [
