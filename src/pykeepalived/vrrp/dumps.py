@@ -345,7 +345,7 @@ def instance_lines(view: InstanceView, snapshot: VrrpSnapshot) -> list[str]:
         lines.append("   Read timeout = DISABLED")
     else:
         lines.append(f"   Read timeout = {_time(engine.sands - view.clock_offset)}")
-    lines.append(f"   Master down timer = {engine.master_down_us()} usecs")
+    lines.append(f"   Master down timer = {engine.ms_down_timer_us} usecs")
     if view.vmac:
         lines.append(f"   Use VMAC, i/f name {view.vmac}, is_up = true, xmit_base = {_bool(config.vmac_xmit_base)}")
         lines.append(f"   Interface = {view.interface}, vmac on {config.interface}"
