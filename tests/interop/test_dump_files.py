@@ -1,5 +1,6 @@
 """keepalived's dump files, golden against Debian's keepalived 2.2.7: the same configuration (two instances in
-one sync group, a tracked script, multicast VRRPv2 with PASS and unicast VRRPv3) runs under keepalived, then
+one sync group, a tracked script, multicast VRRPv2 with PASS and unicast VRRPv3; beside them VRRPv3 over IPv6
+and VRRPv2 with AH, a tracked interface, a notify script, excluded VIPs and a virtual route) runs under keepalived, then
 under pykeepalived, as r1 of a two-router lab whose r2 (the same daemon, priority 200) is master first and
 then stops. At each of three moments (r1 BACKUP, then MASTER, then FAULT with its link down) r1's parent
 gets SIGUSR1, SIGUSR2 and the JSON signal, and the files are compared with their values masked: .stats line
@@ -83,6 +84,42 @@ vrrp_instance VI_2 {{
         {VIPS[1]}/24 dev eth0
     }}
 }}
+vrrp_instance VI_3 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 53
+    priority {priority}
+    advert_int 1
+    version 3
+    virtual_ipaddress {{
+        fd00:99::1/64 dev eth0
+    }}
+}}
+vrrp_instance VI_4 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 54
+    priority {priority}
+    advert_int 1
+    version 2
+    authentication {{
+        auth_type AH
+        auth_pass secret12
+    }}
+    track_interface {{
+        lo weight 5
+    }}
+    notify_master "/bin/true master"
+    virtual_ipaddress {{
+        10.99.1.4/32 dev eth0 label eth0:vip
+    }}
+    virtual_ipaddress_excluded {{
+        10.99.1.5/32 dev eth0
+    }}
+    virtual_routes {{
+        10.98.0.0/16 via 10.99.0.1 dev eth0
+    }}
+}}
 virtual_server {VIPS[0]} 80 {{
     delay_loop 1
     lb_algo rr
@@ -129,7 +166,7 @@ def dump(lab: Lab, router: Router, into: Path) -> None:
 
 def entered(lab: Lab, router: Router, state: str) -> bool:
     log = "\n".join(lab.log_lines(router))
-    return all(f"({name}) Entering {state} STATE" in log for name in ("VI_1", "VI_2"))
+    return all(f"({name}) Entering {state} STATE" in log for name in ("VI_1", "VI_2", "VI_3", "VI_4"))
 
 
 def run(daemon: list[str] | None, out: Path) -> None:

@@ -16,7 +16,7 @@ from ..check.dumps import CheckerView, CheckSnapshot, RealServerView, VirtualSer
 from ..config.global_dump import ProcessFacts, data_file, global_definitions, tmp_dir
 from ..config.model import Config, HttpCheck, Script, SyncGroup, Url, VrrpInstance
 from ..io.dumps import write_text_atomically
-from ..io.netdev import links
+from ..io.netdev import ipv4_setting, link_local, links
 from ..io.script_security import ScriptUsers, ScriptVetting
 from ..vrrp.dumps import (
     InstanceView,
@@ -32,6 +32,7 @@ from ..vrrp.dumps import (
     script_result,
     stats_text,
 )
+from ..vrrp.packet import IPAddr
 from ..vrrp.tracking import Kind, contribution
 
 if TYPE_CHECKING:
@@ -61,6 +62,15 @@ def _notify(vetting: ScriptVetting, block: VrrpInstance | SyncGroup) -> tuple[No
     return tuple(views)
 
 
+def _source(configured: VrrpInstance, source: IPAddr, interface: str) -> IPAddr | None:
+    """The advert source as keepalived shows it: an IPv6 instance's is its interface's link-local address now
+    (gone while the link is down)."""
+    written = configured.unicast_src_ip or configured.mcast_src_ip
+    if source.version == 4 or written is not None:
+        return source
+    return link_local(interface)
+
+
 def snapshot(service: VrrpService) -> VrrpSnapshot:
     config = service.config
     offset = service.loop.time() - time.time()
@@ -81,7 +91,7 @@ def snapshot(service: VrrpService) -> VrrpSnapshot:
                 configured,
                 running.engine,
                 spec.interface.name,
-                spec.source,
+                _source(configured, spec.source, spec.interface.name),
                 sock.fileno() if sock is not None else None,
                 tracked,
                 faults,
@@ -160,8 +170,10 @@ def link_views(service: VrrpService) -> tuple[LinkView, ...]:
         settings = (link.arp_ignore, link.arp_filter, link.promote_secondaries)
         changed = link.index in service.links_changed
         rp_filter = link.rp_filter if changed else None
+        sent = service.na_sent_at.get(link.name)
+        forwarding = (sent, bool(ipv4_setting(link.name, "forwarding", "ipv6"))) if sent is not None else None
         views.append(LinkView(link.name, link.index, link.flags, link.mtu, link.hardware_type, *addresses,
-                              tuple(own + tracking), *settings, rp_filter, changed))  # fmt: skip
+                              tuple(own + tracking), *settings, rp_filter, changed, forwarding))  # fmt: skip
     return tuple(views)
 
 

@@ -148,8 +148,10 @@ class VrrpService:
         self.by_vrid: dict[tuple[Channel, int], Running] = {}
         self.addresses = AddressManager(logger)
         self.links: LinkMonitor | None = None
-        # Interfaces whose state changed since start (keepalived's dump shows their rp_filter from then on).
+        # Interfaces whose state changed since start (keepalived's dump shows their rp_filter from then on),
+        # and when we last sent a neighbour advert on each (its dump shows that it checked IPv6 forwarding).
         self.links_changed: set[int] = set()
+        self.na_sent_at: dict[str, float] = {}
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
         self.timers = PreciseTimers(self.loop)
@@ -391,6 +393,7 @@ class VrrpService:
                         self.arp_sockets[target.name].send(garp_frame(target.mac, address))
                     else:
                         self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
+                        self.na_sent_at[target.name] = time.time()
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.info(action.message)
         elif isinstance(action, SplitBrain):

@@ -88,10 +88,10 @@ class Link:
     rp_filter: int = 0
 
 
-def ipv4_setting(name: str, setting: str) -> int:
-    """net.ipv4.conf.NAME.SETTING, 0 if it cannot be read."""
+def ipv4_setting(name: str, setting: str, family: str = "ipv4") -> int:
+    """net.ipv4.conf.NAME.SETTING (or ipv6's), 0 if it cannot be read."""
     try:
-        with open(f"/proc/sys/net/ipv4/conf/{name}/{setting}", encoding="ascii") as value:
+        with open(f"/proc/sys/net/{family}/conf/{name}/{setting}", encoding="ascii") as value:
             return int(value.read())
     except (OSError, ValueError):
         return 0

@@ -43,7 +43,8 @@ class InstanceView:
     config: VrrpInstance
     engine: Instance
     interface: str
-    source: IPAddr
+    # The address adverts go from (None: an IPv6 interface that has lost its link-local address).
+    source: IPAddr | None
     # The socket's descriptors (keepalived's fd_in, fd_out): ours reads and sends on one.
     socket_fd: int | None
     tracked: tuple[Tracked, ...] = ()
@@ -125,6 +126,9 @@ class LinkView:
     rp_filter: int | None = None
     # Up now, or up at some time since the start (a link that changed state was up before or after).
     seen_up: bool = False
+    # When we last sent an unsolicited neighbour advert on it (wall clock), and whether it forwards IPv6
+    # (keepalived checks that then, for the advert's router flag).
+    ipv6_forwarding_checked: tuple[float, bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -246,26 +250,35 @@ def address_text(vip: VirtualAddress, interface: str, is_set: bool) -> str:
     return text + (" set" if is_set else "")
 
 
+# Route scopes by name, as keepalived prints them (numbers).
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+RTPROT_KEEPALIVED = 18
+
+
 def route_text(route: Route) -> str:
-    """keepalived's format_iproute(), for what a virtual_routes line holds."""
-    text = "add " + ("" if route.route_type == "unicast" else f"{route.route_type} ")
-    text += (
-        str(route.destination)
-        if route.destination.network.prefixlen < route.destination.max_prefixlen
-        else str(route.destination.ip)
-    )
+    """keepalived's format_iproute(), for what a virtual_routes line holds (routes are added with our
+    protocol number, keepalived's)."""
+    destination = route.destination
+    text = "prepend " + ("" if route.route_type == "unicast" else f"{route.route_type} ")
+    if destination.network.prefixlen == 0:
+        text += "default"
+    else:
+        text += str(destination.ip) if destination.network.prefixlen == destination.max_prefixlen else str(destination)
     if route.source is not None:
         text += f" src {route.source}"
     if route.via is not None:
         text += f" via {'inet6' if route.via.version == 6 else 'inet'} {route.via}"
     if route.dev:
         text += f" dev {route.dev}"
-    if route.table and route.table != "main":
+    if route.table and route.table not in ("main", "254"):
         text += f" table {route.table}"
+    text += f" proto {RTPROT_KEEPALIVED}"
+    if route.scope:
+        text += f" scope {SCOPES.get(route.scope, route.scope)}"
     if route.metric is not None:
         text += f" metric {route.metric}"
-    if route.scope:
-        text += f" scope {route.scope}"
+    if any(key == "onlink" for key, _ in route.options) and destination.version == 4:
+        text += " onlink"
     return text
 
 
@@ -320,7 +333,8 @@ def instance_lines(view: InstanceView, snapshot: VrrpSnapshot) -> list[str]:
     lines = [f" VRRP Instance = {config.name}", f"   VRRP Version = {version}"]
     if view.sync_group:
         lines.append(f"   Sync group = {view.sync_group}")
-    if view.source.version == 6:
+    family = config.family
+    if family == 6:
         lines.append("   Using Native IPv6")
     lines.append(f"   State = {_state(engine.state)}")
     if engine.state is State.BACKUP:
@@ -360,11 +374,12 @@ def instance_lines(view: InstanceView, snapshot: VrrpSnapshot) -> list[str]:
     if strict:
         lines.append("   Enforcing strict VRRP compliance")
     from_config = config.unicast_src_ip is not None or config.mcast_src_ip is not None
-    lines.append(f"   Using src_ip = {view.source}{' (from configuration)' if from_config else ''}")
+    source = view.source if view.source is not None else "(none)"
+    lines.append(f"   Using src_ip = {source}{' (from configuration)' if from_config else ''}")
     if not params.unicast:
-        group = global_defs.vrrp_mcast_group4 if view.source.version == 4 else global_defs.vrrp_mcast_group6
+        group = global_defs.vrrp_mcast_group4 if family == 4 else global_defs.vrrp_mcast_group6
         destination = config.mcast_dst_ip or group
-        lines.append(f"   Multicast address {destination}" if view.source.version == 4 else
+        lines.append(f"   Multicast address {destination}" if family == 4 else
                      f"   Multicast address {destination}, ifindex {view.interface_index}")  # fmt: skip
     lines += [
         f"   Gratuitous ARP delay = {round(params.garp_delay)}",
@@ -539,6 +554,12 @@ def link_lines(link: LinkView) -> list[str]:
     if link.rp_filter is not None:
         lines.append(f"   rp_filter {link.rp_filter}")
     lines += [f"   Original promote_secondaries {link.promote_secondaries}", "   Reset promote_secondaries counter 0"]
+    if link.ipv6_forwarding_checked is not None:
+        checked, forwarding = link.ipv6_forwarding_checked
+        seconds, micro = divmod(round(checked * MICROSECONDS), MICROSECONDS)
+        moment = datetime.fromtimestamp(seconds)
+        when = f"{seconds}.{micro:06d} ({moment:%a %b} {moment.day:2d} {moment:%H:%M:%S %Y}.{micro:06d})"
+        lines.append(f"   {'' if forwarding else 'Not '}IPv6 forwarding. Last checked {when}")
     if link.tracking:
         lines.append("   Tracking VRRP instances :")
         lines += [
