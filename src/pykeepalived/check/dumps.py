@@ -5,9 +5,22 @@ passes it on): Global definitions, LVS Topology (check_data.c dump_vs()/dump_rs(
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..config.global_dump import ProcessFacts, global_definitions
-from ..config.model import Config, RealServer, VirtualServer
+from ..config.model import (
+    Config,
+    DnsCheck,
+    FileCheck,
+    HttpCheck,
+    MiscCheck,
+    PingCheck,
+    RealServer,
+    SmtpCheck,
+    TcpCheck,
+    UdpCheck,
+    VirtualServer,
+)
 from .compile import DEFAULT_CONNECT_TIMEOUT
 from .policy import CheckerPolicy, RealServerPolicy, VirtualServerPolicy
 
@@ -36,6 +49,9 @@ class VirtualServerView:
     smtp_alert: bool
 
 
+CheckerConfig = TcpCheck | HttpCheck | SmtpCheck | DnsCheck | PingCheck | UdpCheck | MiscCheck | FileCheck
+
+
 @dataclass(frozen=True)
 class CheckerView:
     """One health checker: its policy's state and the settings it runs with."""
@@ -49,13 +65,21 @@ class CheckerView:
     warmup: float
     delay_before_retry: float
     log_all_failures: bool
-    # Where it connects ([address]:port) and its connect timeout.
+    # Where it connects ([address]:port), from where if bound, and its connect timeout.
     destination: str
+    bound_to: str | None
     timeout: float
-    # HTTP_GET / SSL_GET: protocol, then each url's path and the runs of status codes it accepts.
-    http_protocol: str = "1.0"
-    urls: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
+    config: CheckerConfig
     weight: int = 0
+    # HTTP_GET / SSL_GET: each url's path and the runs of status codes it accepts.
+    urls: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
+    # SMTP_CHECK: the HELO name it sends.
+    helo: str = ""
+    # MISC_CHECK: its command (as keepalived quotes it) and whom it runs as; when it last ran (wall clock)
+    # and its exit status then.
+    script: tuple[str, int, int] | None = None
+    last_ran: float = 0.0
+    last_status: int = 0
 
 
 @dataclass(frozen=True)
@@ -210,18 +234,57 @@ def checker_lines(view: CheckerView) -> list[str]:
         lines.append(f"   Default delay before retry = {round(view.delay_before_retry * MICROSECONDS)} us")
     lines.append(f"   Log all failures = {'yes' if view.log_all_failures else 'no'}")
     if view.kind not in ("MISC_CHECK", "FILE_CHECK"):
-        lines += ["   Connection", f"     Dest = {view.destination}", f"     Timeout = {_decimal(view.timeout)}"]
-    if view.kind in ("HTTP_GET", "SSL_GET"):
-        lines.append(f"   Keepalive method = {view.kind}, http protocol {view.http_protocol}")
-        lines += ["   Enable SNI unset", "   Fast recovery unset"]
+        lines += ["   Connection", f"     Dest = {view.destination}"]
+        if view.bound_to is not None:
+            lines.append(f"     Bind to = {view.bound_to}")
+        lines.append(f"     Timeout = {_decimal(view.timeout)}")
+    return lines + method_lines(view)
+
+
+def method_lines(view: CheckerView) -> list[str]:
+    """Each checker type's own lines (check_http.c, check_misc.c, ... dump functions)."""
+    config = view.config
+    if isinstance(config, HttpCheck):
+        lines = [f"   Keepalive method = {view.kind}, http protocol {config.http_protocol or '1.0'}"]
+        lines += [f"   Enable SNI {'set' if config.enable_sni else 'unset'}",
+                  f"   Fast recovery {'set' if config.fast_recovery else 'unset'}"]  # fmt: skip
         for path, codes in view.urls:
             lines += [f"   Checked url = {path}", "     HTTP Status Code(s)"]
             lines += [f"       {low}" if low == high else f"       {low}-{high}" for low, high in codes]
-        if view.urls and policy.has_run and not policy.up:
+        if view.urls and view.policy.has_run and not view.policy.up:
             # The url that failed last: ours stops at the first failing one, in the configured order.
             lines.append(f"   Failed URL = {view.urls[0][0]}")
-    else:
-        lines.append(f"   Keepalive method = {view.kind}")
+        return lines
+    lines = [f"   Keepalive method = {view.kind}"]
+    if isinstance(config, SmtpCheck):
+        lines.append(f"   helo = {view.helo}")
+    elif isinstance(config, DnsCheck):
+        lines += [f"   Type = {config.type.upper()}", f"   Name = {config.name}"]
+    elif isinstance(config, UdpCheck):
+        payload = config.payload
+        lines.append(f"   Payload len = {len(payload)}" if payload else "   Payload specified = no")
+        lines.append(f"   Require reply = {'yes' if config.require_reply is not None else 'no'}")
+        if config.require_reply is not None:
+            low, high = config.min_reply_length or 0, config.max_reply_length or 0
+            lines += [f"     Min reply length = {low}", f"     Max reply length = {high}",
+                      f"     Reply data len = {len(config.require_reply)}"]  # fmt: skip
+            if config.require_reply:
+                lines.append("     Reply data mask = no")
+    elif isinstance(config, MiscCheck) and view.script is not None:
+        command, uid, gid = view.script
+        seconds, micro = divmod(round(view.last_ran * MICROSECONDS), MICROSECONDS)
+        moment = datetime.fromtimestamp(seconds)
+        when = f"{seconds}.{micro:06d} ({moment:%a %b} {moment.day:2d} {moment:%H:%M:%S %Y}.{micro:06d})"
+        lines += [
+            f"   script = {command}",
+            f"   timeout = {int(view.timeout)}",
+            f"   dynamic = {'YES' if config.misc_dynamic else 'NO'}",
+            f"   uid:gid = {uid}:{gid}",
+            f"   Last ran = {when}",
+            f"   Last status = {view.last_status}",
+        ]
+    elif isinstance(config, FileCheck):
+        lines += [f"     Tracked file = {config.track_file}", "     Reloaded = No"]
     return lines
 
 

@@ -15,6 +15,7 @@ import logging
 import random
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from ..check.compile import real_server_key, service_keys
@@ -144,7 +145,7 @@ class CheckService:
 
     def _done(self, run: CheckerRun, result: Result) -> None:
         """One check finished: keepalived's policy, then the next check after delay_loop or delay_before_retry."""
-        run.last = result
+        run.last, run.last_at = result, time.time()
         if result.raised is not None and not run.raise_logged:
             run.raise_logged = True
             self.logger.error(f"{run.label} on service {run.description}: {result.detail}", exc_info=result.raised)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from ..check.compile import real_server_key
 from ..check.dumps import CheckerView, CheckSnapshot, RealServerView, VirtualServerView, check_data_text
 from ..config.global_dump import ProcessFacts, data_file, global_definitions, tmp_dir
-from ..config.model import Config, HttpCheck, Script, SyncGroup, Url, VrrpInstance
+from ..config.model import Config, HttpCheck, Script, SmtpCheck, SyncGroup, Url, VrrpInstance
 from ..io.dumps import write_text_atomically
 from ..io.netdev import ipv4_setting, link_local, links
+from ..io.probes.base import Result
 from ..io.script_security import ScriptUsers, ScriptVetting
 from ..vrrp.dumps import (
     InstanceView,
@@ -249,8 +250,15 @@ def check_snapshot(service: CheckService) -> CheckSnapshot:
     checkers = []
     for run in service.runs:
         target, checker = run.target, run.checker
-        http = checker if isinstance(checker, HttpCheck) else None
-        urls = tuple((url.path or "/", status_codes(url)) for url in (http.url if http is not None else ()))
+        urls = tuple((u.path or "/", status_codes(u)) for u in checker.url) if isinstance(checker, HttpCheck) else ()
+        helo = ""
+        if isinstance(checker, SmtpCheck):
+            helo = checker.helo_name or global_defs.smtp_helo_name or "localhost"
+        script = None
+        if run.misc_run is not None:
+            run_as, argv = run.misc_run
+            script = (command_text(argv), run_as.uid, run_as.gid)
+        bound = f"[{target.bind_address}]:{target.bind_port or 0}" if target.bind_address else None
         checkers.append(
             CheckerView(
                 str(run.virtual_server.key),
@@ -263,14 +271,28 @@ def check_snapshot(service: CheckService) -> CheckSnapshot:
                 run.delay_before_retry,
                 run.log_all_failures,
                 f"[{target.address}]:{target.port}",
+                bound,
                 target.timeout,
-                (http.http_protocol or "1.0") if http is not None else "1.0",
-                urls,
+                checker,
                 run.real_server.dynamic_weight or 0,
+                urls,
+                helo,
+                script,
+                run.last_at,
+                misc_status(run.last),
             )
         )
     facts = process_facts(service.vetting.users, vrrp=False)
     return CheckSnapshot(config, facts, tuple(servers), tuple(checkers))
+
+
+def misc_status(result: Result | None) -> int:
+    """A MISC_CHECK's exit status as keepalived reads it: 0 good, 1 bad, 2 + weight with misc_dynamic."""
+    if result is None:
+        return 0
+    if result.weight is not None:
+        return result.weight + 2
+    return 0 if result.ok else 1
 
 
 def write_check_data(service: CheckService) -> None:

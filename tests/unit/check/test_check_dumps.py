@@ -46,9 +46,10 @@ def snapshot(up: bool) -> CheckSnapshot:
     policy = VirtualServerPolicy(ServiceKey("tcp", "10.99.1.1", 80), "sh", [real], quorum=2)
     rs_view = RealServerView(server.real_server[0], real, in_table=up, notify_up=("'/bin/up'", 0, 0))
     vs_view = VirtualServerView(server, policy, (rs_view,), in_table=True, smtp_alert=False)
+    http = server.real_server[0].http_checks[0]
     check = CheckerView(
         "[10.99.1.1]:tcp:80", "[10.99.0.12]:tcp:8080", "HTTP_GET", checker, False, 2.0, 0.0, 3.0, False,
-        "[10.99.0.12]:8080", 5.0, "1.0", (("/health", ((200, 204), (301, 301))),),
+        "[10.99.0.12]:8080", None, 5.0, http, urls=(("/health", ((200, 204), (301, 301))),),
     )  # fmt: skip
     return CheckSnapshot(config, FACTS, (vs_view,), (check,))
 
