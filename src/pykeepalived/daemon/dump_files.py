@@ -41,9 +41,17 @@ if TYPE_CHECKING:
     from .vrrp_service import VrrpService
 
 
+def current_umask() -> int:
+    """The process's umask, read without setting it (another thread may be creating a file meanwhile)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    raise OSError("no Umask line in /proc/self/status")
+
+
 def process_facts(users: ScriptUsers, vrrp: bool) -> ProcessFacts:
-    mask = os.umask(0)
-    os.umask(mask)
+    mask = current_umask()
     user = users.default()
     return ProcessFacts(os.uname().nodename, mask, (user.uid, user.gid) if user else None, vrrp)
 
