@@ -1,11 +1,12 @@
-"""keepalived's dump files, golden against Debian's keepalived 2.2.7: the same configuration (two instances in
-one sync group, a tracked script, multicast VRRPv2 with PASS and unicast VRRPv3; beside them VRRPv3 over IPv6
-and VRRPv2 with AH, a tracked interface, a notify script, excluded VIPs and a virtual route) runs under keepalived, then
-under pykeepalived, as r1 of a two-router lab whose r2 (the same daemon, priority 200) is master first and
-then stops. At each of three moments (r1 BACKUP, then MASTER, then FAULT with its link down) r1's parent
-gets SIGUSR1, SIGUSR2 and the JSON signal, and the files are compared with their values masked: .stats line
-for line, the .data sections keepalived writes line for line (Global definitions, VRRP Topology, Sockpool,
-Sync groups, Scripts, Interfaces), the JSON's keys in keepalived's order.
+"""keepalived's dump files, golden against Debian's keepalived 2.2.7: the same configuration (two instances
+in one sync group, a tracked script, multicast VRRPv2 with PASS and unicast VRRPv3; beside them VRRPv3 over
+IPv6 and VRRPv2 with AH, a tracked interface, a notify script, excluded VIPs and a virtual route) runs under
+keepalived, then under pykeepalived, as r1 of a two-router lab whose r2 (the same daemon, priority 200) is
+master first and then stops. At each of three moments (r1 BACKUP, then MASTER, then FAULT with its link
+down) r1's parent gets SIGUSR1, SIGUSR2 and the JSON signal, and the files are compared with their values
+masked: .stats line for line, the .data sections keepalived writes line for line (Global definitions, VRRP
+Topology, Sockpool, Sync groups, Scripts, Interfaces), the JSON's keys in keepalived's order. Last,
+STATS_CLEAR: .stats written, then every counter from zero.
 
 /tmp/keepalived.* is shared by every namespace: keepalived and ours never run at the same time, and each
 result is moved away before the next. keepalived's checker cannot run on this kernel (no IPVS: it exits and
@@ -28,6 +29,7 @@ from pykeepalived.lab.netns import Lab, Router
 
 DUMPS = ("keepalived.data", "keepalived.stats", "keepalived.json", "keepalived_parent.data")
 SIGJSON = signal.SIGRTMIN + 2
+SIGSTATS_CLEAR = signal.SIGRTMAX - 1
 VIPS = ("10.99.1.1", "10.99.1.2")
 # Lines keepalived prints that ours leaves out, each for a reason the README gives.
 NOT_OURS = {
@@ -169,6 +171,20 @@ def entered(lab: Lab, router: Router, state: str) -> bool:
     return all(f"({name}) Entering {state} STATE" in log for name in ("VI_1", "VI_2", "VI_3", "VI_4"))
 
 
+def cleared_stats(lab: Lab, router: Router, into: Path) -> None:
+    """STATS_CLEAR writes .stats and clears the counters; the next SIGUSR2 shows them from zero (in FAULT
+    nothing is sent or received)."""
+    into.mkdir(parents=True)
+    parent = lab.router_pids(router)[0]
+    stats = Path("/tmp/keepalived.stats")
+    for signum, name in ((SIGSTATS_CLEAR, "before_clear.stats"), (signal.SIGUSR2, "after_clear.stats")):
+        stats.unlink(missing_ok=True)
+        os.kill(parent, signum)
+        wait_until(stats.exists, 5, f"{stats} did not appear")
+        time.sleep(0.3)
+        shutil.move(str(stats), into / name)
+
+
 def run(daemon: list[str] | None, out: Path) -> None:
     """r2 master, r1 backup: dump r1; stop r2, r1 master: dump r1; r1's link down, r1 in fault: dump r1."""
     with Lab(f"pg{secrets.token_hex(2)}", routers=2) as lab:
@@ -198,6 +214,7 @@ def run(daemon: list[str] | None, out: Path) -> None:
         wait_until(lambda: entered(lab, first, "FAULT"), 10, "r1 never entered FAULT")
         time.sleep(1)
         dump(lab, first, out / "fault")
+        cleared_stats(lab, first, out / "cleared")
         assert first.process is not None
         first.process.terminate()
         first.process.wait(10)
@@ -263,5 +280,10 @@ def test_dump_files_match_keepalived_s(tmp_path: Path) -> None:
             f"{moment}: {p}" for p in compare(tmp_path / "keepalived" / moment, tmp_path / "pykeepalived" / moment)
         ]
     assert not problems, "\n".join(problems)
+    for daemon in ("keepalived", "pykeepalived"):
+        cleared = tmp_path / daemon / "cleared"
+        before, after = ((cleared / name).read_text() for name in ("before_clear.stats", "after_clear.stats"))
+        assert masked(before) == masked(after) and re.search(r": [1-9]", before), daemon
+        assert not re.search(r": [1-9]", after), f"{daemon}: counters not cleared:\n{after}"
     # What OpenShift's liveness check greps for.
     assert "   State = FAULT\n" in (tmp_path / "pykeepalived" / "fault" / "keepalived.data").read_text()
