@@ -60,6 +60,8 @@ def test_signals_sent_as_soon_as_the_pidfile_exists(process: str, tmp_path: Path
         child.terminate()
         child.wait(10)
         dump.unlink(missing_ok=True)
+        # SIGUSR1's keepalived_check.data (the checker's).
+        Path("/tmp/keepalived_check.data").unlink(missing_ok=True)
     assert child.returncode == 0
 
 

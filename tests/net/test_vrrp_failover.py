@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -200,17 +199,18 @@ def test_a_paused_master_never_leaves_the_vip_without_holder(
     assert took_over == (pause > master_down(100, version, advert_int))
 
 
-def test_sigusr2_writes_state_and_counters(lab: Lab) -> None:
+def test_sigusr2_writes_keepalived_s_stats_file(lab: Lab) -> None:
     start_pair(lab)
     first, _ = settled_master(lab)
-    stats = Path("/tmp/pykeepalived.stats")
+    stats = Path("/tmp/keepalived.stats")
     stats.unlink(missing_ok=True)
     os.kill(lab.router_pids(first)[0], signal.SIGUSR2)
     deadline = time.monotonic() + 3
     while not stats.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
-    data = json.loads(stats.read_text())
+    lines = stats.read_text().splitlines()
     stats.unlink()
-    instance = data["instances"]["VI_1"]
-    assert instance["state"] == "MASTER" and instance["effective_priority"] == 200
-    assert instance["counters"]["adverts_sent"] > 0
+    assert lines[0] == "VRRP Instance: VI_1"
+    assert lines[1:3] == ["  Advertisements:", lines[2]] and lines[2].startswith("    Received: ")
+    sent = int(lines[3].removeprefix("    Sent: "))
+    assert sent > 0 and lines[4] == "  Became master: 1"

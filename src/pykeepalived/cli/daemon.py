@@ -19,6 +19,7 @@ from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
 from ..daemon.dataplanes import proxy_workers, resolve_auto
+from ..daemon.dump_files import write_parent_data
 from ..daemon.metrics import start_metrics
 from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile, process_running
 from ..daemon.readiness import Readiness
@@ -303,7 +304,11 @@ def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger,
         start_metrics(args.metrics, os.getpid())
     try:
         with pid_directories(pidfiles), pidfile(main_pidfile):
-            return asyncio.run(Supervisor(children, logger, not args.dont_respawn, readiness).run())
+            return asyncio.run(
+                Supervisor(
+                    children, logger, not args.dont_respawn, readiness, lambda: write_parent_data(config, logger)
+                ).run()
+            )
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(proxy_shared_counts())

@@ -16,6 +16,7 @@ import logging
 import random
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from ..check.compile import real_server_key, service_keys
@@ -43,6 +44,7 @@ from .address_log import log_address_changes
 from .checkers import CheckerRun, build
 from .dataplanes import ProxyPlane, open_plane
 from .dont_release import close_dataplane
+from .dump_files import write_check_data
 from .lvs_sync import SyncDaemonControl
 from .process import (
     config_is_empty,
@@ -59,8 +61,7 @@ from .status import serve_status
 
 # How often the nftables maps of connection-count schedulers follow conntrack's counts.
 REBALANCE_INTERVAL = 1.0
-# keepalived's checker writes /tmp/keepalived_check.data and .stats on SIGUSR1 / SIGUSR2.
-DATA_DUMP = "/tmp/pykeepalived_check.data"
+# Ours (keepalived's checker has no SIGUSR2 dump): its view and the table as JSON, for the tests and tools.
 STATS_DUMP = "/tmp/pykeepalived_check.stats"
 
 
@@ -160,7 +161,7 @@ class CheckService:
 
     def _done(self, run: CheckerRun, result: Result) -> None:
         """One check finished: keepalived's policy, then the next check after delay_loop or delay_before_retry."""
-        run.last = result
+        run.last, run.last_at = result, time.time()
         self.check_counts[run.label].count(result, asyncio.get_running_loop().time() - run.started)
         if result.raised is not None and not run.raise_logged:
             run.raise_logged = True
@@ -291,7 +292,7 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
     stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    loop.add_signal_handler(signal.SIGUSR1, checker.write_dump, DATA_DUMP)
+    loop.add_signal_handler(signal.SIGUSR1, lambda: write_check_data(checker.service))
     loop.add_signal_handler(signal.SIGUSR2, checker.write_dump, STATS_DUMP)
     loop.add_signal_handler(signal.SIGHUP, reporting(checker.reload, args.ready_fd))
     tolerate_realtime_signals(loop, logger)

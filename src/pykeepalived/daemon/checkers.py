@@ -17,6 +17,7 @@ from ..check.compile import (
     scheduler_flags,
     service_keys,
 )
+from ..check.dumps import CheckerConfig
 from ..check.policy import CheckerPolicy, RealServerPolicy, VirtualServerPolicy
 from ..config.model import (
     CheckerCommon,
@@ -53,7 +54,14 @@ class CheckerRun:
     log_all_failures: bool
     real_server: RealServerPolicy
     virtual_server: VirtualServerPolicy
+    # What the checker dump (keepalived_check.data) shows: where it connects, alpha, its configuration, who
+    # runs a MISC_CHECK's script, and when the last result came (wall clock).
+    target: Target
+    alpha: bool
+    checker: CheckerConfig
+    misc_run: Runnable | None = None
     last: Result | None = None
+    last_at: float = 0.0
     # The probe raised and it was logged: once, until the probe runs cleanly again.
     raise_logged: bool = False
     # When the check under way started (loop time), for its duration.
@@ -77,6 +85,8 @@ def on_task(probe: Callable[[], Coroutine[Any, Any, Result]]) -> Starter:
     return start
 
 
+# What a checker's dump shows beside its policy: its target, alpha, configuration and vetted MISC_CHECK script.
+DumpFacts = tuple[Target, bool, CheckerConfig, "Runnable | None"]
 # A MISC_CHECK's script as vetted: who runs it and its command line; None when keepalived removes the checker.
 MiscVetting = Callable[[MiscCheck], "Runnable | None"]
 
@@ -170,9 +180,9 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
         for key in service_keys(server, config):
             reals: list[RealServerPolicy] = []
             pending: list[tuple[str, str, Starter, CheckerPolicy, tuple[float, float, float], bool,
-                                RealServerPolicy]] = []  # fmt: skip
+                                RealServerPolicy, DumpFacts]] = []  # fmt: skip
             for real in server.real_server:
-                checkers = [
+                checkers: list[CheckerConfig] = [
                     *real.tcp_checks, *real.http_checks, *real.ssl_checks, *real.smtp_checks, *real.dns_checks,
                     *real.ping_checks, *real.udp_checks, *real.misc_checks, *real.file_checks,
                 ]  # fmt: skip
@@ -206,7 +216,8 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
                     )
                     label, probe = PROBES[type(checker)](checker, ProbeContext(target, real, config, misc_run))
                     retry = int(pick(common.retry, real.retry, server.retry, default=DEFAULT_RETRY))
-                    checker_policy = CheckerPolicy(retry, up=not (common.alpha if common.alpha is not None else alpha))
+                    checker_alpha = bool(common.alpha if common.alpha is not None else alpha)
+                    checker_policy = CheckerPolicy(retry, up=not checker_alpha)
                     rs_policy.checkers.append(checker_policy)
                     delays = (
                         delay_loop,
@@ -216,7 +227,7 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
                     )  # fmt: skip
                     description = f"[{target.address}]:{key.protocol.lower()}:{target.port}"
                     pending.append((label, description, probe, checker_policy, delays, bool(common.log_all_failures),
-                                    rs_policy))  # fmt: skip
+                                    rs_policy, (target, checker_alpha, checker, misc_run)))  # fmt: skip
                 reals.append(rs_policy)
             sorry = server.sorry_server
             policy = VirtualServerPolicy(
@@ -232,6 +243,8 @@ def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPoli
                 scheduler_flags=scheduler_flags(server),
             )
             policies.append(policy)
-            for label, description, probe, checker_policy, delays, log_all, rs_policy in pending:
-                runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy))
+            for label, description, probe, checker_policy, delays, log_all, rs_policy, shown in pending:
+                target, checker_alpha, checker, misc_run = shown
+                runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy,
+                                       target, checker_alpha, checker, misc_run))  # fmt: skip
     return policies, runs

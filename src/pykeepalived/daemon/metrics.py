@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
@@ -18,22 +17,22 @@ from prometheus_client.registry import Collector
 
 from .status import STATE_NUMBERS, Snapshot, ask
 
-# keepalived-exporter's counter names, by the engine's counter that holds the value.
+# keepalived-exporter's names for the counters of keepalived's JSON dump (which our snapshot repeats).
 VRRP_COUNTERS = {
-    "adverts_received": ("keepalived_advertisements_received_total", "Advertisements received"),
-    "adverts_sent": ("keepalived_advertisements_sent_total", "Advertisements sent"),
-    "became_master": ("keepalived_become_master_total", "Became master"),
-    "released_master": ("keepalived_release_master_total", "Released master"),
-    "drop_length": ("keepalived_packet_length_errors_total", "Packet length errors"),
-    "drop_interval": ("keepalived_advertisements_interval_errors_total", "Advertisement interval errors"),
-    "drop_ttl": ("keepalived_ip_ttl_errors_total", "TTL errors"),
-    "drop_type": ("keepalived_invalid_type_received_total", "Invalid type errors"),
-    "drop_addresses": ("keepalived_address_list_errors_total", "Address list errors"),
-    "drop_auth_type_invalid": ("keepalived_authentication_invalid_total", "Authentication invalid"),
-    "drop_auth_type_mismatch": ("keepalived_authentication_mismatch_total", "Authentication mismatch"),
-    "drop_auth": ("keepalived_authentication_failure_total", "Authentication failure"),
-    "priority_zero_received": ("keepalived_priority_zero_received_total", "Priority zero received"),
-    "priority_zero_sent": ("keepalived_priority_zero_sent_total", "Priority zero sent"),
+    "advert_rcvd": ("keepalived_advertisements_received_total", "Advertisements received"),
+    "advert_sent": ("keepalived_advertisements_sent_total", "Advertisements sent"),
+    "become_master": ("keepalived_become_master_total", "Became master"),
+    "release_master": ("keepalived_release_master_total", "Released master"),
+    "packet_len_err": ("keepalived_packet_length_errors_total", "Packet length errors"),
+    "advert_interval_err": ("keepalived_advertisements_interval_errors_total", "Advertisement interval errors"),
+    "ip_ttl_err": ("keepalived_ip_ttl_errors_total", "TTL errors"),
+    "invalid_type_rcvd": ("keepalived_invalid_type_received_total", "Invalid type errors"),
+    "addr_list_err": ("keepalived_address_list_errors_total", "Address list errors"),
+    "invalid_authtype": ("keepalived_authentication_invalid_total", "Authentication invalid"),
+    "authtype_mismatch": ("keepalived_authentication_mismatch_total", "Authentication mismatch"),
+    "auth_failure": ("keepalived_authentication_failure_total", "Authentication failure"),
+    "pri_zero_rcvd": ("keepalived_priority_zero_received_total", "Priority zero received"),
+    "pri_zero_sent": ("keepalived_priority_zero_sent_total", "Priority zero sent"),
 }
 VRRP_LABELS = ["iname", "intf", "vrid", "state"]
 
@@ -66,9 +65,10 @@ def vrrp_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         for vip in instance["vips"]:
             number = STATE_NUMBERS.get(instance["state"], 0)
             state.add_metric([instance["name"], instance["interface"], str(instance["vrid"]), vip], number)
-        found: dict[str, Any] = instance["counters"]
+        stats: dict[str, int] = instance["stats"]
         for key, family in counters.items():
-            family.add_metric(labels, found.get(key, 0))
+            family.add_metric(labels, stats[key])
+        found: dict[str, int] = instance["counters"]
         priority.add_metric(labels, instance["effective_priority"])
         split.add_metric(labels, found.get("split_brain", 0))
         for key, count in sorted(found.items()):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..io.probes.base import Result
+from ..vrrp.dumps import keepalived_counters
 from ..vrrp.instance import State
 from ..vrrp.tracking import Kind
 from .status import Snapshot
@@ -72,6 +73,8 @@ def vrrp_snapshot(service: VrrpService) -> Snapshot:
                     }
                     for tracked in spec.tracked
                 ],
+                # keepalived's counters by its names (its .stats and JSON), then all of ours.
+                "stats": keepalived_counters(engine),
                 "counters": dict(engine.counters),
             }
         )

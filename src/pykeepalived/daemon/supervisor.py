@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
@@ -20,6 +21,8 @@ from ..core.exits import EXIT_CONFIG
 from . import logs
 from .process import SIGJSON, SIGSTATS_CLEAR, release_signals, tolerate_realtime_signals
 from .readiness import Readiness
+
+VRRP_ONLY_SIGNALS = (signal.SIGUSR2, SIGSTATS_CLEAR, SIGJSON)
 
 # A child that dies is restarted at once; one that keeps dying, after longer and longer pauses.
 RESPAWN_BACKOFF_SECONDS = (0, 0.5, 1, 2, 5, 10, 30)
@@ -39,9 +42,16 @@ class ChildSpec:
 
 class Supervisor:
     def __init__(
-        self, children: list[ChildSpec], logger: logging.Logger, respawn: bool, readiness: Readiness | None = None
+        self,
+        children: list[ChildSpec],
+        logger: logging.Logger,
+        respawn: bool,
+        readiness: Readiness | None = None,
+        write_data: Callable[[], None] | None = None,
     ) -> None:
         self.children = children
+        # keepalived's parent writes its own dump (keepalived_parent.data) on SIGUSR1 too.
+        self.write_data = write_data
         self.logger = logger
         self.respawn = respawn
         # Tells systemd when the children run their configuration (READY=1, RELOADING=1, STOPPING=1).
@@ -151,7 +161,11 @@ class Supervisor:
         if signum == signal.SIGHUP and self.readiness is not None:
             self.readiness.reloading(len(running))
         for process in running:
-            process.send_signal(signum)
+            # As keepalived's parent: only the VRRP process has stats and a JSON dump to write.
+            if signum not in VRRP_ONLY_SIGNALS or process is self.processes.get("VRRP"):
+                process.send_signal(signum)
+        if signum == signal.SIGUSR1 and self.write_data is not None:
+            self.write_data()
 
 
 def child_command(module: str, arguments: list[str]) -> list[str]:

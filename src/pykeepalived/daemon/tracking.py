@@ -46,13 +46,17 @@ class ScriptWatcher:
         self.logger = logger
         self.status = RiseFall(script.rise, script.fall, ok=False if script.init_fail else None)
         self.task: asyncio.Task[None] | None = None
+        # While the script runs (keepalived's dump says running, else idle).
+        self.running = False
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
         while True:
+            self.running = True
             code = await run_command(self.argv, self.run_as, self.script.timeout or self.script.interval)
+            self.running = False
             success = code == 0
             if self.status.result(success):
                 self.logger.info(f"Script `{self.script.name}` now returning {0 if success else 1}")

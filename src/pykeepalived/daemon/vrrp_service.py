@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from ..config.model import Config, GlobalDefs
 from ..core.exits import EXIT_CONFIG
 from ..io.addresses import AddressManager, PlacedAddress, address_message
-from ..io.dumps import write_json_atomically
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.script_security import ScriptVetting
@@ -66,6 +65,7 @@ from ..vrrp.packet import (
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from .address_log import log_address_changes
+from .dump_files import write_data, write_json, write_stats
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
 from .process import (
@@ -86,9 +86,6 @@ from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_message
 DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
 LINK_LOCAL_WAIT_SECONDS = 5.0
-# keepalived writes /tmp/keepalived.data and /tmp/keepalived.stats on SIGUSR1 / SIGUSR2.
-DATA_DUMP = "/tmp/pykeepalived.data"
-STATS_DUMP = "/tmp/pykeepalived.stats"
 
 
 # Interface, address family, IP protocol, and for unicast instances the address adverts come to: multicast
@@ -155,6 +152,10 @@ class VrrpService:
         self.by_vrid: dict[tuple[Channel, int], Running] = {}
         self.addresses = AddressManager(logger)
         self.links: LinkMonitor | None = None
+        # Interfaces whose state changed since start (keepalived's dump shows their rp_filter from then on),
+        # and when we last sent a neighbour advert on each (its dump shows that it checked IPv6 forwarding).
+        self.links_changed: set[int] = set()
+        self.na_sent_at: dict[str, float] = {}
         self.dropped: collections.Counter[str] = collections.Counter()
         self.stopped = asyncio.Event()
         # keepalived's --dont-release-vrrp (-V): stopping leaves the addresses, routes and rules in place.
@@ -311,6 +312,7 @@ class VrrpService:
     def _on_link_change(self) -> None:
         assert self.links is not None
         for index, up in self.links.read():
+            self.links_changed.add(index)
             for running in self.running:
                 if running.spec.interface.index == index and running.link_up != up:
                     running.link_up = up
@@ -390,6 +392,7 @@ class VrrpService:
                         self.arp_sockets[target.name].send(garp_frame(target.mac, address))
                     else:
                         self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
+                        self.na_sent_at[target.name] = time.time()
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.log(logging.DEBUG if action.detail else logging.INFO, action.message)
         elif isinstance(action, SplitBrain):
@@ -399,33 +402,11 @@ class VrrpService:
             if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
                 self.lvs_sync.follow(action.new.value)
 
-    def snapshot(self) -> dict[str, object]:
-        """State and counters of every instance (what SIGUSR1 / SIGUSR2 write, as keepalived's dumps)."""
-        return {
-            "instances": {
-                r.spec.params.name: {
-                    "state": r.engine.state.value,
-                    "base_priority": r.spec.params.priority,
-                    "effective_priority": r.engine.effective_priority,
-                    "interface": r.spec.interface.name,
-                    "vrid": r.spec.params.vrid,
-                    "master_source": str(r.engine.master_source) if r.engine.master_source else None,
-                    "counters": dict(r.engine.counters),
-                }
-                for r in self.running
-            },
-            "sync_groups": {g.name: g.state.value for g in self.engines.groups},
-            "undecodable_packets": dict(self.dropped),
-        }
-
     def clear_counters(self) -> None:
         """keepalived's STATS_CLEAR: every instance's counters from zero."""
         for running in self.running:
             running.engine.counters.clear()
         self.dropped.clear()
-
-    def write_dump(self, path: str) -> None:
-        write_json_atomically(path, self.snapshot(), self.logger)
 
 
 def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
@@ -467,10 +448,10 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
         signal.SIGHUP,
         reporting(lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"), args.ready_fd),
     )
-    loop.add_signal_handler(signal.SIGUSR1, service.write_dump, DATA_DUMP)
-    loop.add_signal_handler(signal.SIGUSR2, service.write_dump, STATS_DUMP)
-    loop.add_signal_handler(SIGSTATS_CLEAR, service.clear_counters)
-    loop.add_signal_handler(SIGJSON, logger.info, "JSON dump (keepalived's /tmp/keepalived.json) is not provided yet")
+    loop.add_signal_handler(signal.SIGUSR1, write_data, service)
+    loop.add_signal_handler(signal.SIGUSR2, write_stats, service, False)
+    loop.add_signal_handler(SIGSTATS_CLEAR, write_stats, service, True)
+    loop.add_signal_handler(SIGJSON, write_json, service)
     tolerate_realtime_signals(loop, logger, (SIGJSON, SIGSTATS_CLEAR))
     release_signals()
     service.open()

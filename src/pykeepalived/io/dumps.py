@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -16,3 +17,17 @@ def write_json_atomically(path: str, data: object, logger: logging.Logger) -> No
         os.replace(f"{path}.new", path)
     except OSError as error:
         logger.error(f"cannot write {path}: {error}")
+
+
+def write_text_atomically(path: str, text: str, logger: logging.Logger) -> None:
+    """keepalived's dump files: whole or not at all, readable by root alone (as its fopen_safe makes them)."""
+    partial = f"{path}.new"
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w", encoding="utf-8") as dump:
+            dump.write(text)
+        os.replace(partial, path)
+    except OSError as error:
+        logger.info(f"Can't open dump file {path} ({error.errno}: {error.strerror})")

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 SIOCGIFFLAGS = 0x8913
 SIOCGIFADDR = 0x8915
 SIOCGIFHWADDR = 0x8927
+SIOCGIFMTU = 0x8921
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
+ARPHRD_ETHER = 1
 IFA_F_TENTATIVE = 0x40
 
 
@@ -63,3 +65,71 @@ def is_up(name: str) -> bool:
     """Administratively up and with carrier (keepalived's IF_ISUP)."""
     flags = struct.unpack_from("H", _ioctl(name, SIOCGIFFLAGS), 16)[0]
     return bool(flags & IFF_UP and flags & IFF_RUNNING)
+
+
+@dataclass(frozen=True)
+class Link:
+    """What keepalived's dump lists of an interface: index, flags (IFF_*), MTU, hardware type (ARPHRD_*) and
+    addresses (the MAC and its broadcast for Ethernet)."""
+
+    name: str
+    index: int
+    flags: int
+    mtu: int
+    hardware_type: int
+    mac: bytes | None
+    broadcast: bytes | None
+    address: ipaddress.IPv4Address | None
+    link_local: ipaddress.IPv6Address | None
+    # Its IPv4 settings (net.ipv4.conf.NAME.*): arp_ignore, arp_filter, promote_secondaries, rp_filter.
+    arp_ignore: int = 0
+    arp_filter: int = 0
+    promote_secondaries: int = 0
+    rp_filter: int = 0
+
+
+def ipv4_setting(name: str, setting: str, family: str = "ipv4") -> int:
+    """net.ipv4.conf.NAME.SETTING (or ipv6's), 0 if it cannot be read."""
+    try:
+        with open(f"/proc/sys/net/{family}/conf/{name}/{setting}", encoding="ascii") as value:
+            return int(value.read())
+    except (OSError, ValueError):
+        return 0
+
+
+def _broadcast(name: str) -> bytes | None:
+    try:
+        with open(f"/sys/class/net/{name}/broadcast", encoding="ascii") as text:
+            return bytes.fromhex(text.read().strip().replace(":", ""))
+    except (OSError, ValueError):
+        return None
+
+
+def links() -> list[Link]:
+    """Every interface of this network namespace, by index; one that vanishes meanwhile is left out."""
+    found = []
+    for index, name in sorted(socket.if_nameindex()):
+        try:
+            flags = struct.unpack_from("H", _ioctl(name, SIOCGIFFLAGS), 16)[0]
+            mtu = struct.unpack_from("i", _ioctl(name, SIOCGIFMTU), 16)[0]
+            hardware = _ioctl(name, SIOCGIFHWADDR)
+            facts = interface(name)
+        except OSError:
+            continue
+        hardware_type = struct.unpack_from("H", hardware, 16)[0]
+        ethernet = hardware_type == ARPHRD_ETHER
+        found.append(
+            Link(
+                name,
+                index,
+                flags,
+                mtu,
+                hardware_type,
+                facts.mac if ethernet else None,
+                _broadcast(name) if ethernet else None,
+                facts.address,
+                facts.link_local,
+                *(ipv4_setting(name, s) for s in ("arp_ignore", "arp_filter", "promote_secondaries", "rp_filter")),
+            )
+        )
+    return found

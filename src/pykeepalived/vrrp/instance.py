@@ -205,6 +205,10 @@ class Instance:
     vips_set: bool = False
     wants_master: bool = False
     master_source: IPAddr | None = None
+    # The priority in the master's last advert that kept us BACKUP, and when the state last changed
+    # (both for keepalived's dump files).
+    master_priority: int = 0
+    last_transition: float | None = None
     # The master whose adverts held us in BACKUP (until it sent priority 0), with its last advert's IP
     # identification and when we heard it.
     heard_master: IPAddr | None = None
@@ -237,7 +241,10 @@ class Instance:
         self._actions = []
         transition = TRANSITIONS[(self.state, type(event))]
         self._may_enter = transition.to
+        before = self.state
         transition.handler(self, event)
+        if self.state is not before:
+            self.last_transition = event.now
         return self._actions
 
     @property
@@ -398,6 +405,7 @@ class Instance:
             self._update_master_adver_int(advert)
             self.ms_down_timer_us = self.master_down_us()
             self.master_source = self.heard_master = received.source
+            self.master_priority = advert.priority
             if received.ident is not None:
                 self.heard_ident = (received.ident, now)
             if self.params.preempt_delay > 0:
@@ -556,6 +564,7 @@ class Instance:
             self._schedule_garp(now, self.params.garp_lower_prio_delay, self.params.garp_lower_prio_repeat)
 
     def _leave_master(self, now: float, new: State) -> None:
+        self.counters["released_master"] += 1
         if new is State.BACKUP:
             self._log("Entering BACKUP STATE")
         else:

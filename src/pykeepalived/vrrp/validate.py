@@ -30,7 +30,11 @@ class DropReason(enum.Enum):
     VERSION = "version"
     LENGTH = "length"
     VRID = "vrid"
+    # keepalived's three counters: a failed password or AH check, an auth type it does not know, and an auth
+    # type (or AH header) other than the instance's.
     AUTH = "auth"
+    AUTH_TYPE = "auth_type"
+    AUTH_MISMATCH = "auth_mismatch"
     INTERVAL = "interval"
     TYPE = "type"
     ADDRESSES = "addresses"
@@ -122,7 +126,7 @@ def _check_ah(received: Received, expect: Expectations, ah_sequence: int) -> Ver
     ah = received.ah
     name = expect.name
     if ah is None:
-        return Verdict(Drop(DropReason.AUTH, f"({name}) No AH header but auth type is AH"))
+        return Verdict(Drop(DropReason.AUTH_MISMATCH, f"({name}) No AH header but auth type is AH"))
     if not icv_ok(received.raw, expect.auth_data, expect.unicast):
         return Verdict(
             Drop(
@@ -161,7 +165,7 @@ def check(received: Received, expect: Expectations, check_addresses: bool = True
 
     if (received.ah is not None) != (expect.auth_type == AUTH_AH):
         which = "Received AH header but auth type not AH" if received.ah else "No AH header but auth type is AH"
-        return drop(DropReason.AUTH, f"({name}) {which}")
+        return drop(DropReason.AUTH_MISMATCH, f"({name}) {which}")
     if not expect.unicast and received.ttl is not None and received.ttl != VRRP_TTL:
         return drop(DropReason.TTL, f"({name}) invalid TTL/HL. Received {received.ttl} and expect {VRRP_TTL}")
     if advert.version != expect.version:
@@ -170,9 +174,11 @@ def check(received: Received, expect: Expectations, check_addresses: bool = True
         )
     if advert.version == 2:
         if advert.auth_type not in (AUTH_NONE, AUTH_PASS, AUTH_AH):
-            return drop(DropReason.AUTH, f"({name}) Invalid auth type: {advert.auth_type}")
+            return drop(DropReason.AUTH_TYPE, f"({name}) Invalid auth type: {advert.auth_type}")
         if advert.auth_type != expect.auth_type:
-            return drop(DropReason.AUTH, f"({name}) received a {advert.auth_type} auth, expecting {expect.auth_type}!")
+            return drop(
+                DropReason.AUTH_MISMATCH, f"({name}) received a {advert.auth_type} auth, expecting {expect.auth_type}!"
+            )
         if expect.auth_type == AUTH_PASS and not hmac.compare_digest(advert.auth_data, expect.auth_data):
             return drop(DropReason.AUTH, f"({name}) received an invalid passwd!")
         if expect.auth_type == AUTH_AH:
