@@ -202,6 +202,18 @@ class Tracker:
             f"track script {name}",
         )
 
+    def take_over(self, previous: Tracker) -> None:
+        """After a reload: a script of the same name and command keeps its status and its run of results."""
+        before = {(w.script.name, w.argv): w for w in previous.watchers}
+        for watcher in self.watchers:
+            old = before.get((watcher.script.name, watcher.argv))
+            if old is not None:
+                watcher.status = old.status
+                if (Kind.SCRIPT, watcher.script.name) in previous.status:
+                    self.status[(Kind.SCRIPT, watcher.script.name)] = previous.status[
+                        (Kind.SCRIPT, watcher.script.name)
+                    ]
+
     def start(self) -> None:
         for watcher in self.watchers:
             watcher.start()

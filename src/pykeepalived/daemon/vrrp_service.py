@@ -4,8 +4,9 @@ One asyncio loop. Each instance has one precise timer at the engine's next deadl
 is a non-blocking send (adverts, gratuitous ARPs, netlink address messages), carried out in the order
 the engine asked for it, so nothing an instance does can hold up another's advert.
 
-Over 400 lines: sockets, timers and the execution of every kind of action, which share the per-instance
-state (Running); tracking and notifications live in tracking.py and notifier.py.
+Over 400 lines: sockets, timers, the execution of every kind of action and the reload that rewires them all
+share the service's state; an instance's own part is in vrrp_instances.py, tracking and notifications in
+tracking.py and notifier.py, the engines' wiring in vrrp/node.py.
 """
 
 from __future__ import annotations
@@ -15,52 +16,43 @@ import asyncio
 import collections
 import ipaddress
 import logging
-import os
-import resource
 import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from ..config.model import Config, GlobalDefs
+from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..io.addresses import AddressManager, PlacedAddress, address_message
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.script_security import ScriptVetting
-from ..io.timers import PreciseTimers, TimerHandle
+from ..io.timers import PreciseTimers
 from ..io.vmac import create_vmac, remove_vmac
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
-from ..vrrp.ah import encode_ah_ipv4
 from ..vrrp.gratuitous import garp_frame, unsolicited_na, vmac
 from ..vrrp.instance import (
     Action,
     AddAddresses,
     AdvertIn,
     Event,
-    Instance,
     Log,
+    PriorityChange,
+    Reconfigure,
     RemoveAddresses,
     SendAdvert,
     SendGratuitous,
     SplitBrain,
+    Start,
     State,
     StateChange,
     Stop,
     Timer,
 )
-from ..vrrp.lifetime import AddressLifetime
 from ..vrrp.node import NodeEngines
 from ..vrrp.packet import (
-    AUTH_AH,
-    IPPROTO_AH,
-    IPPROTO_VRRP,
     MCAST_GROUP6,
     DecodeError,
-    IPAddr,
-    encode,
-    encode_ipv4,
 )
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
@@ -71,7 +63,9 @@ from .notifier import Notifier
 from .process import (
     SIGJSON,
     SIGSTATS_CLEAR,
+    config_is_empty,
     pidfile,
+    read_config,
     release_signals,
     start_child,
     tolerate_realtime_signals,
@@ -80,52 +74,11 @@ from .readiness import report_config_read, reporting
 from .snapshots import vrrp_snapshot
 from .status import serve_status
 from .tracking import Tracker
-from .vrrp_setup import InstanceSpec, SetupError, instance_spec, routing_messages, vmac_name
+from .vrrp_instances import Channel, Running, new_running, router_identity
+from .vrrp_setup import InstanceSpec, SetupError, apply_scheduling, instance_spec, routing_messages, vmac_name
 
-# keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
-DEFAULT_RLIMIT_RTTIME_US = 10_000
 NOTIFY_STOP_WAIT_SECONDS = 1.0
 LINK_LOCAL_WAIT_SECONDS = 5.0
-
-
-# Interface, address family, IP protocol, and for unicast instances the address adverts come to: multicast
-# and unicast instances read separate sockets.
-Channel = tuple[str, int, int, IPAddr | None]
-
-
-@dataclass
-class Running:
-    spec: InstanceSpec
-    engine: Instance
-    lifetime: AddressLifetime
-    timer: TimerHandle | None = None
-    link_up: bool = True
-    # Encoded VRRP payloads by (priority, destination): all an instance's adverts differ only in these.
-    payloads: dict[tuple[int, str], bytes] = field(default_factory=dict)
-    protocol: int = IPPROTO_VRRP
-    # The IPv4 identification of its adverts, counted per instance from 1 as keepalived does: a peer can
-    # tell from it that we kept advertising (see Instance.took_over_ident).
-    ip_ident: int = 0
-
-    @property
-    def channel(self) -> Channel:
-        """The socket this instance's adverts travel on."""
-        spec = self.spec
-        unicast_to = spec.source if spec.params.unicast else None
-        return spec.interface.name, spec.params.primary.version, self.protocol, unicast_to
-
-    # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
-    add_messages: list[tuple[bytes, str]] = field(default_factory=list)
-    remove_messages: list[tuple[bytes, str]] = field(default_factory=list)
-    permanent_messages: list[tuple[bytes, str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        for vip, where in self.spec.addresses:
-            placed = PlacedAddress(vip, where.index)
-            text = f"({self.spec.params.name}) address {vip.address} on {where.name}"
-            self.add_messages.append((address_message(placed, True, self.lifetime.seconds), f"adding {text}"))
-            self.remove_messages.append((address_message(placed, False, None), f"removing {text}"))
-            self.permanent_messages.append((address_message(placed, True, None), text))
 
 
 class VrrpService:
@@ -134,18 +87,7 @@ class VrrpService:
         self.loop = asyncio.get_running_loop()
         self.logger = logger
         self.log_detail = log_detail
-        self.running = [
-            Running(
-                spec,
-                Instance(spec.params),
-                AddressLifetime.for_instance(
-                    spec.params.version, spec.params.advert_int_cs, spec.params.down_timer_adverts
-                ),
-                protocol=IPPROTO_AH if spec.params.auth_type == AUTH_AH else IPPROTO_VRRP,
-            )
-            for spec in specs
-        ]
-        # AH adverts are protocol 51 and never reach the protocol-112 socket, as in keepalived.
+        self.running = [new_running(spec) for spec in specs]
         self.sockets: dict[Channel, VrrpSocketV4 | VrrpSocketV6] = {}
         self.arp_sockets: dict[str, ArpSocket] = {}
         self.na_sockets: dict[str, NeighbourAdvertSocket] = {}
@@ -172,10 +114,13 @@ class VrrpService:
             if sync_settings is not None and sync_settings.instance is not None
             else None
         )
-        # The engines and their sync groups, wired as the lint's simulated LAN wires them too.
-        self.engines = NodeEngines(
+        self.engines = self._wire_engines()
+
+    def _wire_engines(self) -> NodeEngines:
+        """The engines and their sync groups, wired as the lint's simulated LAN wires them too."""
+        return NodeEngines(
             {r.spec.params.name: r.engine for r in self.running},
-            [(g.name, g.members) for g in config.vrrp_sync_group],
+            [(g.name, g.members) for g in self.config.vrrp_sync_group],
             self._act,
             self._settle,
             self._group_changed,
@@ -184,6 +129,22 @@ class VrrpService:
     # ----- lifecycle ------------------------------------------------------------------------------
 
     def open(self) -> None:
+        self._open_sockets()
+        self.links = LinkMonitor()
+        self.loop.add_reader(self.links.fileno(), self._on_link_change)
+        self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
+        self._add_static()
+        specs = [r.spec for r in self.running]
+        self.tracker.open(specs)
+        self.notifier.vet(specs)
+        self.vetting.report_violation()
+        if self.lvs_sync is not None:
+            self.lvs_sync.clear()
+        self.notifier.open()
+
+    def _open_sockets(self) -> None:
+        """A socket for every channel the instances use, and none for the others."""
+        self.by_vrid = {}
         for running in self.running:
             spec = running.spec
             channel = running.channel
@@ -204,17 +165,10 @@ class VrrpService:
                 if address.version == 6 and target.name not in self.na_sockets:
                     self.na_sockets[target.name] = NeighbourAdvertSocket(target.index)
             self.by_vrid[(channel, spec.params.vrid)] = running
-        self.links = LinkMonitor()
-        self.loop.add_reader(self.links.fileno(), self._on_link_change)
-        self.loop.add_reader(self.addresses.fileno(), self.addresses.read_answers)
-        self._add_static()
-        specs = [r.spec for r in self.running]
-        self.tracker.open(specs)
-        self.notifier.vet(specs)
-        self.vetting.report_violation()
-        if self.lvs_sync is not None:
-            self.lvs_sync.clear()
-        self.notifier.open()
+        for channel in set(self.sockets) - {running.channel for running in self.running}:
+            sock = self.sockets.pop(channel)
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
 
     def _add_static(self) -> None:
         """static_ipaddress, static_routes, static_rules: added at start, whatever the VRRP states."""
@@ -255,6 +209,75 @@ class VrrpService:
             running.link_up = is_up(running.spec.interface.name)
         self.engines.start(self._health, self.loop.time())
         self.tracker.start()
+
+    def reload(self, config: Config, specs: Sequence[InstanceSpec]) -> None:
+        """Run a new configuration as keepalived reloads one: an instance it keeps (same name, interface, VRID,
+        family, version, authentication kind) keeps its state, its addresses and its timers and takes the
+        new settings; a removed one stops as on shutdown (priority 0, its addresses removed); a new one
+        starts as at start-up."""
+        now = self.loop.time()
+        before = {r.spec.params.name: r for r in self.running}
+        wanted = {spec.params.name: spec for spec in specs}
+        kept = {
+            name: running
+            for name, running in before.items()
+            if name in wanted and router_identity(running.spec) == router_identity(wanted[name])
+        }
+        for name, running in before.items():
+            if name not in kept:
+                self.logger.info(f"({name}) removed by the reload - stopping it")
+                self._feed(running, Stop(now))
+        removals: list[tuple[bytes, str]] = []
+        self.running = []
+        for spec in specs:
+            same = kept.get(spec.params.name)
+            if same is None:
+                self.running.append(new_running(spec))
+                continue
+            gone = same.respec(spec)
+            if same.engine.vips_set:
+                removals += gone
+            self.running.append(same)
+        if removals:
+            self.addresses.send(removals)
+        self.by_name = {r.spec.params.name: r for r in self.running}
+        groups = {group.name: group.state for group in self.engines.groups}
+        self.config = config
+        self.engines = self._wire_engines()
+        for group in self.engines.groups:
+            group.state = groups.get(group.name, group.state)
+        self._open_sockets()
+        self._reload_tracking_and_notify(config, specs)
+        for running in self.running:
+            name = running.spec.params.name
+            if name in kept:
+                self.engines.feed(name, Reconfigure(running.spec.params, now))
+                if running.engine.vips_set:
+                    # Added addresses and routes (the kept ones are renewed); their ARP caches told.
+                    self._do(running, AddAddresses())
+                    self._do(running, SendGratuitous(running.spec.params.garp_repeat))
+                self._reevaluate(running)
+            else:
+                running.link_up = is_up(running.spec.interface.name)
+                priority, fault = self._health(name)
+                self.engines.feed(name, PriorityChange(priority, now))
+                self.engines.feed(name, Start(now, fault=fault))
+        self.tracker.start()
+
+    def _reload_tracking_and_notify(self, config: Config, specs: Sequence[InstanceSpec]) -> None:
+        """What the instances track and whom they notify, from the new configuration; a tracked script of the
+        same name and command keeps its status (no flap while it is run again)."""
+        previous = self.tracker
+        previous.stop()
+        self.vetting = ScriptVetting(config.global_defs, self.logger)
+        self.tracker = Tracker(config, self.vetting, self._reevaluate_named, self.logger)
+        self.tracker.open(list(specs))
+        self.tracker.take_over(previous)
+        self.notifier.close()
+        self.notifier = Notifier(config, self.vetting, self.logger)
+        self.notifier.vet(list(specs))
+        self.vetting.report_violation()
+        self.notifier.open()
 
     def stop(self) -> None:
         now = self.loop.time()
@@ -345,30 +368,6 @@ class VrrpService:
 
     # ----- output ---------------------------------------------------------------------------------
 
-    def _wire(self, running: Running, action: SendAdvert, destination: IPAddr) -> bytes:
-        """What goes to the socket: the IPv4 packet (our header, keepalived's IP ID counter, AH if any),
-        or for IPv6 the VRRP packet alone (the kernel adds the header)."""
-        spec = running.spec
-        key = (action.advert.priority, str(destination))
-        payload = running.payloads.get(key)
-        if payload is None:
-            payload = running.payloads[key] = encode(action.advert, spec.source, destination)
-        if not isinstance(spec.source, ipaddress.IPv4Address) or not isinstance(destination, ipaddress.IPv4Address):
-            return payload
-        # keepalived skips 0, which would let the kernel choose.
-        running.ip_ident = running.ip_ident % 0xFFFF + 1
-        if action.ah_sequence is None:
-            return encode_ipv4(payload, spec.source, destination, running.ip_ident)
-        return encode_ah_ipv4(
-            payload,
-            spec.source,
-            destination,
-            running.ip_ident,
-            action.ah_sequence,
-            spec.params.auth_data,
-            spec.params.unicast,
-        )
-
     def _do(self, running: Running, action: Action) -> None:
         spec = running.spec
         if isinstance(action, AddAddresses):
@@ -382,7 +381,7 @@ class VrrpService:
             for destination in spec.destinations:
                 text = str(destination)
                 try:
-                    sock.send(self._wire(running, action, destination), text)
+                    sock.send(running.wire(action, destination), text)
                 except OSError as error:
                     self.logger.warning(f"({spec.params.name}) sending advert to {destination} failed: {error}")
         elif isinstance(action, SendGratuitous):
@@ -409,20 +408,6 @@ class VrrpService:
         self.dropped.clear()
 
 
-def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
-    """keepalived's vrrp_priority (nice) and vrrp_rt_priority (SCHED_RR, bounded by vrrp_rlimit_rttime)."""
-    try:
-        if global_defs.vrrp_rt_priority is not None:
-            # A realtime process that never blocks would starve the machine: cap its CPU time per burst.
-            rttime = global_defs.vrrp_rlimit_rttime or DEFAULT_RLIMIT_RTTIME_US
-            resource.setrlimit(resource.RLIMIT_RTTIME, (rttime, rttime + 1000))
-            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(global_defs.vrrp_rt_priority))
-        elif global_defs.vrrp_priority is not None:
-            os.setpriority(os.PRIO_PROCESS, 0, global_defs.vrrp_priority)
-    except OSError as error:
-        logger.warning(f"VRRP: cannot set the scheduling priority: {error}")
-
-
 async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config) -> int:
     # An IPv6 link-local address may still be tentative (duplicate address detection) just after boot.
     deadline = time.monotonic() + LINK_LOCAL_WAIT_SECONDS
@@ -444,10 +429,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stopped.set)
-    loop.add_signal_handler(
-        signal.SIGHUP,
-        reporting(lambda: logger.info("Reload on SIGHUP is not supported yet - ignored"), args.ready_fd),
-    )
+    loop.add_signal_handler(signal.SIGHUP, reporting(lambda: reload(service, args, logger), args.ready_fd))
     loop.add_signal_handler(signal.SIGUSR1, write_data, service)
     loop.add_signal_handler(signal.SIGUSR2, write_stats, service, False)
     loop.add_signal_handler(SIGSTATS_CLEAR, write_stats, service, True)
@@ -468,6 +450,26 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
         # Give notify_stop scripts and the last alerts the moment they need before the process exits.
         await asyncio.wait(pending, timeout=NOTIFY_STOP_WAIT_SECONDS)
     return 0
+
+
+def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logger) -> None:
+    """SIGHUP: read and check the file first; one that cannot run changes nothing."""
+    logger.info(f"Reloading configuration file {args.config}")
+    if config_is_empty(args.config):
+        # Usually a copy that failed half-way: running it would remove every instance.
+        logger.error(f"Reload failed: {args.config} is empty - keeping the running configuration")
+        return
+    config = read_config(args, logger)
+    if config is None:
+        logger.error("Reload failed: the configuration cannot run - keeping the running one")
+        return
+    try:
+        specs = [instance_spec(config, instance, interface) for instance in config.vrrp_instance]
+    except (SetupError, OSError) as problem:
+        logger.error(f"Reload failed: {problem} - keeping the running configuration")
+        return
+    service.reload(config, specs)
+    logger.info("Reload finished")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

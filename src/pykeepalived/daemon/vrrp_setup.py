@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import resource
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from ..config.items import Route, Rule, VirtualAddress
 from ..config.items import Tracked as TrackedEntry
-from ..config.model import AuthType, Config, Script, SyncGroup, VrrpInstance
+from ..config.model import AuthType, Config, GlobalDefs, Script, SyncGroup, VrrpInstance
 from ..io.netdev import Interface
 from ..io.routes import RouteError, route_message, rule_message
 from ..vrrp.ah import ah_key
@@ -214,3 +217,21 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
             global_defs.smtp_alert_vrrp or global_defs.smtp_alert,
         ),
     )
+
+
+# keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.
+DEFAULT_RLIMIT_RTTIME_US = 10_000
+
+
+def apply_scheduling(global_defs: GlobalDefs, logger: logging.Logger) -> None:
+    """keepalived's vrrp_priority (nice) and vrrp_rt_priority (SCHED_RR, bounded by vrrp_rlimit_rttime)."""
+    try:
+        if global_defs.vrrp_rt_priority is not None:
+            # A realtime process that never blocks would starve the machine: cap its CPU time per burst.
+            rttime = global_defs.vrrp_rlimit_rttime or DEFAULT_RLIMIT_RTTIME_US
+            resource.setrlimit(resource.RLIMIT_RTTIME, (rttime, rttime + 1000))
+            os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(global_defs.vrrp_rt_priority))
+        elif global_defs.vrrp_priority is not None:
+            os.setpriority(os.PRIO_PROCESS, 0, global_defs.vrrp_priority)
+    except OSError as error:
+        logger.warning(f"VRRP: cannot set the scheduling priority: {error}")

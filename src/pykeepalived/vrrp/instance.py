@@ -127,7 +127,16 @@ class GroupBackup:
     now: float
 
 
-Event = Start | AdvertIn | Timer | Stop | Fault | PriorityChange | GroupMaster | GroupBackup
+@dataclass(frozen=True)
+class Reconfigure:
+    """A reload kept the instance, with new settings (priority, addresses, interval, peers...): its state, its
+    addresses and its timers stay, as keepalived keeps a reloaded instance's."""
+
+    params: Params
+    now: float
+
+
+Event = Start | AdvertIn | Timer | Stop | Fault | PriorityChange | GroupMaster | GroupBackup | Reconfigure
 
 
 # ----- actions --------------------------------------------------------------------------------------
@@ -379,6 +388,22 @@ class Instance:
 
     def _record_fault(self, event: Fault) -> None:
         self.faulted = event.active
+
+    def _reconfigure(self, event: Reconfigure) -> None:
+        old, self.params = self.params, event.params
+        # The cached adverts carry the old addresses, interval and authentication.
+        self._adverts.clear()
+        if self.params.priority == PRIORITY_OWNER:
+            self.effective_priority = PRIORITY_OWNER
+        if self.params.advert_int_cs == old.advert_int_cs:
+            return
+        self._log(f"advert interval now {self.params.advert_int_cs / 100:g} s", detail=True)
+        if self.state is State.MASTER:
+            self.master_adver_int_cs = self.params.advert_int_cs
+            self._arm_advert_timer(event.now)
+        elif self.state is State.BACKUP:
+            # Until the master's next advert tells its interval, wait as long as the longer of the two.
+            self.ms_down_timer_us = max(self.ms_down_timer_us, self.master_down_us())
 
     def _priority_change(self, event: PriorityChange) -> None:
         if self.params.priority == PRIORITY_OWNER or event.priority == self.effective_priority:
@@ -645,6 +670,7 @@ def _table() -> dict[tuple[State, type], Transition]:
     ignore = _go(Instance._ignore)
     stop = _go(Instance._stop, State.STOP)
     priority = _go(Instance._priority_change)
+    reconfigure = _go(Instance._reconfigure)
     rows: dict[State, dict[type, Transition]] = {
         State.INIT: {
             Start: _go(Instance._on_start, State.BACKUP, State.FAULT),
@@ -655,6 +681,7 @@ def _table() -> dict[tuple[State, type], Transition]:
             PriorityChange: priority,
             GroupMaster: ignore,
             GroupBackup: ignore,
+            Reconfigure: reconfigure,
         },
         State.BACKUP: {
             Start: ignore,
@@ -665,6 +692,7 @@ def _table() -> dict[tuple[State, type], Transition]:
             PriorityChange: priority,
             GroupMaster: _go(Instance._group_master, State.MASTER),
             GroupBackup: ignore,
+            Reconfigure: reconfigure,
         },
         State.MASTER: {
             Start: ignore,
@@ -675,6 +703,7 @@ def _table() -> dict[tuple[State, type], Transition]:
             PriorityChange: priority,
             GroupMaster: ignore,
             GroupBackup: _go(Instance._group_backup, State.BACKUP),
+            Reconfigure: reconfigure,
         },
         State.FAULT: {
             Start: ignore,
@@ -685,6 +714,7 @@ def _table() -> dict[tuple[State, type], Transition]:
             PriorityChange: priority,
             GroupMaster: ignore,
             GroupBackup: ignore,
+            Reconfigure: reconfigure,
         },
         State.STOP: {
             Start: ignore,
@@ -695,6 +725,7 @@ def _table() -> dict[tuple[State, type], Transition]:
             PriorityChange: priority,
             GroupMaster: ignore,
             GroupBackup: ignore,
+            Reconfigure: reconfigure,
         },
     }
     return {(state, event_type): transition for state, row in rows.items() for event_type, transition in row.items()}

@@ -21,6 +21,7 @@ from pykeepalived.vrrp.instance import (
     Log,
     Params,
     PriorityChange,
+    Reconfigure,
     RemoveAddresses,
     SendAdvert,
     SendGratuitous,
@@ -95,7 +96,7 @@ def run_until_master(instance: Instance) -> float:
 
 def test_every_state_and_event_pair_has_a_handler() -> None:
     for state in State:
-        for event in (Start, AdvertIn, Timer, Stop, Fault, PriorityChange, GroupMaster, GroupBackup):
+        for event in (Start, AdvertIn, Timer, Stop, Fault, PriorityChange, GroupMaster, GroupBackup, Reconfigure):
             assert (state, event) in TRANSITIONS
 
 
@@ -358,7 +359,7 @@ def event_sequences(draw: st.DrawFn) -> list[tuple[str, float, int, ipaddress.IP
     t = 0.0
     for _ in range(draw(st.integers(1, 40))):
         t += draw(st.floats(0.0, 5.0))
-        kind = draw(st.sampled_from(["advert", "timer", "link", "priority", "stop", "start"]))
+        kind = draw(st.sampled_from(["advert", "timer", "link", "priority", "stop", "start", "reconfigure"]))
         events.append((kind, t, draw(priorities), draw(sources), draw(st.booleans())))
     return events
 
@@ -379,6 +380,8 @@ def test_any_event_sequence_keeps_invariants(events, priority, version, preempt,
             event = Fault(flag, t)
         elif kind == "priority":
             event = PriorityChange(prio or 1, t)
+        elif kind == "reconfigure":
+            event = Reconfigure(params(priority=prio or 1, version=version, advert_int_cs=50 if flag else 100), t)
         else:
             event = Stop(t)
         was_master, advert_due = instance.state is State.MASTER, instance.sands
@@ -387,7 +390,8 @@ def test_any_event_sequence_keeps_invariants(events, priority, version, preempt,
             assert isinstance(
                 action, SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | SplitBrain
             )
-        if was_master and instance.state is State.MASTER and not any(isinstance(a, SendAdvert) for a in actions):
+        sent = any(isinstance(a, SendAdvert) for a in actions)
+        if was_master and instance.state is State.MASTER and not sent and kind != "reconfigure":
             # Only our own adverts move a master's advert timer: nothing received can delay it.
             assert instance.sands == advert_due
         assert instance.vips_set == (instance.state is State.MASTER)
@@ -478,3 +482,30 @@ def test_a_hand_over_is_not_a_split_brain() -> None:
     t = run_until_master(other)
     other.handle(AdvertIn(advert_from(PEER, 200, p), t + 5))
     assert instance.counters["split_brain"] == other.counters["split_brain"] == 0
+
+
+def test_a_reload_keeps_a_master_master_with_its_addresses_and_new_settings() -> None:
+    instance, _ = started(params())
+    now = run_until_master(instance)
+    new = params(priority=120, addresses=(VIP, ipaddress.IPv4Address("10.99.1.2")))
+    actions = instance.handle(Reconfigure(new, now + 0.5))
+    assert instance.state is State.MASTER and instance.vips_set
+    assert not any(isinstance(a, StateChange | RemoveAddresses) for a in actions)
+    assert instance.next_deadline == now + 1.0  # the advert timer runs on
+    instance.handle(PriorityChange(120, now + 0.5))
+    adverts = [a for a in instance.handle(Timer(now + 1.0)) if isinstance(a, SendAdvert)]
+    assert adverts[0].advert.priority == 120 and adverts[0].advert.addresses == new.addresses
+
+
+def test_a_reload_that_changes_the_interval_rearms_the_master_s_advert_timer() -> None:
+    instance, _ = started(params(version=3))
+    now = run_until_master(instance)
+    instance.handle(Reconfigure(params(version=3, advert_int_cs=50), now + 0.2))
+    assert instance.state is State.MASTER and instance.next_deadline == pytest.approx(now + 0.7)
+
+
+def test_a_reload_keeps_a_backup_waiting() -> None:
+    instance, _ = started(params())
+    deadline = instance.next_deadline
+    actions = instance.handle(Reconfigure(params(priority=90), 1.0))
+    assert instance.state is State.BACKUP and instance.next_deadline == deadline and not actions
