@@ -1,7 +1,9 @@
-"""Debian's keepalived 2.2.7 as the oracle for --config-test on every file of the shared corpus.
+"""Debian's keepalived 2.2.7 as the oracle for --config-test, on the shared corpus (keepalived's samples)
+and on tests/interop/corpus (configurations as public deployments generate them; its README names each
+source).
 
-For each file: the verdict (exit code zero or not) is the same, and every message keepalived prints
-appears in ours at the same line, in keepalived's words.
+For each file: our `-t` exits with keepalived's status (0, 4, 5, 6 or 2), and every message keepalived
+prints appears in ours at the same line, in keepalived's words (ours may add the value used).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.cli.common import config_test_exit_code, load_file
+from pykeepalived.cli.common import checked_file, config_test_exit_code
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 CORPUS_FILES = sorted(p for p in CORPUS.glob("*/*") if p.is_file())
+DEPLOYMENTS = Path(__file__).resolve().parent / "corpus"
+DEPLOYMENT_FILES = sorted(DEPLOYMENTS.glob("*.conf"))
 KEEPALIVED = shutil.which("keepalived") or "/usr/sbin/keepalived"
 LINE_PREFIX = re.compile(r"^\((?:(?P<file>.+?): )?Line (?P<line>\d+)\) (?P<text>.*)$")
 
@@ -43,16 +47,19 @@ def keepalived_config_test(path: Path) -> tuple[int, set[OracleMessage]]:
 
 def test_corpus_is_present() -> None:
     assert len(CORPUS_FILES) >= 20, f"expected the shared corpus at {CORPUS}"
+    assert len(DEPLOYMENT_FILES) >= 30, f"expected the deployments' corpus at {DEPLOYMENTS}"
+    sources = (DEPLOYMENTS / "README.md").read_text()
+    assert all(f"| {p.name} |" in sources for p in DEPLOYMENT_FILES), "every corpus file names its source"
     assert Path(KEEPALIVED).exists(), "Debian's keepalived must be installed (the README's test command does it)"
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_same_verdict_and_lines_as_keepalived(path: Path) -> None:
+@pytest.mark.parametrize("path", CORPUS_FILES + DEPLOYMENT_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_same_exit_status_and_lines_as_keepalived(path: Path) -> None:
     oracle_code, oracle_messages = keepalived_config_test(path)
-    result = load_file(str(path), None)
+    result = checked_file(str(path), None)
     ours = [(d.where.line if d.where else None, d.message) for d in result.diagnostics]
-    assert (config_test_exit_code(result) == 0) == (oracle_code == 0), (oracle_code, oracle_messages, ours)
+    assert config_test_exit_code(result) == oracle_code, (oracle_code, oracle_messages, ours)
     for expected in oracle_messages:
         if expected.line is None:
             hit = any(expected.text in text for _, text in ours)

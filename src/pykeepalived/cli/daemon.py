@@ -17,7 +17,7 @@ from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pid
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.netdev import interface
-from .common import DEFAULT_CONFIG, config_test_exit_code, load_file, report
+from .common import DEFAULT_CONFIG, checked_file, config_test_exit_code, load_file, report
 
 # Accepted for compatibility; what they control arrives with a later part of pykeepalived.
 NOT_YET = {
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="proxy worker processes sharing the listeners (SO_REUSEPORT); rr and wrr are exact with one")  # fmt: skip
     add("--ldirectord", metavar="FILE", help="read an ldirectord.cf instead (converted to keepalived.conf)")
     add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
+    add("--strict", action="store_true",
+        help="refuse every correction keepalived would make (each one is an error instead of a warning)")  # fmt: skip
     add("--signum", metavar="SIGFUNC", help="print the signal number of STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON")
     add("-v", "--version", action="store_true", help="print the version")
     add("-h", "--help", action="help", help="print this help")
@@ -109,14 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.ldirectord:
         args.use_file = converted_ldirectord(args.ldirectord)
-    result = load_file(args.use_file, args.config_id)
     if args.config_test is not None:
+        result = checked_file(args.use_file, args.config_id, strict=args.strict)
         if args.config_test == "-":
             report(result)
         else:
             with open(args.config_test, "a", encoding="utf-8") as log:
                 report(result, log)
-        return config_test_exit_code(result)
+        return config_test_exit_code(result, args.strict)
+    result = load_file(args.use_file, args.config_id, strict=args.strict)
     report(result)
     if args.dump_conf and result.config is not None:
         print("\n".join(to_text(dump_config(result.config))))

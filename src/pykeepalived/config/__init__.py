@@ -23,6 +23,13 @@ class LoadResult:
     def worst(self) -> Severity | None:
         return max((d.severity for d in self.diagnostics), default=None)
 
+    def strict(self) -> LoadResult:
+        """The same, with every warning an error (--strict: refuse to run anything but what was written)."""
+        escalated = tuple(
+            replace(d, severity=Severity.ERROR) if d.severity == Severity.WARNING else d for d in self.diagnostics
+        )
+        return replace(self, diagnostics=escalated)
+
     @property
     def runnable(self) -> bool:
         """True when the daemon may start: nothing worse than a warning."""
@@ -35,17 +42,20 @@ def load(
     config_id: str | None = None,
     interfaces: frozenset[str] | None = None,
     rng: random.Random | None = None,
+    strict: bool = False,
 ) -> LoadResult:
-    """Read, build and check a configuration file with all it includes."""
+    """Read, build and check a configuration file with all it includes; the model holds what keepalived
+    would run. `strict`: every correction (every warning) is an error instead."""
     # A large configuration makes hundreds of thousands of small acyclic objects; the cyclic collector
     # would scan them again and again (40 % of the load time) and find nothing to free.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(path, source, config_id, interfaces, rng)
+        result = _load(path, source, config_id, interfaces, rng)
     finally:
         if collecting:
             gc.enable()
+    return result.strict() if strict else result
 
 
 def _load(
@@ -63,7 +73,7 @@ def _load(
     children, _ = parse_block(Lookahead(iter(reader)), spec_of(Config), sink, nested=False)
     config = build(Config, Node("", (), top, "", children=children), BuildContext(sink))
     config = replace(config, files=tuple(reader.files_read))
-    validate(config, sink, interfaces)
+    config = validate(config, sink, interfaces)
     return LoadResult(config, tuple(sink.items))
 
 

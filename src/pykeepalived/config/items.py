@@ -79,6 +79,14 @@ def virtual_address(line: Line, ctx: BuildContext) -> VirtualAddress:
     scope = options.get("scope")
     if scope is not None and scope not in SCOPES and not scope.isdigit():
         raise Invalid(f"invalid scope '{scope}' for ip address {text}")
+    label = options.get("label")
+    if address.version == 6:
+        if scope is not None:
+            ctx.warn(f"Cannot specify scope for IPv6 addresses ({text}) - ignoring scope", line.where)
+            scope = None
+        if label is not None:
+            ctx.warn(f"Cannot specify label for IPv6 addresses ({text}) - ignoring label", line.where)
+            label = None
     brd = options.get("brd", options.get("broadcast"))
     if brd == "+" or brd == "-":
         brd = None
@@ -86,7 +94,7 @@ def virtual_address(line: Line, ctx: BuildContext) -> VirtualAddress:
         address=address,
         where=line.where,
         dev=options.get("dev"),
-        label=options.get("label"),
+        label=label,
         scope=scope,
         broadcast=parse_ip(brd) if brd else None,
         peer=parse_interface(options["peer"]) if "peer" in options else None,
@@ -109,6 +117,8 @@ class Route:
     table: str | None = None
     metric: int | None = None
     options: tuple[tuple[str, str], ...] = ()
+    # keepalived tracks a route (restores it if removed, faults the instance) unless no_track or no interface.
+    tracked: bool = True
 
     @property
     def nexthop_devs(self) -> tuple[str, ...]:
@@ -138,6 +148,8 @@ def route(line: Line, ctx: BuildContext) -> Route:
     options: list[tuple[str, str]] = []
     i = 0
     flag_words = {"onlink", "nexthop", "no_track", "rtt_lock", "rttvar_lock", "quickack", "fastopen_no_cookie"}
+    # keepalived takes the route's interface from a `dev` before any `nexthop` only.
+    route_dev: str | None = None
     while i < len(words):
         key = words[i]
         if key in flag_words:
@@ -150,17 +162,35 @@ def route(line: Line, ctx: BuildContext) -> Route:
         if key in ("via", "gw"):
             if key == "gw":
                 ctx.warn('"gw" for routes is deprecated. Please use "via"', line.where)
-            via = parse_ip(value)
+            try:
+                via = ipaddress.ip_address(value)
+            except ValueError:
+                raise Invalid(
+                    f"VRRP parsed invalid IP {value}. skipping IP...; invalid route via address {value}"
+                ) from None
         elif key == "or":
             ctx.warn('"or" for routes is deprecated. Please use "nexthop"', line.where)
             alternatives.append(parse_ip(value))
         elif key in ("dev", "scope", "table", "metric", "src"):
             values[key] = value
+            if key == "dev" and ("nexthop", "") not in options:
+                route_dev = value
         else:
             options.append((key, value))
         i += 2
     if "src" in values:
         source = parse_ip(values["src"])
+    tracked = ("no_track", "") not in options
+    if tracked:
+        protocol = next((v for k, v in options if k in ("protocol", "proto")), None)
+        if protocol is not None and protocol not in ("keepalived", "18"):
+            ctx.warn("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol", line.where)
+            options = [(k, "keepalived" if k in ("protocol", "proto") else v) for k, v in options]
+        if route_dev is None:
+            ctx.warn(
+                f"Warning - cannot track route {destination} with no interface specified, not tracking", line.where
+            )
+            tracked = False
     return Route(
         destination=destination,
         where=line.where,
@@ -173,6 +203,7 @@ def route(line: Line, ctx: BuildContext) -> Route:
         table=values.get("table"),
         metric=parse_int(values["metric"], 0, 2**32 - 1) if "metric" in values else None,
         options=tuple(options),
+        tracked=tracked,
     )
 
 
@@ -310,6 +341,19 @@ def group_member(line: Line, ctx: BuildContext) -> GroupMember:
         return GroupMember(line.where, fwmark=parse_int(words[1], 1, 2**32 - 1))
     text = words[0]
     first_text, dash, end_text = text.partition("-")
+    if "/" in first_text and not dash:
+        # keepalived takes IP/prefix as the range of the prefix's addresses.
+        address_text, _, prefix = first_text.partition("/")
+        if not prefix.isdigit() or int(prefix) == 0:
+            raise Invalid(f"Invalid netmask - {first_text} - skipping")
+        try:
+            network = ipaddress.ip_network(first_text)
+        except ValueError as problem:
+            if "host bits set" in str(problem):
+                raise Invalid(f"Address mask bits not empty - {first_text} - skipping") from None
+            raise Invalid(f"Invalid virtual server group IP address {address_text} - skipping") from None
+        port = parse_int(words[1], 0, 65535) if len(words) > 1 else 0
+        return GroupMember(line.where, network.network_address, network.broadcast_address, port)
     first = parse_ip(first_text)
     last = first
     if dash:

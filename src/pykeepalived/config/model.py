@@ -201,6 +201,28 @@ def lvs_timeouts(node: Node, ctx: BuildContext) -> tuple[int, int, int]:
     return tcp, tcp_fin, udp
 
 
+def notification_emails(node: Node, ctx: BuildContext) -> tuple[str, ...]:
+    if not node.items:
+        ctx.warn("Warning - empty notification_email block", node.end or node.where)
+    return Values(items.email, "").convert(node, ctx)
+
+
+def dynamic_interfaces_value(node: Node, ctx: BuildContext) -> bool:
+    if node.args and node.args[0] != "allow_if_changes":
+        ctx.warn(f"Unknown dynamic_interfaces option '{node.args[0]}'", node.where)
+    return True
+
+
+def iptables_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
+    # Debian's keepalived is built with nftables only; it says so and uses nftables.
+    ctx.warn(
+        "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' "
+        "with 'nftables' config option",
+        node.where,
+    )
+    return node.args
+
+
 def include_check_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
     # The reader applies include_check while reading (it governs later includes); keep what was written.
     return node.args
@@ -232,8 +254,6 @@ class GlobalDefs:
             "vrrp_min_garp",
             "vrrp_garp_extra_if",
             "vrrp_vmac_garp_intvl",
-            "vrrp_iptables",
-            "vrrp_ipsets",
             "nftables",
             "nftables_priority",
             "nftables_ifindex",
@@ -297,10 +317,13 @@ class GlobalDefs:
             "linkbeat_use_polling",
         ]
     )
+    RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset({"lvs_flush_onstop", "lvs_flush_on_stop"})
 
     where: Location | None = None
+    # Where each keyword was written, for messages about it.
+    lines: Mapping[str, Location] = field(default_factory=dict, compare=False)
     router_id: str | None = kw(Word())
-    notification_email: tuple[str, ...] = kw(Values(items.email, "e-mail addresses"), repeat=True)
+    notification_email: tuple[str, ...] = kw(CustomValues(notification_emails, "e-mail addresses"), repeat=True)
     notification_email_from: str | None = kw(Word())
     smtp_server: tuple[IPAddr, int] | None = kw(IP_PORT)
     smtp_helo_name: str | None = kw(Word())
@@ -310,40 +333,69 @@ class GlobalDefs:
     smtp_alert_checker: bool = kw(Flag(), default=False)
     script_user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
     enable_script_security: bool = kw(Flag(), default=False)
-    dynamic_interfaces: bool = kw(Flag(), default=False)
-    max_auto_priority: int | None = kw(Int(-1, 99))
+    dynamic_interfaces: bool = kw(
+        Custom(dynamic_interfaces_value, "flag [allow_if_changes]"),
+        default=False,
+        no_effect="missing interfaces are accepted; interfaces that appear, go or change later are not followed",
+    )
+    max_auto_priority: int | None = kw(Int(-1, 99), no_effect="no realtime scheduling")
     vrrp_version: int = kw(Int(2, 3), default=2)
-    vrrp_mcast_group4: IPAddr = kw(IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"))
-    vrrp_mcast_group6: IPAddr = kw(IPAddress(), default=ipaddress.IPv6Address("ff02::12"))
+    vrrp_mcast_group4: IPAddr = kw(
+        IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"), no_effect="IPv4 adverts go to 224.0.0.18"
+    )
+    vrrp_mcast_group6: IPAddr = kw(
+        IPAddress(), default=ipaddress.IPv6Address("ff02::12"), no_effect="IPv6 adverts go to ff02::12"
+    )
     vrrp_garp_master_delay: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_repeat: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_refresh: int = kw(Int(0, 2**31 - 1), default=0)
     # Unset: the same as vrrp_garp_master_delay / vrrp_garp_master_repeat (keepalived's rule).
     vrrp_garp_lower_prio_delay: int | None = kw(Int(0, 2**31 - 1))
     vrrp_garp_lower_prio_repeat: int | None = kw(Int(0, 2**31 - 1))
-    vrrp_garp_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
-    vrrp_gna_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
+    vrrp_garp_interval: float = kw(
+        Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True),
+        default=0.0,
+        no_effect="gratuitous ARPs of a burst are not spaced",
+    )
+    vrrp_gna_interval: float = kw(
+        Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True),
+        default=0.0,
+        no_effect="unsolicited neighbour adverts of a burst are not spaced",
+    )
     vrrp_lower_prio_no_advert: bool = kw(Flag(), default=False)
     vrrp_higher_prio_send_advert: bool = kw(Flag(), default=False)
     vrrp_skip_check_adv_addr: bool = kw(Flag(), default=False)
-    vrrp_strict: bool = kw(Flag(), default=False)
+    vrrp_strict: bool = kw(
+        Flag(),
+        default=False,
+        no_effect="its checks and corrections apply; the firewall rule dropping traffic to the VIPs of a master "
+        "without accept is not installed",
+    )
     vrrp_priority: int | None = kw(Int(-20, 19))
     vrrp_rt_priority: int | None = kw(Int(1, 99))
     vrrp_rlimit_rttime: int | None = kw(Int(1, 2**31 - 1))
-    checker_priority: int | None = kw(Int(-20, 19))
-    vrrp_startup_delay: float | None = kw(Seconds("0", "1000"))
+    checker_priority: int | None = kw(Int(-20, 19), no_effect="the checker process keeps its priority")
+    vrrp_startup_delay: float | None = kw(Seconds("0", "1000"), no_effect="VRRP starts at once")
     notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
     notify_fifo_script: Script | None = kw(SCRIPT)
     vrrp_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
     vrrp_notify_fifo_script: Script | None = kw(SCRIPT)
-    lvs_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
-    lvs_notify_fifo_script: Script | None = kw(SCRIPT)
+    lvs_notify_fifo: tuple[str, ...] | None = kw(
+        Custom(lambda n, c: n.args, "path [user [group]]"), no_effect="checker events are not written to a FIFO"
+    )
+    lvs_notify_fifo_script: Script | None = kw(SCRIPT, no_effect="checker events are not written to a FIFO")
     lvs_flush: bool = kw(Flag(), default=False)
     lvs_timeouts: tuple[int, int, int] | None = kw(Custom(lvs_timeouts, "[tcp N] [tcpfin N] [udp N]"))
     lvs_sync_daemon: LvsSyncDaemon | None = kw(
         Custom(lvs_sync_daemon, "INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]")
     )
     include_check: tuple[str, ...] | None = kw(Custom(include_check_value, "read|match|wildcard_match|..."))
+    vrrp_iptables: tuple[str, ...] | None = kw(
+        Custom(iptables_value, "[inchain [outchain]]"), no_effect="keepalived's firewall rules are not installed"
+    )
+    vrrp_ipsets: tuple[str, ...] | None = kw(
+        Custom(iptables_value, "[names]"), no_effect="keepalived's firewall rules are not installed"
+    )
     options: tuple[RawOption, ...] = ()
 
 
@@ -381,9 +433,9 @@ class TrackProcess:
     weight: tuple[int, bool] = kw(weight_with_reverse(-254, 254), default=(0, False))
     quorum: int = kw(Int(1, 2**31 - 1), default=1)
     quorum_max: int | None = kw(Int(0, 2**31 - 1))
-    delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
-    terminate_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
-    fork_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    delay: float | None = kw(Seconds("0", TIMER_MAX_SEC), no_effect="a change counts at once")
+    terminate_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC), no_effect="a change counts at once")
+    fork_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC), no_effect="a change counts at once")
     full_command: bool = kw(Flag(), default=False)
 
 
@@ -429,6 +481,20 @@ def interface_name(node: Node, ctx: BuildContext) -> str:
     if len(name) > IFNAMSIZ:
         raise Invalid(f"Interface name '{name}' too long (at most {IFNAMSIZ} characters)")
     return name
+
+
+def priority_value(node: Node, ctx: BuildContext) -> int:
+    text = arg(node)
+    try:
+        return parse_int(text, 1, PRIORITY_OWNER)
+    except Invalid as problem:
+        ctx.warn(problem.message, node.where)
+        ctx.warn(
+            f"({ctx.block_name}) Priority not valid! must be between 1 & {PRIORITY_OWNER}. "
+            f"Using default {PRIORITY_DEFAULT}",
+            node.where,
+        )
+        return PRIORITY_DEFAULT
 
 
 def advert_interval(node: Node, ctx: BuildContext) -> float:
@@ -485,7 +551,7 @@ class VrrpInstance:
     state: State | None = kw(Custom(state_value, "MASTER|BACKUP"))
     interface: str | None = kw(Custom(interface_name, "interface name"))
     virtual_router_id: int | None = kw(Int(1, 255))
-    priority: int | None = kw(Int(1, PRIORITY_OWNER))
+    priority: int | None = kw(Custom(priority_value, f"integer 1..{PRIORITY_OWNER}"))
     advert_int: float = kw(Custom(advert_interval, "seconds 0.01..255"), default=1.0)
     version: int | None = kw(Int(2, 3))
     nopreempt: bool = kw(Either("nopreempt"), names=("nopreempt", "preempt"), default=False)
@@ -508,16 +574,20 @@ class VrrpInstance:
     )
     unicast_src_ip: IPAddr | None = kw(IPAddress())
     mcast_src_ip: IPAddr | None = kw(IPAddress())
-    mcast_dst_ip: IPAddr | None = kw(IPAddress())
-    unicast_ttl: int | None = kw(Int(0, 255))
+    mcast_dst_ip: IPAddr | None = kw(IPAddress(), no_effect="adverts go to the multicast group of their family")
+    unicast_ttl: int | None = kw(Int(0, 255), no_effect="unicast adverts leave with TTL 255")
     use_vmac: str | None = kw(Custom(use_vmac_value, "[interface name]"))
     vmac_xmit_base: bool = kw(Flag(), default=False)
-    accept: bool | None = kw(Either("accept"), names=("accept", "no_accept"))
+    accept: bool | None = kw(
+        Either("accept"),
+        names=("accept", "no_accept"),
+        no_effect="a master always accepts traffic to its VIPs; keepalived's no_accept firewall rule is not installed",
+    )
     dont_track_primary: bool = kw(Flag(), default=False)
     skip_check_adv_addr: bool | None = kw(Flag())
     strict_mode: bool | None = kw(Flag())
     native_ipv6: bool = kw(Flag(), default=False)
-    promote_secondaries: bool = kw(Flag(), default=False)
+    promote_secondaries: bool = kw(Flag(), default=False, no_effect="the interface's setting is left as it is")
     garp_master_delay: int | None = kw(Int(0, 2**31 - 1))
     garp_master_repeat: int | None = kw(Int(0, 2**31 - 1))
     garp_master_refresh: int | None = kw(Int(0, 2**31 - 1))
@@ -531,14 +601,16 @@ class VrrpInstance:
     notify_stop: Script | None = kw(SCRIPT)
     notify: Script | None = kw(SCRIPT)
     smtp_alert: bool | None = kw(Flag())
-    debug: int = kw(Int(0, 4), default=0)
+    debug: int = kw(Int(0, 4), default=0, no_effect="no per-instance debug output")
     lvs_sync_daemon_interface: str | None = kw(Custom(lvs_sync_daemon_interface, "interface (deprecated)"))
     options: tuple[RawOption, ...] = ()
 
     @property
     def family(self) -> int:
-        """4 or 6, from the first virtual address (keepalived's rule); 4 when there is none."""
-        return self.virtual_ipaddress[0].family if self.virtual_ipaddress else 4
+        """4 or 6, from the first virtual address (keepalived's rule), or native_ipv6; 4 when neither."""
+        if self.virtual_ipaddress:
+            return self.virtual_ipaddress[0].family
+        return 6 if self.native_ipv6 else 4
 
     def effective_version(self, global_version: int) -> int:
         return self.version or (3 if self.family == 6 else global_version)
@@ -578,9 +650,11 @@ class SyncGroup:
     notify_stop: Script | None = kw(SCRIPT)
     notify: Script | None = kw(SCRIPT)
     smtp_alert: bool | None = kw(Flag())
-    global_tracking: bool = kw(Flag(), default=False)
-    sync_group_tracking_weight: bool = kw(Flag(), default=False)
-    notify_priority_changes: bool = kw(Flag(), default=False)
+    global_tracking: bool = kw(Flag(), default=False, no_effect="members' tracking is not shared")
+    sync_group_tracking_weight: bool = kw(
+        Flag(), default=False, no_effect="a weighted tracker of a member does not move the group"
+    )
+    notify_priority_changes: bool = kw(Flag(), default=False, no_effect="no notification on priority changes")
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -597,7 +671,9 @@ class CheckerCommon:
     connect_port: int | None = kw(Int(0, 65535))
     bindto: IPAddr | None = kw(IPAddress())
     bind_port: int | None = kw(Int(0, 65535))
-    bind_if: str | None = kw(Custom(interface_name, "interface name"))
+    bind_if: str | None = kw(
+        Custom(interface_name, "interface name"), no_effect="the check is not bound to an interface"
+    )
     connect_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
     fwmark: int | None = kw(Int(0, 2**32 - 1))
     retry: int | None = kw(Int(0, 2**31 - 1))
@@ -648,19 +724,23 @@ class Url:
     virtualhost: str | None = kw(Word())
     regex: str | None = kw(Text())
     regex_no_match: bool = kw(Flag(), default=False)
-    regex_options: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "regex options"))
-    regex_min_offset: int | None = kw(Int(0, 2**31 - 1))
-    regex_max_offset: int | None = kw(Int(0, 2**31 - 1))
-    regex_stack: int | None = kw(Int(0, 2**31 - 1))
+    regex_options: tuple[str, ...] | None = kw(
+        Custom(lambda n, c: n.args, "regex options"), no_effect="the regex takes no options"
+    )
+    regex_min_offset: int | None = kw(Int(0, 2**31 - 1), no_effect="the whole body is searched")
+    regex_max_offset: int | None = kw(Int(0, 2**31 - 1), no_effect="the whole body is searched")
+    regex_stack: int | None = kw(Int(0, 2**31 - 1), no_effect="Python's regex engine has no stack size")
 
 
 @dataclass(frozen=True)
 class HttpCheck(CheckerCommon):
+    # keepalived drops a checker without url when its block closes, and says so there.
+    end: Location | None = None
     retry: int | None = kw(Int(0, 2**31 - 1), deprecated={"nb_get_retry": "retry"})
     virtualhost: str | None = kw(Word())
     http_protocol: str | None = kw(Choice({"1.0": "1.0", "1.1": "1.1", "1.0C": "1.0C", "1.0c": "1.0C"}))
     enable_sni: bool = kw(Flag(), default=False)
-    fast_recovery: bool = kw(Flag(), default=False)
+    fast_recovery: bool = kw(Flag(), default=False, no_effect="a failed server is retried at the usual pace")
     url: tuple[Url, ...] = kw(B(Url), repeat=True)
 
 
@@ -672,7 +752,7 @@ class SmtpHost(CheckerCommon):
 @dataclass(frozen=True)
 class SmtpCheck(CheckerCommon):
     helo_name: str | None = kw(Word())
-    host: tuple[SmtpHost, ...] = kw(B(SmtpHost), repeat=True)
+    host: tuple[SmtpHost, ...] = kw(B(SmtpHost), repeat=True, no_effect="the real server itself is checked")
 
 
 DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
@@ -778,6 +858,26 @@ def address_port_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return {"address": parse_ip(node.args[0]), "port": port}
 
 
+def scheduler_value(node: Node, ctx: BuildContext) -> str:
+    name = arg(node)
+    if name not in SCHEDULERS:
+        raise Invalid(f"Invalid lvs_scheduler '{name}' - ignoring")
+    return name
+
+
+# keepalived's IPVS_SVC_PERSISTENT_TIMEOUT, for a bare persistence_timeout.
+PERSISTENCE_TIMEOUT_DEFAULT = 360
+
+
+def persistence_timeout_value(node: Node, ctx: BuildContext) -> int:
+    if not node.args:
+        return PERSISTENCE_TIMEOUT_DEFAULT
+    try:
+        return parse_int(node.args[0], 1, LVS_MAX_TIMEOUT)
+    except Invalid as problem:
+        raise Invalid(f"{problem.message}; persistence_timeout invalid") from None
+
+
 def virtual_server_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     args = node.args
     if len(args) >= 2 and args[0] == "fwmark":
@@ -794,25 +894,31 @@ class VirtualServer:
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         ["hashed", "ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback", "snmp_name"]
     )
+    # The scheduler flags check/compile.py reads from `options`.
+    RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset({"sh-port", "sh-fallback", "mh-port", "mh-fallback"})
 
     where: Location
     end: Location | None = None
+    # Where each keyword was written (keepalived announces the defaults of those left out).
+    lines: Mapping[str, Location] = field(default_factory=dict, compare=False)
     address: IPAddr | None = None
     port: int | None = None
     fwmark: int | None = None
     group: str | None = None
-    ip_family: str | None = kw(Choice({"inet": "inet", "inet6": "inet6"}))
+    ip_family: str | None = kw(
+        Choice({"inet": "inet", "inet6": "inet6"}), no_effect="the family comes from the addresses"
+    )
     delay_loop: float = kw(Seconds("0.000001", TIMER_MAX_SEC), default=60.0)
-    lb_algo: str = kw(Choice({s: s for s in SCHEDULERS}), names=("lb_algo", "lvs_sched"), default="wlc")
+    lb_algo: str = kw(Custom(scheduler_value, "|".join(SCHEDULERS)), names=("lb_algo", "lvs_sched"), default="wlc")
     lb_kind: Forwarding = kw(FORWARDING, names=("lb_kind", "lvs_method"), default=Forwarding.NAT)
-    persistence_timeout: int | None = kw(Int(1, LVS_MAX_TIMEOUT))
+    persistence_timeout: int | None = kw(Custom(persistence_timeout_value, f"[seconds 1..{LVS_MAX_TIMEOUT}]"))
     persistence_granularity: str | None = kw(Word())
-    persistence_engine: str | None = kw(Word())
+    persistence_engine: str | None = kw(Word(), no_effect="persistence is by client address")
     protocol: Protocol | None = kw(Choice({p.value: p for p in Protocol}, case_insensitive=True))
-    ha_suspend: bool = kw(Flag(), default=False)
+    ha_suspend: bool = kw(Flag(), default=False, no_effect="checks run whatever the VRRP state")
     virtualhost: str | None = kw(Word())
     alpha: bool = kw(Flag(), default=False)
-    omega: bool = kw(Flag(), default=False)
+    omega: bool = kw(Flag(), default=False, no_effect="nothing is done when the service goes away")
     quorum: int = kw(Int(1, 2**32 - 1), default=1)
     hysteresis: int = kw(Int(0, 2**32 - 1), default=0)
     quorum_up: Script | None = kw(SCRIPT)
@@ -820,7 +926,9 @@ class VirtualServer:
     weight: int | None = kw(Int(1, IPVS_WEIGHT_LIMIT))
     sorry_server: tuple[IPAddr, int] | None = kw(IP_PORT)
     sorry_server_inhibit: bool = kw(Flag(), default=False)
-    sorry_server_lvs_method: Forwarding | None = kw(FORWARDING)
+    sorry_server_lvs_method: Forwarding | None = kw(
+        FORWARDING, no_effect="the sorry server takes the virtual server's method"
+    )
     inhibit_on_failure: bool = kw(Flag(), default=False)
     retry: int | None = kw(Int(0, 2**31 - 1))
     delay_before_retry: float | None = kw(Seconds("0", TIMER_MAX_SEC))
@@ -837,8 +945,7 @@ class VirtualServer:
             return f"FWM {self.fwmark}"
         if self.group is not None:
             return f"GROUP {self.group}"
-        host = f"[{self.address}]" if self.address and self.address.version == 6 else str(self.address)
-        return f"{host}:{self.effective_protocol.value.lower()}:{self.port}"
+        return f"[{self.address}]:{self.effective_protocol.value.lower()}:{self.port}"
 
     @property
     def effective_protocol(self) -> Protocol:
@@ -906,7 +1013,7 @@ class Config:
         CustomValues(virtual_server_group, "NAME { IP[-range] PORT | fwmark N ... }"), repeat=True
     )
     virtual_server: tuple[VirtualServer, ...] = kw(B(VirtualServer, virtual_server_header), repeat=True)
-    SSL: SslDefs | None = kw(B(SslDefs))
+    SSL: SslDefs | None = kw(B(SslDefs), no_effect="SSL_GET checks present no client certificate")
     options: tuple[RawOption, ...] = ()
     files: tuple[str, ...] = ()
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..core.diagnostics import DiagnosticSink, Location, Severity
+from ..core.diagnostics import DiagnosticSink, Location, Status
 from .source import ConfigSource, FileProblem
 
 WHITESPACE = " \t\n\r\f\v"
@@ -276,7 +276,7 @@ class Reader:
         result = self.source.glob(path)
         files = [p for p in result.paths if not p.endswith("/")]
         if not files:
-            self.sink.error(f"Unable to find configuration file {path}", None)
+            self.sink.error(f"Unable to find configuration file {path}", None, Status.CANNOT_RUN)
             return False
         if len(files) > 1:
             self.sink.warning(f"WARNING, multiple configuration file matches of {path}, starting with {files[0]}", None)
@@ -293,8 +293,10 @@ class Reader:
         return str(self._rng.randint(low, high))
 
     def _file_problem(self, include_type: int, check_bit: int, message: str) -> None:
-        applies = (self.include_check | include_type) & check_bit
-        self.sink.report(Severity.ERROR if applies else Severity.NOTICE, message, self._where)
+        if (self.include_check | include_type) & check_bit:
+            self.sink.error(message, self._where, Status.CANNOT_RUN)
+        else:
+            self.sink.notice(message, self._where)
 
     def _include(self, pattern: str, include_type: int) -> None:
         base = self._current_directory()
@@ -629,7 +631,7 @@ class Reader:
                 self.block_depth += 1
             elif head == "}":
                 if self.block_depth < 1:
-                    self.sink.error("Extra '}' found (no block is open here)", where)
+                    self.sink.warning("Extra '}' found (no block is open here)", where)
                     self.block_depth = 0
                 else:
                     self.block_depth -= 1

@@ -11,13 +11,14 @@ Over 400 lines: the converters and the builder are one mechanism; every keyword 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import ipaddress
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Generic, TypeVar
 
-from ..core.diagnostics import DiagnosticSink, Location, Severity
+from ..core.diagnostics import DiagnosticSink, Location, Severity, Status
 from .reader import Line
 
 T = TypeVar("T")
@@ -28,12 +29,23 @@ VALUES = "values"
 
 
 class Invalid(Exception):
-    """A value that cannot be used as written."""
+    """A value that cannot be used as written. keepalived reports it and runs without it: a warning."""
 
-    def __init__(self, message: str, severity: Severity = Severity.ERROR) -> None:
+    def __init__(self, message: str, severity: Severity = Severity.WARNING) -> None:
         super().__init__(message)
         self.message = message
         self.severity = severity
+
+
+class MissingParameter(Invalid):
+    """A keyword without the value it needs: keepalived's parser gives up on the whole file (exit 2)."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        super().__init__(
+            f"*** Configuration line starting `{words[0]}` is missing a parameter after keyword "
+            f"`{words[-1]}` at word position {len(words) + 1}",
+            Severity.ERROR,
+        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ def arg(node: Node, index: int = 1) -> str:
     """The index-th word of the keyword line (the keyword itself is word 0)."""
     words = (node.keyword, *node.args)
     if index >= len(words):
-        raise Invalid(f"{node.keyword} needs a value")
+        raise MissingParameter(words)
     return words[index]
 
 
@@ -327,6 +339,8 @@ class KeywordMeta:
     repeat: bool
     deprecated: Mapping[str, str]
     doc: str
+    # Why the keyword has no effect in pykeepalived yet (`-t` says so at its line); "" when it has one.
+    no_effect: str = ""
 
 
 def kw(
@@ -337,13 +351,15 @@ def kw(
     repeat: bool = False,
     deprecated: Mapping[str, str] | None = None,
     doc: str = "",
+    no_effect: str = "",
 ) -> Any:
     """Declare a model field as a keyword.
 
     `names`: the keywords that set it (default: the field's name). `repeat`: every occurrence is kept,
     in order, as a tuple. `deprecated`: alias -> the keyword to use instead (accepted with a warning).
+    `no_effect`: what pykeepalived does not do yet with it; `-t` warns at its line, the model keeps it.
     """
-    meta = KeywordMeta(conv, names, repeat, deprecated or {}, doc)
+    meta = KeywordMeta(conv, names, repeat, deprecated or {}, doc, no_effect)
     if repeat:
         return field(default=(), metadata={"kw": meta})
     if default is dataclasses.MISSING:
@@ -371,7 +387,11 @@ class BlockSpec:
     keywords: Mapping[str, KeywordSpec]
     # Keywords keepalived accepts here that the model keeps as RawOption (field `options`).
     raw_keywords: frozenset[str]
+    # Raw keywords that code reads from `options` (the others have no effect).
+    raw_consumed: frozenset[str]
     field_names: frozenset[str]
+    # Each keyword field's default: what keepalived uses when the keyword is absent or ignored.
+    defaults: Mapping[str, Any]
 
     def kind_of(self, keyword: str) -> str | None:
         if keyword in self.keywords:
@@ -398,7 +418,13 @@ def spec_of(model: type[Any]) -> BlockSpec:
         for name in (*(meta.names or (f.name,)), *meta.deprecated):
             keywords[name] = entry
     raw: frozenset[str] = getattr(model, "RAW_KEYWORDS", frozenset())
-    spec = BlockSpec(model, keywords, raw, frozenset(f.name for f in dataclasses.fields(model)))
+    defaults = {
+        f.name: f.default
+        for f in dataclasses.fields(model)
+        if "kw" in f.metadata and f.default is not dataclasses.MISSING
+    }
+    consumed: frozenset[str] = getattr(model, "RAW_CONSUMED", frozenset())
+    spec = BlockSpec(model, keywords, raw, consumed, frozenset(f.name for f in dataclasses.fields(model)), defaults)
     _specs[model] = spec
     return spec
 
@@ -425,21 +451,26 @@ def build(
         entry = spec.keywords.get(child.keyword)
         if entry is None:
             options.append(RawOption(child.keyword, child.args, child.where, tuple(i.words for i in child.items)))
+            if child.keyword not in spec.raw_consumed:
+                no_effect_warning(ctx, child.keyword, "kept as written, not interpreted", child.where)
             continue
         replacement = entry.meta.deprecated.get(child.keyword)
         if replacement is not None:
-            ctx.warn(f"'{child.keyword}' is deprecated - please use '{replacement}'", child.where)
+            ctx.warn(f"{child.keyword} is deprecated - please use '{replacement}'", child.where)
         try:
             value = entry.meta.conv.convert(child, ctx)
-        except Invalid as problem:
-            ctx.sink.report(
-                problem.severity, f"{child.keyword} '{' '.join(child.args)}' is invalid: {problem.message}", child.where
-            )
+        except MissingParameter as problem:
+            ctx.sink.report(problem.severity, problem.message, child.where, Status.GAVE_UP)
             continue
+        except Invalid as problem:
+            ctx.sink.report(problem.severity, invalid_message(child, problem, spec, values), child.where)
+            continue
+        if entry.meta.no_effect:
+            no_effect_warning(ctx, child.keyword, entry.meta.no_effect, child.where)
         lines.setdefault(entry.field_name, child.where)
         if entry.meta.repeat:
             bucket = repeated.setdefault(entry.field_name, [])
-            if isinstance(entry.meta.conv, Values):
+            if entry.meta.conv.kind == VALUES and isinstance(value, tuple):
                 bucket.extend(value)
             else:
                 bucket.append(value)
@@ -459,12 +490,46 @@ def build(
     return model(**values)
 
 
+NO_EFFECT = "accepted, no effect in pykeepalived"
+
+
+def no_effect_warning(ctx: BuildContext, keyword: str, why: str, where: Location) -> None:
+    # Status OK: keepalived runs it without a word, so `-t`'s exit status stays keepalived's.
+    ctx.sink.warning(f"{keyword}: {NO_EFFECT} ({why})", where, Status.OK)
+
+
+def shown(value: Any) -> str:
+    """A model value as it would be written in keepalived.conf."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
+def invalid_message(node: Node, problem: Invalid, spec: BlockSpec, values: Mapping[str, Any]) -> str:
+    """What was wrong and what is used instead: the value given before, else the default, else nothing."""
+    text = f"{node.keyword} '{' '.join(node.args)}' is invalid: {problem.message}"
+    if problem.severity != Severity.WARNING:
+        return text
+    entry = spec.keywords[node.keyword]
+    ignoring = "" if "ignoring" in problem.message else " - ignoring"
+    if entry.meta.repeat or entry.meta.conv.kind != LEAF:
+        return text + ignoring
+    used = values.get(entry.field_name, spec.defaults.get(entry.field_name))
+    return text + ignoring if used is None else f"{text}{ignoring}; using {shown(used)}"
+
+
 class Lookahead:
     """An iterator of lines that can look at the next line without taking it."""
 
     def __init__(self, lines: Iterator[Line]) -> None:
         self._lines = lines
         self._peeked: Line | None = None
+        # The lines taken while set (a block read without its '{').
+        self.taken: list[Line] | None = None
 
     def peek(self) -> Line | None:
         if self._peeked is None:
@@ -474,6 +539,8 @@ class Lookahead:
     def take(self) -> Line | None:
         line = self.peek()
         self._peeked = None
+        if self.taken is not None and line is not None:
+            self.taken.append(line)
         return line
 
 
@@ -518,20 +585,44 @@ def parse_block(
                 sink.warning(f"'{keyword}' does not take a block - ignoring the block", line.where)
                 _skip_block(lines, opened=False)
         else:
-            if _is(lines.peek(), "{"):
+            following = lines.peek()
+            if _is(following, "{"):
                 lines.take()
             else:
-                sink.warning(f"Missing '{{' at beginning of configuration block '{keyword}'", line.where)
+                # As keepalived: reported where the '{' was expected; what follows is read as the block.
+                sink.warning(
+                    f"Missing '{{' at beginning of configuration block (for '{keyword}' at line {line.where.line})",
+                    following.where if following is not None else line.where,
+                )
             if kind == VALUES:
                 items, end = _read_values(lines)
             else:
                 sub = spec.keywords[keyword].sub_spec()
                 assert sub is not None
+                unopened = not nested and not _is(following, "{")
+                if unopened:
+                    lines.taken = []
                 children, end = parse_block(lines, sub, sink, nested=True)
+                if unopened and lines.taken is not None:
+                    _as_other_processes_read(lines.taken, spec, sink)
+                    lines.taken = None
             if end is None:
-                sink.error(f"'{keyword}' block opened here is never closed: missing '}}'", line.where)
+                sink.warning(
+                    f"'{keyword}' block opened here is never closed: missing '}}' (it ends with the file)", line.where
+                )
         node = Node(keyword, line.words[1:], line.where, line.text, children, items, end)
         nodes.append(node)
+
+
+def _as_other_processes_read(taken: list[Line], top: BlockSpec, sink: DiagnosticSink) -> None:
+    """keepalived's other processes (those that skip this block) look for its '{' on the next line; not
+    finding it, they read the block's lines as top-level keywords, and say so line by line."""
+    for line in taken:
+        word = line.words[0]
+        if word == "{":
+            sink.warning("Unexpected '{' - ignoring (read outside the unopened block)", line.where)
+        elif top.kind_of(word) is None:
+            sink.warning(f"Unknown keyword '{word}' (read outside the unopened block)", line.where)
 
 
 def _read_values(lines: Lookahead) -> tuple[tuple[Line, ...], Location | None]:
