@@ -294,6 +294,8 @@ def tracked(line: Line, ctx: BuildContext) -> Tracked:
 
 @dataclass(frozen=True)
 class UnicastPeer:
+    """A `unicast_peer` line."""
+
     address: IPAddr
     where: Location
     min_ttl: int | None = None

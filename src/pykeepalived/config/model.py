@@ -230,6 +230,8 @@ def include_check_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class GlobalDefs:
+    """The `global_defs` block."""
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         [
             "process_names",
@@ -404,6 +406,8 @@ class GlobalDefs:
 
 @dataclass(frozen=True)
 class VrrpScript:
+    """A `vrrp_script` block: a command whose exit status is tracked."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -425,6 +429,8 @@ def name_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrackProcess:
+    """A `vrrp_track_process` block: a process whose presence is tracked."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -446,6 +452,8 @@ def init_file_value(node: Node, ctx: BuildContext) -> tuple[int, bool]:
 
 @dataclass(frozen=True)
 class TrackFile:
+    """A `track_file` block: a file whose number is tracked."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -456,6 +464,8 @@ class TrackFile:
 
 @dataclass(frozen=True)
 class Authentication:
+    """A vrrp_instance's `authentication` block (VRRPv2 only)."""
+
     where: Location | None = None
     auth_type: AuthType | None = kw(Choice({"PASS": AuthType.PASS, "AH": AuthType.AH}))
     auth_pass: str | None = kw(Custom(lambda n, c: _auth_pass(n, c), "password (at most 8 characters)"))
@@ -521,6 +531,8 @@ TRACKED = Values(items.tracked, "NAME [weight N [reverse]] per line")
 
 @dataclass(frozen=True)
 class VrrpInstance:
+    """A `vrrp_instance` block."""
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         [
             "use_vmac_addr",
@@ -636,6 +648,8 @@ class VrrpInstance:
 
 @dataclass(frozen=True)
 class SyncGroup:
+    """A `vrrp_sync_group` block: instances that change state together."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -666,6 +680,8 @@ class SyncGroup:
 
 @dataclass(frozen=True)
 class CheckerCommon:
+    """What every health checker's block accepts."""
+
     where: Location | None = None
     connect_ip: IPAddr | None = kw(IPAddress())
     connect_port: int | None = kw(Int(0, 65535))
@@ -686,12 +702,12 @@ class CheckerCommon:
 
 @dataclass(frozen=True)
 class TcpCheck(CheckerCommon):
-    pass
+    """A `TCP_CHECK` block."""
 
 
 @dataclass(frozen=True)
 class PingCheck(CheckerCommon):
-    pass
+    """A `PING_CHECK` block."""
 
 
 def status_codes(node: Node, ctx: BuildContext) -> tuple[tuple[int, int], ...]:
@@ -717,6 +733,8 @@ def digest_value(node: Node, ctx: BuildContext) -> str:
 
 @dataclass(frozen=True)
 class Url:
+    """An HTTP_GET / SSL_GET `url` block."""
+
     where: Location | None = None
     path: str | None = kw(Word())
     digest: str | None = kw(Custom(digest_value, "32 hex digits"))
@@ -734,6 +752,8 @@ class Url:
 
 @dataclass(frozen=True)
 class HttpCheck(CheckerCommon):
+    """An `HTTP_GET` or `SSL_GET` block."""
+
     # keepalived drops a checker without url when its block closes, and says so there.
     end: Location | None = None
     retry: int | None = kw(Int(0, 2**31 - 1), deprecated={"nb_get_retry": "retry"})
@@ -746,11 +766,13 @@ class HttpCheck(CheckerCommon):
 
 @dataclass(frozen=True)
 class SmtpHost(CheckerCommon):
-    pass
+    """An SMTP_CHECK's `host` block."""
 
 
 @dataclass(frozen=True)
 class SmtpCheck(CheckerCommon):
+    """An `SMTP_CHECK` block."""
+
     helo_name: str | None = kw(Word())
     host: tuple[SmtpHost, ...] = kw(B(SmtpHost), repeat=True, no_effect="the real server itself is checked")
 
@@ -760,6 +782,8 @@ DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
 
 @dataclass(frozen=True)
 class DnsCheck(CheckerCommon):
+    """A `DNS_CHECK` block."""
+
     type: str = kw(Choice({t: t for t in DNS_TYPES}, case_insensitive=True), default="SOA")
     name: str = kw(Word(), default=".")
 
@@ -774,6 +798,8 @@ def hex_bytes(node: Node, ctx: BuildContext) -> bytes:
 
 @dataclass(frozen=True)
 class UdpCheck(CheckerCommon):
+    """A `UDP_CHECK` block."""
+
     payload: bytes | None = kw(Custom(hex_bytes, "hex digits"))
     require_reply: bytes | None = kw(Custom(lambda n, c: hex_bytes(n, c) if n.args else b"", "[hex digits]"))
     min_reply_length: int | None = kw(Int(0, 65535))
@@ -782,6 +808,8 @@ class UdpCheck(CheckerCommon):
 
 @dataclass(frozen=True)
 class MiscCheck(CheckerCommon):
+    """A `MISC_CHECK` block: a command whose exit status decides."""
+
     misc_path: str | None = kw(Text())
     misc_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
     misc_dynamic: bool = kw(Flag(), default=False)
@@ -790,6 +818,8 @@ class MiscCheck(CheckerCommon):
 
 @dataclass(frozen=True)
 class FileCheck:
+    """A `FILE_CHECK` block: a tracked file decides."""
+
     where: Location | None = None
     track_file: str | None = kw(Word())
     weight: tuple[int, bool] | None = kw(weight_with_reverse(-254, 254))
@@ -818,6 +848,8 @@ def weight_value(node: Node, ctx: BuildContext) -> int:
 
 @dataclass(frozen=True)
 class RealServer:
+    """A `real_server` block of a virtual server."""
+
     where: Location
     address: IPAddr
     port: int
@@ -891,6 +923,8 @@ def virtual_server_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class VirtualServer:
+    """A `virtual_server` block (by address and port, fwmark or group)."""
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         ["hashed", "ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback", "snmp_name"]
     )
@@ -960,6 +994,8 @@ def virtual_server_group(node: Node, ctx: BuildContext) -> VirtualServerGroup:
 
 @dataclass(frozen=True)
 class VirtualServerGroup:
+    """A `virtual_server_group` block: address ranges, ports and fwmarks."""
+
     where: Location
     name: str
     members: tuple[GroupMember, ...] = ()
@@ -967,6 +1003,8 @@ class VirtualServerGroup:
 
 @dataclass(frozen=True)
 class SslDefs:
+    """The `SSL` block."""
+
     where: Location | None = None
     password: str | None = kw(Word())
     ca: str | None = kw(Word())
@@ -979,6 +1017,8 @@ class SslDefs:
 
 @dataclass(frozen=True)
 class Config:
+    """A whole keepalived.conf, with what it includes."""
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         [
             "track_group",

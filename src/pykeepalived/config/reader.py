@@ -27,6 +27,7 @@ WHITESPACE = " \t\n\r\f\v"
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_SUBSTITUTIONS_PER_LINE = 1000
 COMMENT_OR_QUOTE = re.compile(r'[!#"\\]')
+OPEN_BRACE = ("{",)
 # Characters that make a line need more than splitting into words.
 PLAIN_LINE_STOP = re.compile(r'[!#"\\@$~{}]')
 
@@ -201,6 +202,8 @@ class Definition:
 
 @dataclass
 class _OpenFile:
+    """A file being read, and where in it."""
+
     path: str
     lines: list[str]
     saved_include_check: int
@@ -577,42 +580,61 @@ class Reader:
         self._include(rest.strip(" \t"), INCLUDE_VARIANTS[keyword])
         return True
 
-    def _plain_file_lines(self) -> tuple[Line, ...] | None:
-        """The next file line when it needs none of the language's processing (most lines), else None.
+    def _plain_run(self, out: list[Line]) -> bool:
+        """Append the file's next lines while they need none of the language's processing (most lines);
+        return whether any line was taken.
 
-        Handles words, a lone brace and a trailing `{`; anything else goes through _next_raw().
-        This is the hot path for large configurations.
+        Handles words, blank lines, a lone brace and a trailing `{`; anything else goes through _next_raw().
+        This is the hot path for large configurations: one call reads a run of lines.
         """
         if self._residue is not None or self._expansions or self._collecting is not None or not self._files:
-            return None
+            return False
         current = self._files[-1]
-        index = current.next_index
-        if index >= len(current.lines):
-            return None
-        text = current.lines[index].strip(" \t\r\n")
-        if not text or text.startswith("include"):
-            return None
-        stop = PLAIN_LINE_STOP.search(text)
-        if stop is not None:
-            if text == "}" and self.block_depth > 0:
-                self.block_depth -= 1
-            elif text == "{" or (stop.start() == len(text) - 1 and text[-1] == "{"):
-                self.block_depth += 1
+        lines = current.lines
+        path = current.path
+        start = index = current.next_index
+        count = len(lines)
+        search = PLAIN_LINE_STOP.search
+        append = out.append
+        depth = self.block_depth
+        # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
+        new = tuple.__new__
+        while index < count:
+            text = lines[index].strip(" \t\r\n")
+            if not text:
+                index += 1
+                continue
+            if text.startswith("include"):
+                break
+            stop = search(text)
+            if stop is not None:
+                if text == "}" and depth > 0:
+                    depth -= 1
+                elif text == "{" or (stop.start() == len(text) - 1 and text[-1] == "{"):
+                    depth += 1
+                else:
+                    break
+            index += 1
+            where = new(Location, (path, index))
+            if len(text) > 1 and text[-1] == "{":
+                head = text[:-1].rstrip(" \t")
+                append(new(Line, (tuple(head.split()), where, head)))
+                append(new(Line, (OPEN_BRACE, where, "{")))
             else:
-                return None
-        current.next_index = index + 1
-        where = Location(current.path, index + 1)
-        self._where = where
-        if len(text) > 1 and text[-1] == "{":
-            head = text[:-1].rstrip(" \t")
-            return Line(tuple(head.split()), where, head), Line(("{",), where, "{")
-        return (Line(tuple(text.split()), where, text),)
+                append(new(Line, (tuple(text.split()), where, text)))
+        self.block_depth = depth
+        current.next_index = index
+        if index == start:
+            return False
+        self._where = Location(path, index)
+        return True
 
     def __iter__(self) -> Iterator[Line]:
+        run: list[Line] = []
         while True:
-            plain = self._plain_file_lines()
-            if plain is not None:
-                yield from plain
+            if self._plain_run(run):
+                yield from run
+                run.clear()
                 continue
             raw = self._next_raw()
             if raw is None:

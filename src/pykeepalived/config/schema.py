@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import ipaddress
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from ..core.diagnostics import DiagnosticSink, Location, Severity, Status
 from .reader import Line
 
 T = TypeVar("T")
 
+OPEN_BRACE = ("{",)
+CLOSE_BRACE = ("}",)
 LEAF = "leaf"
 BLOCK = "block"
 VALUES = "values"
@@ -48,9 +51,9 @@ class MissingParameter(Invalid):
         )
 
 
-@dataclass(frozen=True)
-class Node:
-    """A keyword line with what belongs to it: sub-keywords (a block) or value lines (a value block)."""
+class Node(NamedTuple):
+    """A keyword line with what belongs to it: sub-keywords (a block) or value lines (a value block).
+    A NamedTuple, not a dataclass: one is made per keyword line, so it must be cheap."""
 
     keyword: str
     args: tuple[str, ...]
@@ -74,6 +77,8 @@ class RawOption:
 
 @dataclass
 class BuildContext:
+    """What converters share while one file is built."""
+
     sink: DiagnosticSink
     # keepalived numbers rules without a preference downwards from 16384.
     next_rule_preference: int = 16384
@@ -138,6 +143,8 @@ def parse_decimal(text: str, low: Decimal, high: Decimal, digits: int) -> Decima
 
 @dataclass(frozen=True)
 class Int(Conv[int]):
+    """An integer within a range."""
+
     low: int
     high: int
 
@@ -157,9 +164,18 @@ class Seconds(Conv[float]):
     # 0 is outside the range but is also what keepalived uses by default: a warning, not an error.
     zero_is_default: bool = False
 
+    @functools.cached_property
+    def bounds(self) -> tuple[Decimal, Decimal]:
+        return Decimal(self.low), Decimal(self.high)
+
     def convert(self, node: Node, ctx: BuildContext) -> float:
+        text = arg(node)
+        low, high = self.bounds
+        # Whole seconds, the usual case, without Decimal.
+        if text.isdigit() and len(text) < 10 and low <= int(text) <= high:
+            return float(text)
         try:
-            return float(parse_decimal(arg(node), Decimal(self.low), Decimal(self.high), 6))
+            return float(parse_decimal(text, low, high, 6))
         except Invalid as problem:
             if self.zero_is_default and arg(node).strip("0.") == "":
                 raise Invalid(f"{problem.message} (0 is the default, so nothing changes)", Severity.WARNING) from None
@@ -207,6 +223,8 @@ class Either(Conv[bool]):
 
 @dataclass(frozen=True)
 class Word(Conv[str]):
+    """One word, optionally of bounded length."""
+
     max_length: int | None = None
 
     def convert(self, node: Node, ctx: BuildContext) -> str:
@@ -234,6 +252,8 @@ class Text(Conv[str]):
 
 @dataclass(frozen=True)
 class Choice(Conv[T]):
+    """One word of a fixed set."""
+
     choices: Mapping[str, T]
     case_insensitive: bool = False
 
@@ -249,9 +269,15 @@ class Choice(Conv[T]):
         return "one of " + "|".join(self.choices)
 
 
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    # Cached: real servers and VIPs come back again and again in a large configuration (addresses are immutable).
+    return ipaddress.ip_address(text)
+
+
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
-        return ipaddress.ip_address(text)
+        return _address(text)
     except ValueError:
         raise Invalid(f"'{text}' is not an IP address") from None
 
@@ -265,6 +291,8 @@ def parse_interface(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interf
 
 @dataclass(frozen=True)
 class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
+    """An IPv4 or IPv6 address."""
+
     def convert(self, node: Node, ctx: BuildContext) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return parse_ip(arg(node))
 
@@ -334,6 +362,8 @@ class Block(Conv[T]):
 
 @dataclass(frozen=True)
 class KeywordMeta:
+    """A keyword's declaration: converter, names, repetition, deprecated aliases."""
+
     conv: Conv[Any]
     names: tuple[str, ...]
     repeat: bool
@@ -369,12 +399,16 @@ def kw(
 
 @dataclass(frozen=True)
 class KeywordSpec:
+    """A keyword of a block and the model field it sets (the declaration's parts copied out: the builder
+    reads them for every line)."""
+
     field_name: str
     meta: KeywordMeta
-
-    @property
-    def kind(self) -> str:
-        return self.meta.conv.kind
+    conv: Conv[Any]
+    kind: str
+    repeat: bool
+    deprecated: Mapping[str, str]
+    no_effect: str
 
     def sub_spec(self) -> BlockSpec | None:
         conv = self.meta.conv
@@ -383,6 +417,8 @@ class KeywordSpec:
 
 @dataclass(frozen=True)
 class BlockSpec:
+    """A block's keyword table, read from its model's declarations."""
+
     model: type[Any]
     keywords: Mapping[str, KeywordSpec]
     # Keywords keepalived accepts here that the model keeps as RawOption (field `options`).
@@ -392,13 +428,15 @@ class BlockSpec:
     field_names: frozenset[str]
     # Each keyword field's default: what keepalived uses when the keyword is absent or ignored.
     defaults: Mapping[str, Any]
+    # Every keyword's kind (LEAF for raw keywords), for the parser.
+    kinds: Mapping[str, str]
+    # Every field's default (those with a default factory are set by build()): a new object starts with these.
+    initial: Mapping[str, Any]
+    # The fields without a default.
+    required: frozenset[str]
 
     def kind_of(self, keyword: str) -> str | None:
-        if keyword in self.keywords:
-            return self.keywords[keyword].kind
-        if keyword in self.raw_keywords:
-            return LEAF
-        return None
+        return self.kinds.get(keyword)
 
 
 _specs: dict[type[Any], BlockSpec] = {}
@@ -414,7 +452,7 @@ def spec_of(model: type[Any]) -> BlockSpec:
         meta = f.metadata.get("kw")
         if meta is None:
             continue
-        entry = KeywordSpec(f.name, meta)
+        entry = KeywordSpec(f.name, meta, meta.conv, meta.conv.kind, meta.repeat, meta.deprecated, meta.no_effect)
         for name in (*(meta.names or (f.name,)), *meta.deprecated):
             keywords[name] = entry
     raw: frozenset[str] = getattr(model, "RAW_KEYWORDS", frozenset())
@@ -424,7 +462,12 @@ def spec_of(model: type[Any]) -> BlockSpec:
         if "kw" in f.metadata and f.default is not dataclasses.MISSING
     }
     consumed: frozenset[str] = getattr(model, "RAW_CONSUMED", frozenset())
-    spec = BlockSpec(model, keywords, raw, consumed, frozenset(f.name for f in dataclasses.fields(model)), defaults)
+    kinds = {**dict.fromkeys(raw, LEAF), **{name: entry.kind for name, entry in keywords.items()}}
+    initial = {f.name: f.default for f in dataclasses.fields(model) if f.default is not dataclasses.MISSING}
+    names = frozenset(f.name for f in dataclasses.fields(model))
+    factories = {f.name for f in dataclasses.fields(model) if f.default_factory is not dataclasses.MISSING}
+    required = names - initial.keys() - factories
+    spec = BlockSpec(model, keywords, raw, consumed, names, defaults, kinds, initial, frozenset(required))
     _specs[model] = spec
     return spec
 
@@ -447,35 +490,42 @@ def build(
     repeated: dict[str, list[Any]] = {}
     lines: dict[str, Location] = {}
     options: list[RawOption] = []
+    keywords = spec.keywords
     for child in node.children:
-        entry = spec.keywords.get(child.keyword)
+        keyword = child.keyword
+        entry = keywords.get(keyword)
         if entry is None:
-            options.append(RawOption(child.keyword, child.args, child.where, tuple(i.words for i in child.items)))
-            if child.keyword not in spec.raw_consumed:
-                no_effect_warning(ctx, child.keyword, "kept as written, not interpreted", child.where)
+            options.append(RawOption(keyword, child.args, child.where, tuple(i.words for i in child.items)))
+            if keyword not in spec.raw_consumed:
+                no_effect_warning(ctx, keyword, "kept as written, not interpreted", child.where)
             continue
-        replacement = entry.meta.deprecated.get(child.keyword)
-        if replacement is not None:
-            ctx.warn(f"{child.keyword} is deprecated - please use '{replacement}'", child.where)
+        if entry.deprecated:
+            replacement = entry.deprecated.get(keyword)
+            if replacement is not None:
+                ctx.warn(f"{keyword} is deprecated - please use '{replacement}'", child.where)
         try:
-            value = entry.meta.conv.convert(child, ctx)
+            value = entry.conv.convert(child, ctx)
         except MissingParameter as problem:
             ctx.sink.report(problem.severity, problem.message, child.where, Status.GAVE_UP)
             continue
         except Invalid as problem:
             ctx.sink.report(problem.severity, invalid_message(child, problem, spec, values), child.where)
             continue
-        if entry.meta.no_effect:
-            no_effect_warning(ctx, child.keyword, entry.meta.no_effect, child.where)
-        lines.setdefault(entry.field_name, child.where)
-        if entry.meta.repeat:
-            bucket = repeated.setdefault(entry.field_name, [])
-            if entry.meta.conv.kind == VALUES and isinstance(value, tuple):
+        if entry.no_effect:
+            no_effect_warning(ctx, keyword, entry.no_effect, child.where)
+        name = entry.field_name
+        if name not in lines:
+            lines[name] = child.where
+        if entry.repeat:
+            bucket = repeated.get(name)
+            if bucket is None:
+                bucket = repeated[name] = []
+            if entry.kind == VALUES and isinstance(value, tuple):
                 bucket.extend(value)
             else:
                 bucket.append(value)
         else:
-            values[entry.field_name] = value
+            values[name] = value
     for name, bucket in repeated.items():
         values[name] = tuple(bucket)
     if "options" in field_names:
@@ -487,7 +537,21 @@ def build(
     if "end" in field_names:
         values["end"] = node.end or node.where
     ctx.block_name = outer_name
-    return model(**values)
+    return _instantiate(model, spec, values)
+
+
+def _instantiate(model: type[T], spec: BlockSpec, values: dict[str, Any]) -> T:
+    """`model(**values)` without the generated __init__ of a frozen dataclass (it sets each field through
+    object.__setattr__: a third of the build time of a large configuration). The models have no
+    __post_init__; build() sets the fields that have a default factory."""
+    if not values.keys() <= spec.field_names or not spec.required <= values.keys():
+        wrong = sorted((values.keys() - spec.field_names) | (spec.required - values.keys()))
+        raise TypeError(f"{model.__name__}: no such field or missing field {wrong[0]}")
+    instance: T = object.__new__(model)
+    attributes = instance.__dict__
+    attributes.update(spec.initial)
+    attributes.update(values)
+    return instance
 
 
 NO_EFFECT = "accepted, no effect in pykeepalived"
@@ -522,55 +586,42 @@ def invalid_message(node: Node, problem: Invalid, spec: BlockSpec, values: Mappi
     return text + ignoring if used is None else f"{text}{ignoring}; using {shown(used)}"
 
 
-class Lookahead:
-    """An iterator of lines that can look at the next line without taking it."""
+class Cursor:
+    """The configuration's logical lines, read in order by the recursive parser (which may look one ahead)."""
 
-    def __init__(self, lines: Iterator[Line]) -> None:
-        self._lines = lines
-        self._peeked: Line | None = None
-        # The lines taken while set (a block read without its '{').
-        self.taken: list[Line] | None = None
-
-    def peek(self) -> Line | None:
-        if self._peeked is None:
-            self._peeked = next(self._lines, None)
-        return self._peeked
-
-    def take(self) -> Line | None:
-        line = self.peek()
-        self._peeked = None
-        if self.taken is not None and line is not None:
-            self.taken.append(line)
-        return line
-
-
-def _is(line: Line | None, brace: str) -> bool:
-    return line is not None and line.words == (brace,)
+    def __init__(self, lines: list[Line]) -> None:
+        self.lines = lines
+        self.position = 0
 
 
 def parse_block(
-    lines: Lookahead, spec: BlockSpec, sink: DiagnosticSink, nested: bool
+    cursor: Cursor, spec: BlockSpec, sink: DiagnosticSink, nested: bool
 ) -> tuple[tuple[Node, ...], Location | None]:
     """Read keyword lines until the closing `}` (or end of input at top level), as process_stream."""
     nodes: list[Node] = []
-    while True:
-        line = lines.take()
-        if line is None:
-            return tuple(nodes), None
-        keyword = line.words[0]
+    lines = cursor.lines
+    count = len(lines)
+    kinds = spec.kinds
+    while cursor.position < count:
+        line = lines[cursor.position]
+        cursor.position += 1
+        words = line.words
+        keyword = words[0]
         if keyword == "}":
             if nested:
                 return tuple(nodes), line.where
             continue  # the reader has reported the extra '}'
         if keyword == "{":
             sink.warning("Unexpected '{' - ignoring", line.where)
-            _skip_block(lines, opened=True)
+            _skip_block(cursor, opened=True)
             continue
-        kind = spec.kind_of(keyword)
+        following = lines[cursor.position] if cursor.position < count else None
+        opened = following is not None and following.words == OPEN_BRACE
+        kind = kinds.get(keyword)
         if kind is None:
-            if _is(lines.peek(), "{"):
+            if opened:
                 sink.warning(f"Unknown keyword '{keyword}' - skipping its block", line.where)
-                _skip_block(lines, opened=False)
+                _skip_block(cursor, opened=False)
             else:
                 sink.warning(f"Unknown keyword '{keyword}'", line.where)
             continue
@@ -578,16 +629,15 @@ def parse_block(
         items: tuple[Line, ...] = ()
         end: Location | None = None
         if kind == LEAF:
-            if _is(lines.peek(), "{") and keyword in spec.raw_keywords:
-                lines.take()
-                items, end = _read_values(lines)
-            elif _is(lines.peek(), "{"):
+            if opened and keyword in spec.raw_keywords:
+                cursor.position += 1
+                items, end = _read_values(cursor)
+            elif opened:
                 sink.warning(f"'{keyword}' does not take a block - ignoring the block", line.where)
-                _skip_block(lines, opened=False)
+                _skip_block(cursor, opened=False)
         else:
-            following = lines.peek()
-            if _is(following, "{"):
-                lines.take()
+            if opened:
+                cursor.position += 1
             else:
                 # As keepalived: reported where the '{' was expected; what follows is read as the block.
                 sink.warning(
@@ -595,23 +645,21 @@ def parse_block(
                     following.where if following is not None else line.where,
                 )
             if kind == VALUES:
-                items, end = _read_values(lines)
+                items, end = _read_values(cursor)
             else:
                 sub = spec.keywords[keyword].sub_spec()
                 assert sub is not None
-                unopened = not nested and not _is(following, "{")
-                if unopened:
-                    lines.taken = []
-                children, end = parse_block(lines, sub, sink, nested=True)
-                if unopened and lines.taken is not None:
-                    _as_other_processes_read(lines.taken, spec, sink)
-                    lines.taken = None
+                start = cursor.position
+                children, end = parse_block(cursor, sub, sink, nested=True)
+                if not nested and not opened:
+                    _as_other_processes_read(lines[start : cursor.position], spec, sink)
             if end is None:
                 sink.warning(
                     f"'{keyword}' block opened here is never closed: missing '}}' (it ends with the file)", line.where
                 )
-        node = Node(keyword, line.words[1:], line.where, line.text, children, items, end)
-        nodes.append(node)
+        # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
+        nodes.append(tuple.__new__(Node, (keyword, words[1:], line.where, line.text, children, items, end)))
+    return tuple(nodes), None
 
 
 def _as_other_processes_read(taken: list[Line], top: BlockSpec, sink: DiagnosticSink) -> None:
@@ -625,26 +673,33 @@ def _as_other_processes_read(taken: list[Line], top: BlockSpec, sink: Diagnostic
             sink.warning(f"Unknown keyword '{word}' (read outside the unopened block)", line.where)
 
 
-def _read_values(lines: Lookahead) -> tuple[tuple[Line, ...], Location | None]:
-    items: list[Line] = []
+def _read_values(cursor: Cursor) -> tuple[tuple[Line, ...], Location | None]:
+    lines = cursor.lines
+    start = position = cursor.position
     depth = 0
-    while (line := lines.take()) is not None:
-        if line.words == ("}",):
+    while position < len(lines):
+        words = lines[position].words
+        position += 1
+        if words == CLOSE_BRACE:
             if depth == 0:
-                return tuple(items), line.where
+                cursor.position = position
+                return tuple(lines[start : position - 1]), lines[position - 1].where
             depth -= 1
-        elif line.words == ("{",):
+        elif words == OPEN_BRACE:
             depth += 1
-        items.append(line)
-    return tuple(items), None
+    cursor.position = position
+    return tuple(lines[start:position]), None
 
 
-def _skip_block(lines: Lookahead, opened: bool) -> None:
+def _skip_block(cursor: Cursor, opened: bool) -> None:
+    lines = cursor.lines
     depth = 1 if opened else 0
-    while (line := lines.take()) is not None:
-        if line.words == ("{",):
+    while cursor.position < len(lines):
+        words = lines[cursor.position].words
+        cursor.position += 1
+        if words == OPEN_BRACE:
             depth += 1
-        elif line.words == ("}",):
+        elif words == CLOSE_BRACE:
             depth -= 1
             if depth <= 0:
                 return

@@ -53,10 +53,12 @@ def validate(config: Config, sink: DiagnosticSink, interfaces: frozenset[str] | 
     _check_static(config, ifaces)
     scripts = _check_scripts(config, sink)
     config = replace(config, vrrp_script=tuple(s for s in config.vrrp_script if s.name in scripts))
-    instances = tuple(_check_instances(config, sink, ifaces))
-    config = replace(config, vrrp_instance=instances)
+    config = replace(
+        config,
+        vrrp_instance=tuple(_check_instances(config, sink, ifaces)),
+        virtual_server=tuple(check_virtual_servers(config, sink)),
+    )
     config = replace(config, vrrp_sync_group=tuple(_check_sync_groups(config, sink)))
-    config = replace(config, virtual_server=tuple(check_virtual_servers(config, sink)))
     config = _check_sync_daemon(config, sink, ifaces)
     if ifaces.missing and not ifaces.dynamic:
         sink.error("Non-existent interface specified in configuration", None, Status.CANNOT_RUN)
@@ -121,12 +123,13 @@ def _check_instances(config: Config, sink: DiagnosticSink, ifaces: InterfaceChec
             )
         for route in instance.virtual_routes:
             ifaces.check(route.dev, f"WARNING - interface {route.dev} for VROUTE nexthop doesn't exist", route.where)
-        instance = replace(
-            instance,
-            track_script=_kept_tracks(instance, instance.track_script, scripts, "script", sink),
-            track_file=_kept_tracks(instance, instance.track_file, track_files, "file", sink),
-            track_process=_kept_tracks(instance, instance.track_process, processes, "process", sink),
+        kept = (
+            _kept_tracks(instance, instance.track_script, scripts, "script", sink),
+            _kept_tracks(instance, instance.track_file, track_files, "file", sink),
+            _kept_tracks(instance, instance.track_process, processes, "process", sink),
         )
+        if kept != (instance.track_script, instance.track_file, instance.track_process):
+            instance = replace(instance, track_script=kept[0], track_file=kept[1], track_process=kept[2])
         instance = _complete_instance(instance, config, sink)
         if instance.virtual_router_id is not None and instance.interface is not None:
             key = (instance.interface, instance.family, instance.virtual_router_id)

@@ -43,7 +43,8 @@ def check_virtual_servers(config: Config, sink: DiagnosticSink) -> Iterator[Virt
                 f"Virtual server {server.label}: no forwarding method set, setting default {Forwarding.NAT.value}",
                 server.where,
             )
-        server = replace(server, real_server=reals)
+        if reals != server.real_server:
+            server = replace(server, real_server=reals)
         if server.quorum > max(1, sum(r.weight for r in server.real_server)) and server.real_server:
             sink.warning(
                 f"virtual_server {server.label}: quorum {server.quorum} is more than the total weight of its "
@@ -72,11 +73,13 @@ def _checked_real_servers(server: VirtualServer, sink: DiagnosticSink) -> Iterat
             )
             continue
         seen.add(key)
-        yield replace(
-            real,
-            http_checks=_checkers_with_urls(real.http_checks, sink),
-            ssl_checks=_checkers_with_urls(real.ssl_checks, sink),
-        )
+        if any(not check.url for check in (*real.http_checks, *real.ssl_checks)):
+            real = replace(
+                real,
+                http_checks=_checkers_with_urls(real.http_checks, sink),
+                ssl_checks=_checkers_with_urls(real.ssl_checks, sink),
+            )
+        yield real
 
 
 def _checkers_with_urls(checks: tuple[HttpCheck, ...], sink: DiagnosticSink) -> tuple[HttpCheck, ...]:

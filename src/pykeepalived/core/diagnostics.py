@@ -46,6 +46,8 @@ class Location(NamedTuple):
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """A message about the configuration, where it applies, and how it counts."""
+
     severity: Severity
     message: str
     where: Location | None = None
