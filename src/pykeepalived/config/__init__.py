@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from ..core.diagnostics import Diagnostic, DiagnosticSink, Location, Severity
 from .model import Config
 from .reader import Reader
-from .schema import BuildContext, Cursor, Node, build, parse_block, spec_of
+from .schema import BuildContext, Node, build, parse_block, spec_of
 from .source import ConfigSource
 from .validate import validate
 
@@ -72,7 +72,7 @@ def _load(
     if not reader.open_main(path):
         return LoadResult(None, tuple(sink.items))
     top = Location(reader.files_read[0], 0)
-    children, _ = parse_block(Cursor(list(reader)), spec_of(Config), sink, nested=False)
+    children, _, _ = parse_block(reader.read_all(), 0, spec_of(Config), sink, nested=False)
     config = build(Config, Node("", (), top, "", children=children), BuildContext(sink))
     config = replace(config, files=tuple(reader.files_read))
     config = validate(config, sink, interfaces)

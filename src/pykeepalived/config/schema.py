@@ -103,10 +103,11 @@ class Conv(Generic[T]):
 
 def arg(node: Node, index: int = 1) -> str:
     """The index-th word of the keyword line (the keyword itself is word 0)."""
-    words = (node.keyword, *node.args)
-    if index >= len(words):
-        raise MissingParameter(words)
-    return words[index]
+    if index == 0:
+        return node.keyword
+    if index > len(node.args):
+        raise MissingParameter((node.keyword, *node.args))
+    return node.args[index - 1]
 
 
 def parse_int(text: str, low: int, high: int) -> int:
@@ -491,6 +492,7 @@ def build(
     lines: dict[str, Location] = {}
     options: list[RawOption] = []
     keywords = spec.keywords
+    track_lines = "lines" in field_names
     for child in node.children:
         keyword = child.keyword
         entry = keywords.get(keyword)
@@ -514,7 +516,7 @@ def build(
         if entry.no_effect:
             no_effect_warning(ctx, keyword, entry.no_effect, child.where)
         name = entry.field_name
-        if name not in lines:
+        if track_lines and name not in lines:
             lines[name] = child.where
         if entry.repeat:
             bucket = repeated.get(name)
@@ -530,7 +532,7 @@ def build(
         values[name] = tuple(bucket)
     if "options" in field_names:
         values["options"] = tuple(options)
-    if "lines" in field_names:
+    if track_lines:
         values["lines"] = lines
     if "where" in field_names:
         values["where"] = node.where
@@ -544,13 +546,12 @@ def _instantiate(model: type[T], spec: BlockSpec, values: dict[str, Any]) -> T:
     """`model(**values)` without the generated __init__ of a frozen dataclass (it sets each field through
     object.__setattr__: a third of the build time of a large configuration). The models have no
     __post_init__; build() sets the fields that have a default factory."""
-    if not values.keys() <= spec.field_names or not spec.required <= values.keys():
+    attributes = {**spec.initial, **values}
+    if len(attributes) != len(spec.field_names):
         wrong = sorted((values.keys() - spec.field_names) | (spec.required - values.keys()))
         raise TypeError(f"{model.__name__}: no such field or missing field {wrong[0]}")
     instance: T = object.__new__(model)
-    attributes = instance.__dict__
-    attributes.update(spec.initial)
-    attributes.update(values)
+    object.__setattr__(instance, "__dict__", attributes)
     return instance
 
 
@@ -586,42 +587,35 @@ def invalid_message(node: Node, problem: Invalid, spec: BlockSpec, values: Mappi
     return text + ignoring if used is None else f"{text}{ignoring}; using {shown(used)}"
 
 
-class Cursor:
-    """The configuration's logical lines, read in order by the recursive parser (which may look one ahead)."""
-
-    def __init__(self, lines: list[Line]) -> None:
-        self.lines = lines
-        self.position = 0
-
-
 def parse_block(
-    cursor: Cursor, spec: BlockSpec, sink: DiagnosticSink, nested: bool
-) -> tuple[tuple[Node, ...], Location | None]:
-    """Read keyword lines until the closing `}` (or end of input at top level), as process_stream."""
+    lines: list[Line], position: int, spec: BlockSpec, sink: DiagnosticSink, nested: bool
+) -> tuple[tuple[Node, ...], Location | None, int]:
+    """Read keyword lines from `position` until the closing `}` (or the end at top level), as keepalived's
+    process_stream; return the nodes, where the block closed, and the position after it."""
     nodes: list[Node] = []
-    lines = cursor.lines
     count = len(lines)
     kinds = spec.kinds
-    while cursor.position < count:
-        line = lines[cursor.position]
-        cursor.position += 1
+    new = tuple.__new__
+    while position < count:
+        line = lines[position]
+        position += 1
         words = line.words
         keyword = words[0]
         if keyword == "}":
             if nested:
-                return tuple(nodes), line.where
+                return tuple(nodes), line.where, position
             continue  # the reader has reported the extra '}'
         if keyword == "{":
             sink.warning("Unexpected '{' - ignoring", line.where)
-            _skip_block(cursor, opened=True)
+            position = _skip_block(lines, position, opened=True)
             continue
-        following = lines[cursor.position] if cursor.position < count else None
+        following = lines[position] if position < count else None
         opened = following is not None and following.words == OPEN_BRACE
         kind = kinds.get(keyword)
         if kind is None:
             if opened:
                 sink.warning(f"Unknown keyword '{keyword}' - skipping its block", line.where)
-                _skip_block(cursor, opened=False)
+                position = _skip_block(lines, position, opened=False)
             else:
                 sink.warning(f"Unknown keyword '{keyword}'", line.where)
             continue
@@ -630,14 +624,13 @@ def parse_block(
         end: Location | None = None
         if kind == LEAF:
             if opened and keyword in spec.raw_keywords:
-                cursor.position += 1
-                items, end = _read_values(cursor)
+                items, end, position = _read_values(lines, position + 1)
             elif opened:
                 sink.warning(f"'{keyword}' does not take a block - ignoring the block", line.where)
-                _skip_block(cursor, opened=False)
+                position = _skip_block(lines, position, opened=False)
         else:
             if opened:
-                cursor.position += 1
+                position += 1
             else:
                 # As keepalived: reported where the '{' was expected; what follows is read as the block.
                 sink.warning(
@@ -645,21 +638,21 @@ def parse_block(
                     following.where if following is not None else line.where,
                 )
             if kind == VALUES:
-                items, end = _read_values(cursor)
+                items, end, position = _read_values(lines, position)
             else:
                 sub = spec.keywords[keyword].sub_spec()
                 assert sub is not None
-                start = cursor.position
-                children, end = parse_block(cursor, sub, sink, nested=True)
+                start = position
+                children, end, position = parse_block(lines, position, sub, sink, nested=True)
                 if not nested and not opened:
-                    _as_other_processes_read(lines[start : cursor.position], spec, sink)
+                    _as_other_processes_read(lines[start:position], spec, sink)
             if end is None:
                 sink.warning(
                     f"'{keyword}' block opened here is never closed: missing '}}' (it ends with the file)", line.where
                 )
         # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
-        nodes.append(tuple.__new__(Node, (keyword, words[1:], line.where, line.text, children, items, end)))
-    return tuple(nodes), None
+        nodes.append(new(Node, (keyword, words[1:], line.where, line.text, children, items, end)))
+    return tuple(nodes), None, position
 
 
 def _as_other_processes_read(taken: list[Line], top: BlockSpec, sink: DiagnosticSink) -> None:
@@ -673,33 +666,30 @@ def _as_other_processes_read(taken: list[Line], top: BlockSpec, sink: Diagnostic
             sink.warning(f"Unknown keyword '{word}' (read outside the unopened block)", line.where)
 
 
-def _read_values(cursor: Cursor) -> tuple[tuple[Line, ...], Location | None]:
-    lines = cursor.lines
-    start = position = cursor.position
+def _read_values(lines: list[Line], position: int) -> tuple[tuple[Line, ...], Location | None, int]:
+    start = position
     depth = 0
     while position < len(lines):
         words = lines[position].words
         position += 1
         if words == CLOSE_BRACE:
             if depth == 0:
-                cursor.position = position
-                return tuple(lines[start : position - 1]), lines[position - 1].where
+                return tuple(lines[start : position - 1]), lines[position - 1].where, position
             depth -= 1
         elif words == OPEN_BRACE:
             depth += 1
-    cursor.position = position
-    return tuple(lines[start:position]), None
+    return tuple(lines[start:position]), None, position
 
 
-def _skip_block(cursor: Cursor, opened: bool) -> None:
-    lines = cursor.lines
+def _skip_block(lines: list[Line], position: int, opened: bool) -> int:
     depth = 1 if opened else 0
-    while cursor.position < len(lines):
-        words = lines[cursor.position].words
-        cursor.position += 1
+    while position < len(lines):
+        words = lines[position].words
+        position += 1
         if words == OPEN_BRACE:
             depth += 1
         elif words == CLOSE_BRACE:
             depth -= 1
             if depth <= 0:
-                return
+                break
+    return position
