@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
-import random
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ..core.diagnostics import Diagnostic, DiagnosticSink, Location, Severity
 from .model import Config
@@ -12,6 +12,9 @@ from .reader import Reader
 from .schema import BuildContext, Node, build, parse_block, spec_of
 from .source import ConfigSource
 from .validate import validate
+
+if TYPE_CHECKING:
+    import random
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Value lines inside blocks: addresses, routes, rules, tracked objects, peers, group members."""
+"""Value lines inside blocks: addresses, routes, rules, tracked objects, peers, group members (repr=False and
+eq=False, as the blocks of model.py: `dump-config` prints them, nothing compares them by value)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def _pairs(words: tuple[str, ...], address: str) -> dict[str, str]:
     return options
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VirtualAddress:
     """A `virtual_ipaddress` / `static_ipaddress` line."""
 
@@ -102,7 +103,7 @@ def virtual_address(line: Line, ctx: BuildContext) -> VirtualAddress:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Route:
     """A `virtual_routes` / `static_routes` line."""
 
@@ -207,7 +208,7 @@ def route(line: Line, ctx: BuildContext) -> Route:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Rule:
     """A `virtual_rules` / `static_rules` line."""
 
@@ -267,7 +268,7 @@ def rule(line: Line, ctx: BuildContext) -> Rule:
     return Rule(line.where, preference, address("from"), address("to"), values.get("table"), tuple(options))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Tracked:
     """A `track_script` / `track_interface` / `track_file` / `track_process` line: a name and its weight."""
 
@@ -292,7 +293,7 @@ def tracked(line: Line, ctx: BuildContext) -> Tracked:
     return Tracked(words[0], line.where, weight, reverse)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class UnicastPeer:
     """A `unicast_peer` line."""
 
@@ -323,7 +324,7 @@ def email(line: Line, ctx: BuildContext) -> str:
     return line.words[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class GroupMember:
     """A `virtual_server_group` line: an address (range) and port, or a firewall mark."""
 

@@ -5,6 +5,10 @@ the type and range, `default` is what keepalived uses when the keyword is absent
 old spellings keepalived still accepts. Keywords keepalived accepts but whose meaning belongs to a later
 part of pykeepalived are listed in RAW_KEYWORDS and kept, as written, in `options`.
 
+Blocks are declared with repr=False and eq=False: `dump-config` prints the model, nothing compares blocks
+by value (a Script, kept once per command, does compare), and generating those methods for each block
+class would slow every start (`-t` on a small file is mostly imports).
+
 Over 400 lines: every block's keyword table, kept together so that the reader, `-t`, dump-config and
 `pykeepalivedctl keywords` see one declaration of each keyword.
 """
@@ -80,7 +84,7 @@ PRIORITY_OWNER = 255
 PRIORITY_DEFAULT = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Script:
     """A notify / check command as written, with the user (and group) to run it as."""
 
@@ -128,7 +132,7 @@ IP_PORT = Custom(ip_and_port, "IP address [port]")
 # ----- global_defs ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class LvsSyncDaemon:
     """`lvs_sync_daemon INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]`:
     IPVS's connection-sync daemon. Unset numbers are left to the kernel; an unset id is the instance's VRID."""
@@ -228,7 +232,7 @@ def include_check_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
     return node.args
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class GlobalDefs:
     """The `global_defs` block."""
 
@@ -404,7 +408,7 @@ class GlobalDefs:
 # ----- VRRP ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VrrpScript:
     """A `vrrp_script` block: a command whose exit status is tracked."""
 
@@ -427,7 +431,7 @@ def name_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return {"name": node.args[0]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class TrackProcess:
     """A `vrrp_track_process` block: a process whose presence is tracked."""
 
@@ -450,7 +454,7 @@ def init_file_value(node: Node, ctx: BuildContext) -> tuple[int, bool]:
     return value, "overwrite" in node.args
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class TrackFile:
     """A `track_file` block: a file whose number is tracked."""
 
@@ -462,7 +466,7 @@ class TrackFile:
     init_file: tuple[int, bool] | None = kw(Custom(init_file_value, "[value] [overwrite]"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Authentication:
     """A vrrp_instance's `authentication` block (VRRPv2 only)."""
 
@@ -529,7 +533,7 @@ def lvs_sync_daemon_interface(node: Node, ctx: BuildContext) -> str:
 TRACKED = Values(items.tracked, "NAME [weight N [reverse]] per line")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VrrpInstance:
     """A `vrrp_instance` block."""
 
@@ -646,7 +650,7 @@ class VrrpInstance:
         return bool(self.unicast_peer)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SyncGroup:
     """A `vrrp_sync_group` block: instances that change state together."""
 
@@ -678,7 +682,7 @@ class SyncGroup:
 # ----- health checkers ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class CheckerCommon:
     """What every health checker's block accepts."""
 
@@ -700,12 +704,12 @@ class CheckerCommon:
     log_all_failures: bool | None = kw(Flag())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class TcpCheck(CheckerCommon):
     """A `TCP_CHECK` block."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class PingCheck(CheckerCommon):
     """A `PING_CHECK` block."""
 
@@ -731,7 +735,7 @@ def digest_value(node: Node, ctx: BuildContext) -> str:
     return digest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Url:
     """An HTTP_GET / SSL_GET `url` block."""
 
@@ -750,7 +754,7 @@ class Url:
     regex_stack: int | None = kw(Int(0, 2**31 - 1), no_effect="Python's regex engine has no stack size")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class HttpCheck(CheckerCommon):
     """An `HTTP_GET` or `SSL_GET` block."""
 
@@ -764,12 +768,12 @@ class HttpCheck(CheckerCommon):
     url: tuple[Url, ...] = kw(B(Url), repeat=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SmtpHost(CheckerCommon):
     """An SMTP_CHECK's `host` block."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SmtpCheck(CheckerCommon):
     """An `SMTP_CHECK` block."""
 
@@ -780,7 +784,7 @@ class SmtpCheck(CheckerCommon):
 DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class DnsCheck(CheckerCommon):
     """A `DNS_CHECK` block."""
 
@@ -796,7 +800,7 @@ def hex_bytes(node: Node, ctx: BuildContext) -> bytes:
         raise Invalid(f"'{text}' is not a string of hex digits") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class UdpCheck(CheckerCommon):
     """A `UDP_CHECK` block."""
 
@@ -806,7 +810,7 @@ class UdpCheck(CheckerCommon):
     max_reply_length: int | None = kw(Int(0, 65535))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class MiscCheck(CheckerCommon):
     """A `MISC_CHECK` block: a command whose exit status decides."""
 
@@ -816,7 +820,7 @@ class MiscCheck(CheckerCommon):
     user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class FileCheck:
     """A `FILE_CHECK` block: a tracked file decides."""
 
@@ -846,7 +850,7 @@ def weight_value(node: Node, ctx: BuildContext) -> int:
         raise Invalid(f"Real server weight {text} is outside range 0-{IPVS_WEIGHT_LIMIT}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class RealServer:
     """A `real_server` block of a virtual server."""
 
@@ -921,7 +925,7 @@ def virtual_server_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return address_port_header(node, ctx)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VirtualServer:
     """A `virtual_server` block (by address and port, fwmark or group)."""
 
@@ -992,7 +996,7 @@ def virtual_server_group(node: Node, ctx: BuildContext) -> VirtualServerGroup:
     return VirtualServerGroup(node.where, name, members)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VirtualServerGroup:
     """A `virtual_server_group` block: address ranges, ports and fwmarks."""
 
@@ -1001,7 +1005,7 @@ class VirtualServerGroup:
     members: tuple[GroupMember, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SslDefs:
     """The `SSL` block."""
 
@@ -1015,7 +1019,7 @@ class SslDefs:
 # ----- the whole configuration --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Config:
     """A whole keepalived.conf, with what it includes."""
 

@@ -14,11 +14,13 @@ loops interact); it is kept in one piece, like keepalived's.
 from __future__ import annotations
 
 import posixpath
-import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import random
 
 from ..core.diagnostics import DiagnosticSink, Location, Status
 from .source import ConfigSource, FileProblem
@@ -269,7 +271,8 @@ class Reader:
         self.config_id = config_id
         self.include_check = 0
         self.files_read: list[str] = []
-        self._rng = rng or random.Random()
+        # Made on first use of ${_RANDOM}: importing random costs every start.
+        self._rng = rng
         self._files: list[_OpenFile] = []
         self._globs: list[list[str]] = []
         self._expansions: list[_Expansion] = []
@@ -306,6 +309,10 @@ class Reader:
         return self._files[-1].directory if self._files else self.source.cwd()
 
     def _random(self, params: str) -> str:
+        if self._rng is None:
+            import random
+
+            self._rng = random.Random()
         numbers = [int(x) for x in params.split()]
         low = numbers[0] if numbers else 0
         high = numbers[1] if len(numbers) > 1 else 32767

@@ -89,6 +89,8 @@ class BuildContext:
         self.sink.warning(message, where)
 
 
+# Converters and keyword tables are made once and never compared or printed: eq=False and repr=False spare
+# dataclasses generating those methods at import (a third of `-t`'s start on a small file).
 class Conv(Generic[T]):
     """Converts what a keyword line carries into a typed value."""
 
@@ -142,7 +144,7 @@ def parse_decimal(text: str, low: Decimal, high: Decimal, digits: int) -> Decima
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Int(Conv[int]):
     """An integer within a range."""
 
@@ -156,7 +158,7 @@ class Int(Conv[int]):
         return f"integer {self.low}..{self.high}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Seconds(Conv[float]):
     """A time in seconds with up to microsecond resolution (keepalived's TIMER)."""
 
@@ -198,7 +200,7 @@ def parse_bool(text: str) -> bool:
     raise Invalid(f"'{text}' is not one of on|off|true|false|yes|no")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Flag(Conv[bool]):
     """A keyword that switches something on, optionally followed by a boolean."""
 
@@ -209,7 +211,7 @@ class Flag(Conv[bool]):
         return "flag [on|off]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Either(Conv[bool]):
     """Two opposite keywords on one field (nopreempt / preempt): True where `yes` was written."""
 
@@ -222,7 +224,7 @@ class Either(Conv[bool]):
         return "flag"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Word(Conv[str]):
     """One word, optionally of bounded length."""
 
@@ -238,7 +240,7 @@ class Word(Conv[str]):
         return "string"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Text(Conv[str]):
     """The rest of the line, words joined by one space (a command line, a mail subject)."""
 
@@ -251,7 +253,7 @@ class Text(Conv[str]):
         return "text"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Choice(Conv[T]):
     """One word of a fixed set."""
 
@@ -290,7 +292,7 @@ def parse_interface(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interf
         raise Invalid(f"'{text}' is not an IP address[/prefix]") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
     """An IPv4 or IPv6 address."""
 
@@ -301,7 +303,7 @@ class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
         return "IP address"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Custom(Conv[T]):
     """A conversion written as a function of (node, context), for keywords with a grammar of their own."""
 
@@ -315,14 +317,14 @@ class Custom(Conv[T]):
         return self.description
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CustomValues(Custom[T]):
     """Like Custom, for a keyword followed by a `{ ... }` block of value lines (in `node.items`)."""
 
     kind: ClassVar[str] = VALUES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Values(Conv[tuple[T, ...]]):
     """A `{ ... }` block of value lines, each converted by `item` (a bad line is reported and dropped)."""
 
@@ -346,7 +348,7 @@ class Values(Conv[tuple[T, ...]]):
         return self.description
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Block(Conv[T]):
     """A `{ ... }` block of keywords, built into the dataclass `model`."""
 
@@ -361,7 +363,7 @@ class Block(Conv[T]):
         return f"block {self.model.__name__}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class KeywordMeta:
     """A keyword's declaration: converter, names, repetition, deprecated aliases."""
 
@@ -398,7 +400,7 @@ def kw(
     return field(default=default, metadata={"kw": meta})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class KeywordSpec:
     """A keyword of a block and the model field it sets (the declaration's parts copied out: the builder
     reads them for every line)."""
@@ -416,7 +418,7 @@ class KeywordSpec:
         return spec_of(conv.model) if isinstance(conv, Block) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class BlockSpec:
     """A block's keyword table, read from its model's declarations."""
 
