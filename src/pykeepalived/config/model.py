@@ -342,7 +342,7 @@ class GlobalDefs:
     dynamic_interfaces: bool = kw(
         Custom(dynamic_interfaces_value, "flag [allow_if_changes]"),
         default=False,
-        no_effect="missing interfaces are accepted; interfaces that appear, go or change later are not followed",
+        no_effect="interfaces must exist at start; ones that appear, go or change later are not followed",
     )
     max_auto_priority: int | None = kw(Int(-1, 99), no_effect="no realtime scheduling")
     vrrp_version: int = kw(Int(2, 3), default=2)
