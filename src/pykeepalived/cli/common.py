@@ -15,12 +15,14 @@ DEFAULT_CONFIG = "/etc/keepalived/keepalived.conf"
 
 
 def load_file(path: str, config_id: str | None, check_interfaces: bool = True, strict: bool = False) -> LoadResult:
+    # The commands keep their configuration to the end (a daemon runs it, -t exits after it).
     return load(
         path,
         FileSystem(),
         config_id if config_id is not None else default_config_id(),
         local_interfaces() if check_interfaces else None,
         strict=strict,
+        keep=True,
     )
 
 

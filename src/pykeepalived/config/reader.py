@@ -291,6 +291,12 @@ class Reader:
 
     # ----- files ---------------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Drop what the reader holds; its predefined parameters refer back to it (a cycle)."""
+        self.definitions.clear()
+        self._files.clear()
+        self._globs.clear()
+
     def open_main(self, path: str) -> bool:
         """Open the main configuration file; report and return False if it cannot be used."""
         if not path.startswith("/"):
