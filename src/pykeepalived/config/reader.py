@@ -17,6 +17,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -26,16 +27,15 @@ from ..core.diagnostics import DiagnosticSink, Location, Status
 from .source import ConfigSource, FileProblem
 
 WHITESPACE = " \t\n\r\f\v"
+WHITESPACE_AROUND = " \t\r\n"
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_SUBSTITUTIONS_PER_LINE = 1000
 COMMENT_OR_QUOTE = re.compile(r'[!#"\\]')
-OPEN_BRACE = ("{",)
 # Characters that make a line need more than splitting into words.
 PLAIN_LINE_STOP = re.compile(r'[!#"\\@$~{}]')
-# What makes a line need more than splitting into words: the language's characters, or something after a
-# brace (a brace alone or ending a line is fine). Separate searches: one scan each, at C speed.
-SPECIAL_CHARACTER = re.compile(r'[!#"\\@$~]')
-TEXT_AFTER_BRACE = re.compile(r"[{}][ \t]*[^ \t\r\n]")
+# What makes a line need more than splitting into words (and braces): the language's characters and
+# `include`. Each is looked for with str.find: a scan at C speed.
+SPECIAL_WORDS = ("!", "#", '"', "\\", "@", "$", "~", "include")
 
 # include_check bits, as keepalived names them
 INCLUDE_R = 1  # read: a matched file cannot be read
@@ -221,9 +221,7 @@ class _OpenFile:
         """The first line from `start` on that may need the language's processing, found in one search."""
         if self.plain_until < start:
             text = "\n".join(self.lines[start:])
-            stops = [m.start() for m in (SPECIAL_CHARACTER.search(text), TEXT_AFTER_BRACE.search(text)) if m]
-            include = text.find("include")
-            stops += [include] if include >= 0 else []
+            stops = [found for word in SPECIAL_WORDS if (found := text.find(word)) >= 0]
             self.plain_until = start + text.count("\n", 0, min(stops)) if stops else len(self.lines)
         return self.plain_until
 
@@ -279,7 +277,6 @@ class Reader:
         self._residue: tuple[str, Location] | None = None
         self._collecting: Definition | None = None
         self._where = Location("", 0)
-        self.block_depth = 0
         self.definitions: dict[str, Definition] = {
             "_PWD": Definition([], compute=lambda _p: self._current_directory()),
             "_INSTANCE": Definition([], compute=lambda _p: self.config_id or ""),
@@ -613,41 +610,54 @@ class Reader:
         """Append the file's next lines while they need none of the language's processing (most lines);
         return whether any line was taken.
 
-        Such lines hold words, and braces alone or at their end; one search finds where they stop, and the
-        rest goes through _next_raw(). This is the hot path for large configurations.
+        Such lines hold words, and braces alone or at their end (a line ending with `{` keeps it as its
+        last word); one search finds where they stop, and the rest goes through _next_raw(). This is the
+        hot path for large configurations: the lines are made by map() and friends, at C speed, unless a
+        brace is inside a line or glued to a word (then line by line).
         """
         if self._residue is not None or self._expansions or self._collecting is not None or not self._files:
             return False
         current = self._files[-1]
-        lines = current.lines
-        path = current.path
         start = current.next_index
         count = current.plain_end(start)
-        append = out.append
-        depth = self.block_depth
+        if count == start:
+            return False
+        chunk = current.lines[start:count]
+        stripped = list(map(str.strip, chunk, repeat(WHITESPACE_AROUND)))
+        texts = list(filter(None, stripped))
+        opening = sum(map(str.endswith, texts, repeat("{")))
+        # Braces may only end a line (after a blank: the last word), and a '}' only stand alone.
+        text = "\n".join(chunk)
+        spaced = texts.count("{") + sum(map(str.endswith, texts, repeat((" {", "\t{"))))
+        if text.count("{") != opening or spaced != opening or text.count("}") != texts.count("}"):
+            return self._plain_lines_one_by_one(out, start, count)
+        path = current.path
         # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
         new = tuple.__new__
+        numbers = compress(range(start + 1, count + 1), stripped)
+        places = map(new, repeat(Location), zip(repeat(path), numbers))
+        out.extend(map(new, repeat(Line), zip(map(tuple, map(str.split, texts)), places, texts, strict=True)))
+        current.next_index = count
+        self._where = Location(path, count)
+        return True
+
+    def _plain_lines_one_by_one(self, out: list[Line], start: int, count: int) -> bool:
+        """_plain_run() for the rare run with a brace inside a line or glued to a word: up to that line,
+        line by line."""
+        current = self._files[-1]
+        lines = current.lines
+        path = current.path
         index = count
         for number in range(start, count):
-            text = lines[number].strip(" \t\r\n")
+            text = lines[number].strip(WHITESPACE_AROUND)
             if not text:
                 continue
-            last = text[-1]
-            if last == "}":
-                if depth == 0 or len(text) > 1:
-                    index = number  # an extra '}', or words before it: through _next_raw()
-                    break
-                depth -= 1
-            elif last == "{":
-                depth += 1
-            where = new(Location, (path, number + 1))
-            if last == "{" and len(text) > 1:
-                head = text[:-1].rstrip(" \t")
-                append(new(Line, (tuple(head.split()), where, head)))
-                append(new(Line, (OPEN_BRACE, where, "{")))
-            else:
-                append(new(Line, (tuple(text.split()), where, text)))
-        self.block_depth = depth
+            head, last = text[:-1], text[-1]
+            glued = last == "{" and head[-1:] not in ("", " ", "\t")
+            if "{" in head or "}" in head or glued or (last == "}" and head):
+                index = number  # through _next_raw(), which splits it at its braces
+                break
+            out.append(Line(tuple(text.split()), Location(path, number + 1), text))
         current.next_index = index
         if index == start:
             return False
@@ -681,14 +691,6 @@ class Reader:
         head, residue = split_at_brace(text)
         if residue is not None:
             self._residue = (residue, where)
-        if head == "{":
-            self.block_depth += 1
-        elif head == "}":
-            if self.block_depth < 1:
-                self.sink.warning("Extra '}' found (no block is open here)", where)
-                self.block_depth = 0
-            else:
-                self.block_depth -= 1
         words = split_words(head, self.sink, where)
         if not words:
             return None

@@ -606,34 +606,39 @@ def parse_block(
         if keyword == "}":
             if nested:
                 return tuple(nodes), line.where, position
-            continue  # the reader has reported the extra '}'
+            sink.warning("Extra '}' found (no block is open here)", line.where)
+            continue
         if keyword == "{":
             sink.warning("Unexpected '{' - ignoring", line.where)
             position = _skip_block(lines, position, opened=True)
             continue
         following = lines[position] if position < count else None
-        opened = following is not None and following.words == OPEN_BRACE
+        # A block's '{' ends its line (the reader keeps it as the last word), or is the next line.
+        opens = len(words) > 1 and words[-1] == "{"
+        brace_line = not opens and following is not None and following.words == OPEN_BRACE
+        opened = opens or brace_line
+        args = words[1:-1] if opens else words[1:]
         kind = kinds.get(keyword)
         if kind is None:
             if opened:
                 sink.warning(f"Unknown keyword '{keyword}' - skipping its block", line.where)
-                position = _skip_block(lines, position, opened=False)
+                position = _skip_block(lines, position + brace_line, opened=True)
             else:
                 sink.warning(f"Unknown keyword '{keyword}'", line.where)
             continue
         children: tuple[Node, ...] = ()
         items: tuple[Line, ...] = ()
         end: Location | None = None
+        if brace_line:
+            position += 1
         if kind == LEAF:
             if opened and keyword in spec.raw_keywords:
-                items, end, position = _read_values(lines, position + 1)
+                items, end, position = _read_values(lines, position)
             elif opened:
                 sink.warning(f"'{keyword}' does not take a block - ignoring the block", line.where)
-                position = _skip_block(lines, position, opened=False)
+                position = _skip_block(lines, position, opened=True)
         else:
-            if opened:
-                position += 1
-            else:
+            if not opened:
                 # As keepalived: reported where the '{' was expected; what follows is read as the block.
                 sink.warning(
                     f"Missing '{{' at beginning of configuration block (for '{keyword}' at line {line.where.line})",
@@ -653,7 +658,7 @@ def parse_block(
                     f"'{keyword}' block opened here is never closed: missing '}}' (it ends with the file)", line.where
                 )
         # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
-        nodes.append(new(Node, (keyword, words[1:], line.where, line.text, children, items, end)))
+        nodes.append(new(Node, (keyword, args, line.where, line.text, children, items, end)))
     return tuple(nodes), None, position
 
 
@@ -664,8 +669,11 @@ def _as_other_processes_read(taken: list[Line], top: BlockSpec, sink: Diagnostic
         word = line.words[0]
         if word == "{":
             sink.warning("Unexpected '{' - ignoring (read outside the unopened block)", line.where)
-        elif top.kind_of(word) is None:
+            continue
+        if top.kind_of(word) is None:
             sink.warning(f"Unknown keyword '{word}' (read outside the unopened block)", line.where)
+        if line.words[-1] == "{":
+            sink.warning("Unexpected '{' - ignoring (read outside the unopened block)", line.where)
 
 
 def _read_values(lines: list[Line], position: int) -> tuple[tuple[Line, ...], Location | None, int]:
@@ -678,7 +686,7 @@ def _read_values(lines: list[Line], position: int) -> tuple[tuple[Line, ...], Lo
             if depth == 0:
                 return tuple(lines[start : position - 1]), lines[position - 1].where, position
             depth -= 1
-        elif words == OPEN_BRACE:
+        elif words[-1] == "{":
             depth += 1
     return tuple(lines[start:position]), None, position
 
@@ -688,7 +696,7 @@ def _skip_block(lines: list[Line], position: int, opened: bool) -> int:
     while position < len(lines):
         words = lines[position].words
         position += 1
-        if words == OPEN_BRACE:
+        if words[-1] == "{":
             depth += 1
         elif words == CLOSE_BRACE:
             depth -= 1
