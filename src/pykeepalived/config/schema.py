@@ -16,7 +16,7 @@ import functools
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from ..core.diagnostics import DiagnosticSink, Location, Severity, Status
@@ -171,14 +171,22 @@ class Seconds(Conv[float]):
     def bounds(self) -> tuple[Decimal, Decimal]:
         return Decimal(self.low), Decimal(self.high)
 
+    @functools.cached_property
+    def whole_bounds(self) -> tuple[int, int]:
+        """The whole numbers of seconds in range."""
+        low, high = self.bounds
+        return int(low.to_integral_value(rounding=ROUND_CEILING)), int(high)
+
     def convert(self, node: Node, ctx: BuildContext) -> float:
         text = arg(node)
-        low, high = self.bounds
         # Whole seconds, the usual case, without Decimal.
-        if text.isdigit() and len(text) < 10 and low <= int(text) <= high:
-            return float(text)
+        if text.isdigit() and len(text) < 10:
+            low, high = self.whole_bounds
+            if low <= int(text) <= high:
+                return float(text)
+        low_bound, high_bound = self.bounds
         try:
-            return float(parse_decimal(text, low, high, 6))
+            return float(parse_decimal(text, low_bound, high_bound, 6))
         except Invalid as problem:
             if self.zero_is_default and arg(node).strip("0.") == "":
                 raise Invalid(f"{problem.message} (0 is the default, so nothing changes)", Severity.WARNING) from None
@@ -438,6 +446,22 @@ class BlockSpec:
     # The fields without a default.
     required: frozenset[str]
 
+    @functools.cached_property
+    def has_lines(self) -> bool:
+        return "lines" in self.field_names
+
+    @functools.cached_property
+    def has_options(self) -> bool:
+        return "options" in self.field_names
+
+    @functools.cached_property
+    def has_where(self) -> bool:
+        return "where" in self.field_names
+
+    @functools.cached_property
+    def has_end(self) -> bool:
+        return "end" in self.field_names
+
     def kind_of(self, keyword: str) -> str | None:
         return self.kinds.get(keyword)
 
@@ -486,15 +510,14 @@ def build(
     outer_name = ctx.block_name
     values: dict[str, Any] = {}
     if header is not None:
-        values.update(header(node, ctx))
-    field_names = spec.field_names
-    if "name" in values:
-        ctx.block_name = str(values["name"])
+        values = header(node, ctx)
+        if "name" in values:
+            ctx.block_name = str(values["name"])
     repeated: dict[str, list[Any]] = {}
     lines: dict[str, Location] = {}
     options: list[RawOption] = []
     keywords = spec.keywords
-    track_lines = "lines" in field_names
+    track_lines = spec.has_lines
     for child in node.children:
         keyword = child.keyword
         entry = keywords.get(keyword)
@@ -532,22 +555,18 @@ def build(
             values[name] = value
     for name, bucket in repeated.items():
         values[name] = tuple(bucket)
-    if "options" in field_names:
+    if spec.has_options:
         values["options"] = tuple(options)
     if track_lines:
         values["lines"] = lines
-    if "where" in field_names:
+    if spec.has_where:
         values["where"] = node.where
-    if "end" in field_names:
+    if spec.has_end:
         values["end"] = node.end or node.where
     ctx.block_name = outer_name
-    return _instantiate(model, spec, values)
-
-
-def _instantiate(model: type[T], spec: BlockSpec, values: dict[str, Any]) -> T:
-    """`model(**values)` without the generated __init__ of a frozen dataclass (it sets each field through
-    object.__setattr__: a third of the build time of a large configuration). The models have no
-    __post_init__; build() sets the fields that have a default factory."""
+    # `model(**values)` without the generated __init__ of a frozen dataclass (it sets each field through
+    # object.__setattr__: a third of the build time of a large configuration). The models have no
+    # __post_init__, and the fields with a default factory are set above.
     attributes = {**spec.initial, **values}
     if len(attributes) != len(spec.field_names):
         wrong = sorted((values.keys() - spec.field_names) | (spec.required - values.keys()))
