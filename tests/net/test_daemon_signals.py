@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 CHECKER_CONFIG = """virtual_server 127.0.0.1 18080 {
+    protocol TCP
     delay_loop 60
     real_server 127.0.0.1 18081 {
         TCP_CHECK {

@@ -29,4 +29,4 @@ def test_the_keyword_reference_comes_from_the_keyword_tables() -> None:
     assert "vrrp_instance  block VrrpInstance; repeatable" in lines
     assert any(line.strip().startswith("priority  integer") for line in lines)
     assert "            nb_get_retry  deprecated: use retry" in lines
-    assert any("kept as written (no effect in pykeepalived yet)" in line for line in lines)
+    assert any("accepted, no effect in pykeepalived (kept as written, not interpreted)" in line for line in lines)

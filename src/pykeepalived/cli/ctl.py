@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from ..config.dump import dump_config, to_text
 from ..config.keywords import keyword_reference
 from ..config.ldirectord import convert
-from ..core.exits import EXIT_CONFIG, EXIT_CONFIG_TEST, EXIT_OK
-from .common import config_test_exit_code, load_file, report
+from ..core.exits import EXIT_CONFIG, EXIT_OK
+from .common import checked_file, config_test_exit_code, report
 from .daemon import DEFAULT_PIDFILE
 from .demo import demo
 from .ipvsadm import main as ipvsadm_main
@@ -24,8 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pykeepalivedctl", description="pykeepalived administration")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    test = commands.add_parser("config-test", help="check a configuration; exit 0 only if nothing is reported")
+    test = commands.add_parser(
+        "config-test", help="check a configuration as keepalived -t does; exit 0 only if nothing is reported"
+    )
     test.add_argument("file")
+    test.add_argument("--strict", action="store_true", help="every correction keepalived would make is an error")
     test.add_argument("-i", "--config-id", help="config id for '@' conditional lines (default: host name)")
     test.add_argument(
         "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
@@ -89,11 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "keywords":
         print("\n".join(keyword_reference()))
         return 0
-    result = load_file(args.file, args.config_id, check_interfaces=not args.no_interface_check)
+    strict = args.command == "config-test" and args.strict
+    result = checked_file(args.file, args.config_id, not args.no_interface_check, strict)
     report(result)
     if args.command == "config-test":
-        code = config_test_exit_code(result)
-        verdict = {EXIT_OK: "OK", EXIT_CONFIG_TEST: "runs, with warnings"}.get(code, "will not run")
+        code = config_test_exit_code(result, strict)
+        verdict = "OK" if code == EXIT_OK else "runs, with warnings" if result.runnable else "will not run"
         print(f"{args.file}: {verdict} ({len(result.diagnostics)} messages)", file=sys.stderr)
         return code
     if result.config is None:

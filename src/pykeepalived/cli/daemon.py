@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..config import LoadResult
-from ..config.dump import dump_config, to_text
 from ..config.ldirectord import convert
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
@@ -21,14 +20,14 @@ from ..daemon import logs
 from ..daemon.dataplanes import proxy_workers, resolve_auto
 from ..daemon.dump_files import write_parent_data
 from ..daemon.metrics import start_metrics
-from ..daemon.process import DATAPLANES, SIGNALS_BY_NAME, logging_arguments, pidfile, process_running
+from ..daemon.process import DATAPLANES, logging_arguments, pidfile, process_running
 from ..daemon.readiness import Readiness
 from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.namespaces import NamespaceError, enter_network_namespace
 from ..io.netdev import interface
 from ..io.systemd import SystemdNotifier
-from .common import DEFAULT_CONFIG, config_test_exit_code, load_file, report
+from .common import DEFAULT_CONFIG, checked_file, config_test_exit_code, load_file, report
 
 # keepalived's flags for what pykeepalived does not provide: refused at start, as keepalived built without
 # the feature refuses them (a message, exit status 1), rather than accepted and silently ignored.
@@ -106,13 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("-M", "--core-dump-pattern", metavar="PATTERN", nargs="?", const="core", help="core_pattern")
     add("-e", "--all-config", action="store_true", help="error if any configuration file is missing")
     add("-i", "--config-id", metavar="ID", help="config id for '@' conditional lines (default: host name)")
-    add("--dataplane", choices=DATAPLANES, default="auto",
+    add("--dataplane", choices=DATAPLANES, default="auto", metavar="PLANE",
         help="load balancer: ipvs, nftables, proxy (auto: the first that works), memory (table only)")  # fmt: skip
     add("--proxy-workers", metavar="N", type=at_least_one, default=1,
         help="proxy worker processes sharing the listeners (SO_REUSEPORT); rr and wrr are exact with one")  # fmt: skip
     add("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics on this address (off by default)")
     add("--ldirectord", metavar="FILE", help="read an ldirectord.cf instead (converted to keepalived.conf)")
     add("-t", "--config-test", metavar="LOG_FILE", nargs="?", const="-", help="check the configuration")
+    add("--strict", action="store_true",
+        help="refuse every correction keepalived would make (each one is an error instead of a warning)")  # fmt: skip
     add("--signum", metavar="SIGFUNC", help="print the signal number of STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON")
     add("-v", "--version", action="store_true", help="print the version")
     add("-h", "--help", action="help", help="print this help")
@@ -122,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.signum is not None:
+        from ..daemon.process import SIGNALS_BY_NAME
+
         if args.signum not in SIGNALS_BY_NAME:
             print(f"Unknown sigfunc {args.signum}", file=sys.stderr)
             return 1
@@ -143,21 +146,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.umask(args.umask)
     if args.ldirectord:
         args.use_file = converted_ldirectord(args.ldirectord)
+    if args.config_test is not None:
+        result = checked_file(args.use_file, args.config_id, strict=args.strict, all_config=args.all_config)
+        if args.config_test == "-":
+            report(result)
+        else:
+            with open(args.config_test, "a", encoding="utf-8") as log:
+                report(result, log)
+        return config_test_exit_code(result, args.strict)
     # Before entering a namespace: systemd's socket may be an abstract one, which belongs to this namespace.
-    notifier = SystemdNotifier.from_environment(os.environ) if args.config_test is None else None
+    notifier = SystemdNotifier.from_environment(os.environ)
     try:
         result = load_in_namespace(args)
     except NamespaceError as problem:
         print(f"pykeepalived: {problem}", file=sys.stderr)
         print(f"Unable to set network namespace {args.namespace} - exiting", file=sys.stderr)
         return 1
-    if args.config_test is not None:
-        if args.config_test == "-":
-            report(result)
-        else:
-            with open(args.config_test, "a", encoding="utf-8") as log:
-                report(result, log)
-        return config_test_exit_code(result)
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PARENT)
     banner(logger, [sys.argv[0], *sys.argv[1:]], args.use_file)
     if not args.log_console:
@@ -176,11 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.log_console, not args.no_syslog, args.log_facility, logs.IDENT_PARENT + args.log_ident_suffix
         )
     if args.dump_conf and result.config is not None:
+        from ..config.dump import dump_config, to_text
+
         print("\n".join(to_text(dump_config(result.config))))
     if not result.runnable or result.config is None:
         print("pykeepalived: not starting: the configuration has errors (listed above)", file=sys.stderr)
         return EXIT_CONFIG
-    assert notifier is not None
     return run_daemon(args, result.config, logger, notifier)
 
 
@@ -189,17 +194,18 @@ def load_in_namespace(args: argparse.Namespace) -> LoadResult:
     interfaces are the ones checked. Sets args.namespace to the namespace entered."""
     if args.namespace:
         enter_network_namespace(args.namespace)
-        return load_file(args.use_file, args.config_id, all_config=args.all_config)
-    result = load_file(args.use_file, args.config_id, all_config=args.all_config)
+        return load_file(args.use_file, args.config_id, all_config=args.all_config, strict=args.strict)
+    result = load_file(args.use_file, args.config_id, all_config=args.all_config, strict=args.strict)
     if result.config is None or result.config.net_namespace is None:
         return result
     args.namespace = result.config.net_namespace
     enter_network_namespace(args.namespace)
-    return load_file(args.use_file, args.config_id, all_config=args.all_config)
+    return load_file(args.use_file, args.config_id, all_config=args.all_config, strict=args.strict)
 
 
 def converted_ldirectord(path: str) -> str:
     """Convert an ldirectord.cf next to our pidfile and return the keepalived.conf's path."""
+
     with open(path, encoding="utf-8") as handle:
         text, problems = convert(handle.read(), path)
     for problem in problems:

@@ -1,4 +1,5 @@
-"""Value lines inside blocks: addresses, routes, rules, tracked objects, peers, group members."""
+"""Value lines inside blocks: addresses, routes, rules, tracked objects, peers, group members (repr=False and
+eq=False, as the blocks of model.py: `dump-config` prints them, nothing compares them by value)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def _pairs(words: tuple[str, ...], address: str) -> dict[str, str]:
     return options
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VirtualAddress:
     """A `virtual_ipaddress` / `static_ipaddress` line."""
 
@@ -79,6 +80,14 @@ def virtual_address(line: Line, ctx: BuildContext) -> VirtualAddress:
     scope = options.get("scope")
     if scope is not None and scope not in SCOPES and not scope.isdigit():
         raise Invalid(f"invalid scope '{scope}' for ip address {text}")
+    label = options.get("label")
+    if address.version == 6:
+        if scope is not None:
+            ctx.warn(f"Cannot specify scope for IPv6 addresses ({text}) - ignoring scope", line.where)
+            scope = None
+        if label is not None:
+            ctx.warn(f"Cannot specify label for IPv6 addresses ({text}) - ignoring label", line.where)
+            label = None
     brd = options.get("brd", options.get("broadcast"))
     if brd == "+" or brd == "-":
         brd = None
@@ -86,7 +95,7 @@ def virtual_address(line: Line, ctx: BuildContext) -> VirtualAddress:
         address=address,
         where=line.where,
         dev=options.get("dev"),
-        label=options.get("label"),
+        label=label,
         scope=scope,
         broadcast=parse_ip(brd) if brd else None,
         peer=parse_interface(options["peer"]) if "peer" in options else None,
@@ -94,7 +103,7 @@ def virtual_address(line: Line, ctx: BuildContext) -> VirtualAddress:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Route:
     """A `virtual_routes` / `static_routes` line."""
 
@@ -109,6 +118,8 @@ class Route:
     table: str | None = None
     metric: int | None = None
     options: tuple[tuple[str, str], ...] = ()
+    # keepalived tracks a route (restores it if removed, faults the instance) unless no_track or no interface.
+    tracked: bool = True
 
     @property
     def nexthop_devs(self) -> tuple[str, ...]:
@@ -138,6 +149,8 @@ def route(line: Line, ctx: BuildContext) -> Route:
     options: list[tuple[str, str]] = []
     i = 0
     flag_words = {"onlink", "nexthop", "no_track", "rtt_lock", "rttvar_lock", "quickack", "fastopen_no_cookie"}
+    # keepalived takes the route's interface from a `dev` before any `nexthop` only.
+    route_dev: str | None = None
     while i < len(words):
         key = words[i]
         if key in flag_words:
@@ -150,17 +163,35 @@ def route(line: Line, ctx: BuildContext) -> Route:
         if key in ("via", "gw"):
             if key == "gw":
                 ctx.warn('"gw" for routes is deprecated. Please use "via"', line.where)
-            via = parse_ip(value)
+            try:
+                via = ipaddress.ip_address(value)
+            except ValueError:
+                raise Invalid(
+                    f"VRRP parsed invalid IP {value}. skipping IP...; invalid route via address {value}"
+                ) from None
         elif key == "or":
             ctx.warn('"or" for routes is deprecated. Please use "nexthop"', line.where)
             alternatives.append(parse_ip(value))
         elif key in ("dev", "scope", "table", "metric", "src"):
             values[key] = value
+            if key == "dev" and ("nexthop", "") not in options:
+                route_dev = value
         else:
             options.append((key, value))
         i += 2
     if "src" in values:
         source = parse_ip(values["src"])
+    tracked = ("no_track", "") not in options
+    if tracked:
+        protocol = next((v for k, v in options if k in ("protocol", "proto")), None)
+        if protocol is not None and protocol not in ("keepalived", "18"):
+            ctx.warn("Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol", line.where)
+            options = [(k, "keepalived" if k in ("protocol", "proto") else v) for k, v in options]
+        if route_dev is None:
+            ctx.warn(
+                f"Warning - cannot track route {destination} with no interface specified, not tracking", line.where
+            )
+            tracked = False
     return Route(
         destination=destination,
         where=line.where,
@@ -173,10 +204,11 @@ def route(line: Line, ctx: BuildContext) -> Route:
         table=values.get("table"),
         metric=parse_int(values["metric"], 0, 2**32 - 1) if "metric" in values else None,
         options=tuple(options),
+        tracked=tracked,
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Rule:
     """A `virtual_rules` / `static_rules` line."""
 
@@ -236,7 +268,7 @@ def rule(line: Line, ctx: BuildContext) -> Rule:
     return Rule(line.where, preference, address("from"), address("to"), values.get("table"), tuple(options))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Tracked:
     """A `track_script` / `track_interface` / `track_file` / `track_process` line: a name and its weight."""
 
@@ -261,8 +293,10 @@ def tracked(line: Line, ctx: BuildContext) -> Tracked:
     return Tracked(words[0], line.where, weight, reverse)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class UnicastPeer:
+    """A `unicast_peer` line."""
+
     address: IPAddr
     where: Location
     min_ttl: int | None = None
@@ -290,7 +324,7 @@ def email(line: Line, ctx: BuildContext) -> str:
     return line.words[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class GroupMember:
     """A `virtual_server_group` line: an address (range) and port, or a firewall mark."""
 
@@ -310,6 +344,19 @@ def group_member(line: Line, ctx: BuildContext) -> GroupMember:
         return GroupMember(line.where, fwmark=parse_int(words[1], 1, 2**32 - 1))
     text = words[0]
     first_text, dash, end_text = text.partition("-")
+    if "/" in first_text and not dash:
+        # keepalived takes IP/prefix as the range of the prefix's addresses.
+        address_text, _, prefix = first_text.partition("/")
+        if not prefix.isdigit() or int(prefix) == 0:
+            raise Invalid(f"Invalid netmask - {first_text} - skipping")
+        try:
+            network = ipaddress.ip_network(first_text)
+        except ValueError as problem:
+            if "host bits set" in str(problem):
+                raise Invalid(f"Address mask bits not empty - {first_text} - skipping") from None
+            raise Invalid(f"Invalid virtual server group IP address {address_text} - skipping") from None
+        port = parse_int(words[1], 0, 65535) if len(words) > 1 else 0
+        return GroupMember(line.where, network.network_address, network.broadcast_address, port)
     first = parse_ip(first_text)
     last = first
     if dash:

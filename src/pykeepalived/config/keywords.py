@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import Config
-from .schema import Block, spec_of
+from .schema import NO_EFFECT, Block, spec_of
 
 INDENT = "    "
 
@@ -29,9 +29,11 @@ def keyword_reference(model: type[Any] = Config, depth: int = 0, seen: frozenset
             notes.append("repeatable")
         if meta.doc:
             notes.append(meta.doc)
+        if meta.no_effect:
+            notes.append(f"{NO_EFFECT} ({meta.no_effect})")
         lines.append(f"{INDENT * depth}{name}  {'; '.join(notes)}")
         if isinstance(conv, Block) and conv.model not in seen:
             lines += keyword_reference(conv.model, depth + 1, seen | {model})
     for name in sorted(spec.raw_keywords):
-        lines.append(f"{INDENT * depth}{name}  accepted, kept as written (no effect in pykeepalived yet)")
+        lines.append(f"{INDENT * depth}{name}  {NO_EFFECT} (kept as written, not interpreted)")
     return lines

@@ -5,6 +5,10 @@ the type and range, `default` is what keepalived uses when the keyword is absent
 old spellings keepalived still accepts. Keywords keepalived accepts but whose meaning belongs to a later
 part of pykeepalived are listed in RAW_KEYWORDS and kept, as written, in `options`.
 
+Blocks are declared with repr=False and eq=False: `dump-config` prints the model, nothing compares blocks
+by value (a Script, kept once per command, does compare), and generating those methods for each block
+class would slow every start (`-t` on a small file is mostly imports).
+
 Over 400 lines: every block's keyword table, kept together so that the reader, `-t`, dump-config and
 `pykeepalivedctl keywords` see one declaration of each keyword.
 """
@@ -80,7 +84,7 @@ PRIORITY_OWNER = 255
 PRIORITY_DEFAULT = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Script:
     """A notify / check command as written, with the user (and group) to run it as."""
 
@@ -128,7 +132,7 @@ IP_PORT = Custom(ip_and_port, "IP address [port]")
 # ----- global_defs ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class LvsSyncDaemon:
     """`lvs_sync_daemon INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]`:
     IPVS's connection-sync daemon. Unset numbers are left to the kernel; an unset id is the instance's VRID."""
@@ -201,13 +205,45 @@ def lvs_timeouts(node: Node, ctx: BuildContext) -> tuple[int, int, int]:
     return tcp, tcp_fin, udp
 
 
+def notification_emails(node: Node, ctx: BuildContext) -> tuple[str, ...]:
+    if not node.items:
+        ctx.warn("Warning - empty notification_email block", node.end or node.where)
+    return Values(items.email, "").convert(node, ctx)
+
+
+def dynamic_interfaces_value(node: Node, ctx: BuildContext) -> bool:
+    if node.args and node.args[0] != "allow_if_changes":
+        ctx.warn(f"Unknown dynamic_interfaces option '{node.args[0]}'", node.where)
+    return True
+
+
+def iptables_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
+    # Debian's keepalived is built with nftables only; it says so and uses nftables.
+    ctx.warn(
+        "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' "
+        "with 'nftables' config option",
+        node.where,
+    )
+    return node.args
+
+
 def include_check_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
     # The reader applies include_check while reading (it governs later includes); keep what was written.
     return node.args
 
 
-@dataclass(frozen=True)
+# global_defs keywords of keepalived's SNMP and DBus interfaces, which pykeepalived does not provide.
+SNMP_KEYWORDS = frozenset(
+    ("snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived", "enable_snmp_rfc",
+     "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_checker")
+)  # fmt: skip
+DBUS_KEYWORDS = frozenset(("enable_dbus", "dbus_service_name"))
+
+
+@dataclass(frozen=True, repr=False, eq=False)
 class GlobalDefs:
+    """The `global_defs` block."""
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         [
             "process_names",
@@ -232,8 +268,6 @@ class GlobalDefs:
             "vrrp_min_garp",
             "vrrp_garp_extra_if",
             "vrrp_vmac_garp_intvl",
-            "vrrp_iptables",
-            "vrrp_ipsets",
             "nftables",
             "nftables_priority",
             "nftables_ifindex",
@@ -297,10 +331,16 @@ class GlobalDefs:
             "linkbeat_use_polling",
         ]
     )
+    # data_use_instance names the dump files; SNMP and DBus are reported by not_provided.check_not_provided.
+    RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset(
+        {"lvs_flush_onstop", "lvs_flush_on_stop", "data_use_instance"} | SNMP_KEYWORDS | DBUS_KEYWORDS
+    )
 
     where: Location | None = None
+    # Where each keyword was written, for messages about it.
+    lines: Mapping[str, Location] = field(default_factory=dict, compare=False)
     router_id: str | None = kw(Word())
-    notification_email: tuple[str, ...] = kw(Values(items.email, "e-mail addresses"), repeat=True)
+    notification_email: tuple[str, ...] = kw(CustomValues(notification_emails, "e-mail addresses"), repeat=True)
     notification_email_from: str | None = kw(Word())
     smtp_server: tuple[IPAddr, int] | None = kw(IP_PORT)
     smtp_helo_name: str | None = kw(Word())
@@ -310,48 +350,79 @@ class GlobalDefs:
     smtp_alert_checker: bool = kw(Flag(), default=False)
     script_user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
     enable_script_security: bool = kw(Flag(), default=False)
-    dynamic_interfaces: bool = kw(Flag(), default=False)
-    max_auto_priority: int | None = kw(Int(-1, 99))
+    dynamic_interfaces: bool = kw(
+        Custom(dynamic_interfaces_value, "flag [allow_if_changes]"),
+        default=False,
+        no_effect="interfaces must exist at start; ones that appear, go or change later are not followed",
+    )
+    max_auto_priority: int | None = kw(Int(-1, 99), no_effect="no realtime scheduling")
     vrrp_version: int = kw(Int(2, 3), default=2)
-    vrrp_mcast_group4: IPAddr = kw(IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"))
-    vrrp_mcast_group6: IPAddr = kw(IPAddress(), default=ipaddress.IPv6Address("ff02::12"))
+    vrrp_mcast_group4: IPAddr = kw(
+        IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"), no_effect="IPv4 adverts go to 224.0.0.18"
+    )
+    vrrp_mcast_group6: IPAddr = kw(
+        IPAddress(), default=ipaddress.IPv6Address("ff02::12"), no_effect="IPv6 adverts go to ff02::12"
+    )
     vrrp_garp_master_delay: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_repeat: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_refresh: int = kw(Int(0, 2**31 - 1), default=0)
     # Unset: the same as vrrp_garp_master_delay / vrrp_garp_master_repeat (keepalived's rule).
     vrrp_garp_lower_prio_delay: int | None = kw(Int(0, 2**31 - 1))
     vrrp_garp_lower_prio_repeat: int | None = kw(Int(0, 2**31 - 1))
-    vrrp_garp_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
-    vrrp_gna_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
+    vrrp_garp_interval: float = kw(
+        Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True),
+        default=0.0,
+        no_effect="gratuitous ARPs of a burst are not spaced",
+    )
+    vrrp_gna_interval: float = kw(
+        Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True),
+        default=0.0,
+        no_effect="unsolicited neighbour adverts of a burst are not spaced",
+    )
     vrrp_lower_prio_no_advert: bool = kw(Flag(), default=False)
     vrrp_higher_prio_send_advert: bool = kw(Flag(), default=False)
     vrrp_skip_check_adv_addr: bool = kw(Flag(), default=False)
-    vrrp_strict: bool = kw(Flag(), default=False)
+    vrrp_strict: bool = kw(
+        Flag(),
+        default=False,
+        no_effect="its checks and corrections apply; the firewall rule dropping traffic to the VIPs of a master "
+        "without accept is not installed",
+    )
     vrrp_priority: int | None = kw(Int(-20, 19))
     vrrp_rt_priority: int | None = kw(Int(1, 99))
     vrrp_rlimit_rttime: int | None = kw(Int(1, 2**31 - 1))
-    checker_priority: int | None = kw(Int(-20, 19))
-    vrrp_startup_delay: float | None = kw(Seconds("0", "1000"))
+    checker_priority: int | None = kw(Int(-20, 19), no_effect="the checker process keeps its priority")
+    vrrp_startup_delay: float | None = kw(Seconds("0", "1000"), no_effect="VRRP starts at once")
     notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
     notify_fifo_script: Script | None = kw(SCRIPT)
     vrrp_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
     vrrp_notify_fifo_script: Script | None = kw(SCRIPT)
-    lvs_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
-    lvs_notify_fifo_script: Script | None = kw(SCRIPT)
+    lvs_notify_fifo: tuple[str, ...] | None = kw(
+        Custom(lambda n, c: n.args, "path [user [group]]"), no_effect="checker events are not written to a FIFO"
+    )
+    lvs_notify_fifo_script: Script | None = kw(SCRIPT, no_effect="checker events are not written to a FIFO")
     lvs_flush: bool = kw(Flag(), default=False)
     lvs_timeouts: tuple[int, int, int] | None = kw(Custom(lvs_timeouts, "[tcp N] [tcpfin N] [udp N]"))
     lvs_sync_daemon: LvsSyncDaemon | None = kw(
         Custom(lvs_sync_daemon, "INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]")
     )
     include_check: tuple[str, ...] | None = kw(Custom(include_check_value, "read|match|wildcard_match|..."))
+    vrrp_iptables: tuple[str, ...] | None = kw(
+        Custom(iptables_value, "[inchain [outchain]]"), no_effect="keepalived's firewall rules are not installed"
+    )
+    vrrp_ipsets: tuple[str, ...] | None = kw(
+        Custom(iptables_value, "[names]"), no_effect="keepalived's firewall rules are not installed"
+    )
     options: tuple[RawOption, ...] = ()
 
 
 # ----- VRRP ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VrrpScript:
+    """A `vrrp_script` block: a command whose exit status is tracked."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -371,8 +442,10 @@ def name_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return {"name": node.args[0]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class TrackProcess:
+    """A `vrrp_track_process` block: a process whose presence is tracked."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -381,9 +454,9 @@ class TrackProcess:
     weight: tuple[int, bool] = kw(weight_with_reverse(-254, 254), default=(0, False))
     quorum: int = kw(Int(1, 2**31 - 1), default=1)
     quorum_max: int | None = kw(Int(0, 2**31 - 1))
-    delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
-    terminate_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
-    fork_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC))
+    delay: float | None = kw(Seconds("0", TIMER_MAX_SEC), no_effect="a change counts at once")
+    terminate_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC), no_effect="a change counts at once")
+    fork_delay: float | None = kw(Seconds("0", TIMER_MAX_SEC), no_effect="a change counts at once")
     full_command: bool = kw(Flag(), default=False)
 
 
@@ -392,8 +465,10 @@ def init_file_value(node: Node, ctx: BuildContext) -> tuple[int, bool]:
     return value, "overwrite" in node.args
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class TrackFile:
+    """A `track_file` block: a file whose number is tracked."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -402,8 +477,10 @@ class TrackFile:
     init_file: tuple[int, bool] | None = kw(Custom(init_file_value, "[value] [overwrite]"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Authentication:
+    """A vrrp_instance's `authentication` block (VRRPv2 only)."""
+
     where: Location | None = None
     auth_type: AuthType | None = kw(Choice({"PASS": AuthType.PASS, "AH": AuthType.AH}))
     auth_pass: str | None = kw(Custom(lambda n, c: _auth_pass(n, c), "password (at most 8 characters)"))
@@ -431,6 +508,20 @@ def interface_name(node: Node, ctx: BuildContext) -> str:
     return name
 
 
+def priority_value(node: Node, ctx: BuildContext) -> int:
+    text = arg(node)
+    try:
+        return parse_int(text, 1, PRIORITY_OWNER)
+    except Invalid as problem:
+        ctx.warn(problem.message, node.where)
+        ctx.warn(
+            f"({ctx.block_name}) Priority not valid! must be between 1 & {PRIORITY_OWNER}. "
+            f"Using default {PRIORITY_DEFAULT}",
+            node.where,
+        )
+        return PRIORITY_DEFAULT
+
+
 def advert_interval(node: Node, ctx: BuildContext) -> float:
     value = parse_decimal(arg(node), Decimal("0.01"), Decimal("255"), 2)
     return float(value)
@@ -453,8 +544,10 @@ def lvs_sync_daemon_interface(node: Node, ctx: BuildContext) -> str:
 TRACKED = Values(items.tracked, "NAME [weight N [reverse]] per line")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VrrpInstance:
+    """A `vrrp_instance` block."""
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         [
             "use_vmac_addr",
@@ -485,7 +578,7 @@ class VrrpInstance:
     state: State | None = kw(Custom(state_value, "MASTER|BACKUP"))
     interface: str | None = kw(Custom(interface_name, "interface name"))
     virtual_router_id: int | None = kw(Int(1, 255))
-    priority: int | None = kw(Int(1, PRIORITY_OWNER))
+    priority: int | None = kw(Custom(priority_value, f"integer 1..{PRIORITY_OWNER}"))
     advert_int: float = kw(Custom(advert_interval, "seconds 0.01..255"), default=1.0)
     version: int | None = kw(Int(2, 3))
     nopreempt: bool = kw(Either("nopreempt"), names=("nopreempt", "preempt"), default=False)
@@ -508,16 +601,20 @@ class VrrpInstance:
     )
     unicast_src_ip: IPAddr | None = kw(IPAddress())
     mcast_src_ip: IPAddr | None = kw(IPAddress())
-    mcast_dst_ip: IPAddr | None = kw(IPAddress())
-    unicast_ttl: int | None = kw(Int(0, 255))
+    mcast_dst_ip: IPAddr | None = kw(IPAddress(), no_effect="adverts go to the multicast group of their family")
+    unicast_ttl: int | None = kw(Int(0, 255), no_effect="unicast adverts leave with TTL 255")
     use_vmac: str | None = kw(Custom(use_vmac_value, "[interface name]"))
     vmac_xmit_base: bool = kw(Flag(), default=False)
-    accept: bool | None = kw(Either("accept"), names=("accept", "no_accept"))
+    accept: bool | None = kw(
+        Either("accept"),
+        names=("accept", "no_accept"),
+        no_effect="a master always accepts traffic to its VIPs; keepalived's no_accept firewall rule is not installed",
+    )
     dont_track_primary: bool = kw(Flag(), default=False)
     skip_check_adv_addr: bool | None = kw(Flag())
     strict_mode: bool | None = kw(Flag())
     native_ipv6: bool = kw(Flag(), default=False)
-    promote_secondaries: bool = kw(Flag(), default=False)
+    promote_secondaries: bool = kw(Flag(), default=False, no_effect="the interface's setting is left as it is")
     garp_master_delay: int | None = kw(Int(0, 2**31 - 1))
     garp_master_repeat: int | None = kw(Int(0, 2**31 - 1))
     garp_master_refresh: int | None = kw(Int(0, 2**31 - 1))
@@ -531,14 +628,16 @@ class VrrpInstance:
     notify_stop: Script | None = kw(SCRIPT)
     notify: Script | None = kw(SCRIPT)
     smtp_alert: bool | None = kw(Flag())
-    debug: int = kw(Int(0, 4), default=0)
+    debug: int = kw(Int(0, 4), default=0, no_effect="no per-instance debug output")
     lvs_sync_daemon_interface: str | None = kw(Custom(lvs_sync_daemon_interface, "interface (deprecated)"))
     options: tuple[RawOption, ...] = ()
 
     @property
     def family(self) -> int:
-        """4 or 6, from the first virtual address (keepalived's rule); 4 when there is none."""
-        return self.virtual_ipaddress[0].family if self.virtual_ipaddress else 4
+        """4 or 6, from the first virtual address (keepalived's rule), or native_ipv6; 4 when neither."""
+        if self.virtual_ipaddress:
+            return self.virtual_ipaddress[0].family
+        return 6 if self.native_ipv6 else 4
 
     def effective_version(self, global_version: int) -> int:
         return self.version or (3 if self.family == 6 else global_version)
@@ -562,8 +661,10 @@ class VrrpInstance:
         return bool(self.unicast_peer)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SyncGroup:
+    """A `vrrp_sync_group` block: instances that change state together."""
+
     where: Location
     name: str
     end: Location | None = None
@@ -578,9 +679,11 @@ class SyncGroup:
     notify_stop: Script | None = kw(SCRIPT)
     notify: Script | None = kw(SCRIPT)
     smtp_alert: bool | None = kw(Flag())
-    global_tracking: bool = kw(Flag(), default=False)
-    sync_group_tracking_weight: bool = kw(Flag(), default=False)
-    notify_priority_changes: bool = kw(Flag(), default=False)
+    global_tracking: bool = kw(Flag(), default=False, no_effect="members' tracking is not shared")
+    sync_group_tracking_weight: bool = kw(
+        Flag(), default=False, no_effect="a weighted tracker of a member does not move the group"
+    )
+    notify_priority_changes: bool = kw(Flag(), default=False, no_effect="no notification on priority changes")
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -590,14 +693,18 @@ class SyncGroup:
 # ----- health checkers ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class CheckerCommon:
+    """What every health checker's block accepts."""
+
     where: Location | None = None
     connect_ip: IPAddr | None = kw(IPAddress())
     connect_port: int | None = kw(Int(0, 65535))
     bindto: IPAddr | None = kw(IPAddress())
     bind_port: int | None = kw(Int(0, 65535))
-    bind_if: str | None = kw(Custom(interface_name, "interface name"))
+    bind_if: str | None = kw(
+        Custom(interface_name, "interface name"), no_effect="the check is not bound to an interface"
+    )
     connect_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
     fwmark: int | None = kw(Int(0, 2**32 - 1))
     retry: int | None = kw(Int(0, 2**31 - 1))
@@ -608,14 +715,14 @@ class CheckerCommon:
     log_all_failures: bool | None = kw(Flag())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class TcpCheck(CheckerCommon):
-    pass
+    """A `TCP_CHECK` block."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class PingCheck(CheckerCommon):
-    pass
+    """A `PING_CHECK` block."""
 
 
 def status_codes(node: Node, ctx: BuildContext) -> tuple[tuple[int, int], ...]:
@@ -639,8 +746,10 @@ def digest_value(node: Node, ctx: BuildContext) -> str:
     return digest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Url:
+    """An HTTP_GET / SSL_GET `url` block."""
+
     where: Location | None = None
     path: str | None = kw(Word())
     digest: str | None = kw(Custom(digest_value, "32 hex digits"))
@@ -648,38 +757,48 @@ class Url:
     virtualhost: str | None = kw(Word())
     regex: str | None = kw(Text())
     regex_no_match: bool = kw(Flag(), default=False)
-    regex_options: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "regex options"))
-    regex_min_offset: int | None = kw(Int(0, 2**31 - 1))
-    regex_max_offset: int | None = kw(Int(0, 2**31 - 1))
-    regex_stack: int | None = kw(Int(0, 2**31 - 1))
+    regex_options: tuple[str, ...] | None = kw(
+        Custom(lambda n, c: n.args, "regex options"), no_effect="the regex takes no options"
+    )
+    regex_min_offset: int | None = kw(Int(0, 2**31 - 1), no_effect="the whole body is searched")
+    regex_max_offset: int | None = kw(Int(0, 2**31 - 1), no_effect="the whole body is searched")
+    regex_stack: int | None = kw(Int(0, 2**31 - 1), no_effect="Python's regex engine has no stack size")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class HttpCheck(CheckerCommon):
+    """An `HTTP_GET` or `SSL_GET` block."""
+
+    # keepalived drops a checker without url when its block closes, and says so there.
+    end: Location | None = None
     retry: int | None = kw(Int(0, 2**31 - 1), deprecated={"nb_get_retry": "retry"})
     virtualhost: str | None = kw(Word())
     http_protocol: str | None = kw(Choice({"1.0": "1.0", "1.1": "1.1", "1.0C": "1.0C", "1.0c": "1.0C"}))
     enable_sni: bool = kw(Flag(), default=False)
-    fast_recovery: bool = kw(Flag(), default=False)
+    fast_recovery: bool = kw(Flag(), default=False, no_effect="a failed server is retried at the usual pace")
     url: tuple[Url, ...] = kw(B(Url), repeat=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SmtpHost(CheckerCommon):
-    pass
+    """An SMTP_CHECK's `host` block."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SmtpCheck(CheckerCommon):
+    """An `SMTP_CHECK` block."""
+
     helo_name: str | None = kw(Word())
-    host: tuple[SmtpHost, ...] = kw(B(SmtpHost), repeat=True)
+    host: tuple[SmtpHost, ...] = kw(B(SmtpHost), repeat=True, no_effect="the real server itself is checked")
 
 
 DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class DnsCheck(CheckerCommon):
+    """A `DNS_CHECK` block."""
+
     type: str = kw(Choice({t: t for t in DNS_TYPES}, case_insensitive=True), default="SOA")
     name: str = kw(Word(), default=".")
 
@@ -692,24 +811,30 @@ def hex_bytes(node: Node, ctx: BuildContext) -> bytes:
         raise Invalid(f"'{text}' is not a string of hex digits") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class UdpCheck(CheckerCommon):
+    """A `UDP_CHECK` block."""
+
     payload: bytes | None = kw(Custom(hex_bytes, "hex digits"))
     require_reply: bytes | None = kw(Custom(lambda n, c: hex_bytes(n, c) if n.args else b"", "[hex digits]"))
     min_reply_length: int | None = kw(Int(0, 65535))
     max_reply_length: int | None = kw(Int(0, 65535))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class MiscCheck(CheckerCommon):
+    """A `MISC_CHECK` block: a command whose exit status decides."""
+
     misc_path: str | None = kw(Text())
     misc_timeout: float | None = kw(Seconds("0.000001", TIMER_MAX_SEC))
     misc_dynamic: bool = kw(Flag(), default=False)
     user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class FileCheck:
+    """A `FILE_CHECK` block: a tracked file decides."""
+
     where: Location | None = None
     track_file: str | None = kw(Word())
     weight: tuple[int, bool] | None = kw(weight_with_reverse(-254, 254))
@@ -736,8 +861,10 @@ def weight_value(node: Node, ctx: BuildContext) -> int:
         raise Invalid(f"Real server weight {text} is outside range 0-{IPVS_WEIGHT_LIMIT}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class RealServer:
+    """A `real_server` block of a virtual server."""
+
     where: Location
     address: IPAddr
     port: int
@@ -778,6 +905,26 @@ def address_port_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return {"address": parse_ip(node.args[0]), "port": port}
 
 
+def scheduler_value(node: Node, ctx: BuildContext) -> str:
+    name = arg(node)
+    if name not in SCHEDULERS:
+        raise Invalid(f"Invalid lvs_scheduler '{name}' - ignoring")
+    return name
+
+
+# keepalived's IPVS_SVC_PERSISTENT_TIMEOUT, for a bare persistence_timeout.
+PERSISTENCE_TIMEOUT_DEFAULT = 360
+
+
+def persistence_timeout_value(node: Node, ctx: BuildContext) -> int:
+    if not node.args:
+        return PERSISTENCE_TIMEOUT_DEFAULT
+    try:
+        return parse_int(node.args[0], 1, LVS_MAX_TIMEOUT)
+    except Invalid as problem:
+        raise Invalid(f"{problem.message}; persistence_timeout invalid") from None
+
+
 def virtual_server_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     args = node.args
     if len(args) >= 2 and args[0] == "fwmark":
@@ -789,30 +936,38 @@ def virtual_server_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return address_port_header(node, ctx)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VirtualServer:
+    """A `virtual_server` block (by address and port, fwmark or group)."""
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         ["hashed", "ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback", "snmp_name"]
     )
+    # The scheduler flags check/compile.py reads from `options`.
+    RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset({"sh-port", "sh-fallback", "mh-port", "mh-fallback"})
 
     where: Location
     end: Location | None = None
+    # Where each keyword was written (keepalived announces the defaults of those left out).
+    lines: Mapping[str, Location] = field(default_factory=dict, compare=False)
     address: IPAddr | None = None
     port: int | None = None
     fwmark: int | None = None
     group: str | None = None
-    ip_family: str | None = kw(Choice({"inet": "inet", "inet6": "inet6"}))
+    ip_family: str | None = kw(
+        Choice({"inet": "inet", "inet6": "inet6"}), no_effect="the family comes from the addresses"
+    )
     delay_loop: float = kw(Seconds("0.000001", TIMER_MAX_SEC), default=60.0)
-    lb_algo: str = kw(Choice({s: s for s in SCHEDULERS}), names=("lb_algo", "lvs_sched"), default="wlc")
+    lb_algo: str = kw(Custom(scheduler_value, "|".join(SCHEDULERS)), names=("lb_algo", "lvs_sched"), default="wlc")
     lb_kind: Forwarding = kw(FORWARDING, names=("lb_kind", "lvs_method"), default=Forwarding.NAT)
-    persistence_timeout: int | None = kw(Int(1, LVS_MAX_TIMEOUT))
+    persistence_timeout: int | None = kw(Custom(persistence_timeout_value, f"[seconds 1..{LVS_MAX_TIMEOUT}]"))
     persistence_granularity: str | None = kw(Word())
-    persistence_engine: str | None = kw(Word())
+    persistence_engine: str | None = kw(Word(), no_effect="persistence is by client address")
     protocol: Protocol | None = kw(Choice({p.value: p for p in Protocol}, case_insensitive=True))
-    ha_suspend: bool = kw(Flag(), default=False)
+    ha_suspend: bool = kw(Flag(), default=False, no_effect="checks run whatever the VRRP state")
     virtualhost: str | None = kw(Word())
     alpha: bool = kw(Flag(), default=False)
-    omega: bool = kw(Flag(), default=False)
+    omega: bool = kw(Flag(), default=False, no_effect="nothing is done when the service goes away")
     quorum: int = kw(Int(1, 2**32 - 1), default=1)
     hysteresis: int = kw(Int(0, 2**32 - 1), default=0)
     quorum_up: Script | None = kw(SCRIPT)
@@ -820,7 +975,9 @@ class VirtualServer:
     weight: int | None = kw(Int(1, IPVS_WEIGHT_LIMIT))
     sorry_server: tuple[IPAddr, int] | None = kw(IP_PORT)
     sorry_server_inhibit: bool = kw(Flag(), default=False)
-    sorry_server_lvs_method: Forwarding | None = kw(FORWARDING)
+    sorry_server_lvs_method: Forwarding | None = kw(
+        FORWARDING, no_effect="the sorry server takes the virtual server's method"
+    )
     inhibit_on_failure: bool = kw(Flag(), default=False)
     retry: int | None = kw(Int(0, 2**31 - 1))
     delay_before_retry: float | None = kw(Seconds("0", TIMER_MAX_SEC))
@@ -837,8 +994,7 @@ class VirtualServer:
             return f"FWM {self.fwmark}"
         if self.group is not None:
             return f"GROUP {self.group}"
-        host = f"[{self.address}]" if self.address and self.address.version == 6 else str(self.address)
-        return f"{host}:{self.effective_protocol.value.lower()}:{self.port}"
+        return f"[{self.address}]:{self.effective_protocol.value.lower()}:{self.port}"
 
     @property
     def effective_protocol(self) -> Protocol:
@@ -851,15 +1007,19 @@ def virtual_server_group(node: Node, ctx: BuildContext) -> VirtualServerGroup:
     return VirtualServerGroup(node.where, name, members)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class VirtualServerGroup:
+    """A `virtual_server_group` block: address ranges, ports and fwmarks."""
+
     where: Location
     name: str
     members: tuple[GroupMember, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SslDefs:
+    """The `SSL` block."""
+
     where: Location | None = None
     password: str | None = kw(Word())
     ca: str | None = kw(Word())
@@ -870,8 +1030,13 @@ class SslDefs:
 # ----- the whole configuration --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class Config:
+    """A whole keepalived.conf, with what it includes."""
+
+    # use_pid_dir names the pid files; net_namespace_ipvs is reported by not_provided.check_not_provided.
+    RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset({"use_pid_dir", "net_namespace_ipvs"})
+
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         [
             "track_group",
@@ -908,7 +1073,7 @@ class Config:
         CustomValues(virtual_server_group, "NAME { IP[-range] PORT | fwmark N ... }"), repeat=True
     )
     virtual_server: tuple[VirtualServer, ...] = kw(B(VirtualServer, virtual_server_header), repeat=True)
-    SSL: SslDefs | None = kw(B(SslDefs))
+    SSL: SslDefs | None = kw(B(SslDefs), no_effect="SSL_GET checks present no client certificate")
     options: tuple[RawOption, ...] = ()
     files: tuple[str, ...] = ()
 

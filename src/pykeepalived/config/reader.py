@@ -14,21 +14,28 @@ loops interact); it is kept in one piece, like keepalived's.
 from __future__ import annotations
 
 import posixpath
-import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from itertools import compress, repeat
+from typing import TYPE_CHECKING, NamedTuple
 
-from ..core.diagnostics import DiagnosticSink, Location, Severity
+if TYPE_CHECKING:
+    import random
+
+from ..core.diagnostics import DiagnosticSink, Location, Status
 from .source import ConfigSource, FileProblem
 
 WHITESPACE = " \t\n\r\f\v"
+WHITESPACE_AROUND = " \t\r\n"
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_SUBSTITUTIONS_PER_LINE = 1000
 COMMENT_OR_QUOTE = re.compile(r'[!#"\\]')
 # Characters that make a line need more than splitting into words.
 PLAIN_LINE_STOP = re.compile(r'[!#"\\@$~{}]')
+# What makes a line need more than splitting into words (and braces): the language's characters and
+# `include`. Each is looked for with str.find: a scan at C speed.
+SPECIAL_WORDS = ("!", "#", '"', "\\", "@", "$", "~", "include")
 
 # include_check bits, as keepalived names them
 INCLUDE_R = 1  # read: a matched file cannot be read
@@ -201,10 +208,22 @@ class Definition:
 
 @dataclass
 class _OpenFile:
+    """A file being read, and where in it."""
+
     path: str
     lines: list[str]
     saved_include_check: int
     next_index: int = 0
+    # Lines before this one need no processing but splitting and braces (-1: not looked for yet).
+    plain_until: int = -1
+
+    def plain_end(self, start: int) -> int:
+        """The first line from `start` on that may need the language's processing, found in one search."""
+        if self.plain_until < start:
+            text = "\n".join(self.lines[start:])
+            stops = [found for word in SPECIAL_WORDS if (found := text.find(word)) >= 0]
+            self.plain_until = start + text.count("\n", 0, min(stops)) if stops else len(self.lines)
+        return self.plain_until
 
     @property
     def directory(self) -> str:
@@ -250,14 +269,14 @@ class Reader:
         self.config_id = config_id
         self.include_check = 0
         self.files_read: list[str] = []
-        self._rng = rng or random.Random()
+        # Made on first use of ${_RANDOM}: importing random costs every start.
+        self._rng = rng
         self._files: list[_OpenFile] = []
         self._globs: list[list[str]] = []
         self._expansions: list[_Expansion] = []
         self._residue: tuple[str, Location] | None = None
         self._collecting: Definition | None = None
         self._where = Location("", 0)
-        self.block_depth = 0
         self.definitions: dict[str, Definition] = {
             "_PWD": Definition([], compute=lambda _p: self._current_directory()),
             "_INSTANCE": Definition([], compute=lambda _p: self.config_id or ""),
@@ -269,6 +288,12 @@ class Reader:
 
     # ----- files ---------------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Drop what the reader holds; its predefined parameters refer back to it (a cycle)."""
+        self.definitions.clear()
+        self._files.clear()
+        self._globs.clear()
+
     def open_main(self, path: str) -> bool:
         """Open the main configuration file; report and return False if it cannot be used."""
         if not path.startswith("/"):
@@ -276,7 +301,7 @@ class Reader:
         result = self.source.glob(path)
         files = [p for p in result.paths if not p.endswith("/")]
         if not files:
-            self.sink.error(f"Unable to find configuration file {path}", None)
+            self.sink.error(f"Unable to find configuration file {path}", None, Status.CANNOT_RUN)
             return False
         if len(files) > 1:
             self.sink.warning(f"WARNING, multiple configuration file matches of {path}, starting with {files[0]}", None)
@@ -287,14 +312,20 @@ class Reader:
         return self._files[-1].directory if self._files else self.source.cwd()
 
     def _random(self, params: str) -> str:
+        if self._rng is None:
+            import random
+
+            self._rng = random.Random()
         numbers = [int(x) for x in params.split()]
         low = numbers[0] if numbers else 0
         high = numbers[1] if len(numbers) > 1 else 32767
         return str(self._rng.randint(low, high))
 
     def _file_problem(self, include_type: int, check_bit: int, message: str) -> None:
-        applies = (self.include_check | include_type) & check_bit
-        self.sink.report(Severity.ERROR if applies else Severity.NOTICE, message, self._where)
+        if (self.include_check | include_type) & check_bit:
+            self.sink.error(message, self._where, Status.CANNOT_RUN)
+        else:
+            self.sink.notice(message, self._where)
 
     def _include(self, pattern: str, include_type: int) -> None:
         base = self._current_directory()
@@ -575,69 +606,97 @@ class Reader:
         self._include(rest.strip(" \t"), INCLUDE_VARIANTS[keyword])
         return True
 
-    def _plain_file_lines(self) -> tuple[Line, ...] | None:
-        """The next file line when it needs none of the language's processing (most lines), else None.
+    def _plain_run(self, out: list[Line]) -> bool:
+        """Append the file's next lines while they need none of the language's processing (most lines);
+        return whether any line was taken.
 
-        Handles words, a lone brace and a trailing `{`; anything else goes through _next_raw().
-        This is the hot path for large configurations.
+        Such lines hold words, and braces alone or at their end (a line ending with `{` keeps it as its
+        last word); one search finds where they stop, and the rest goes through _next_raw(). This is the
+        hot path for large configurations: the lines are made by map() and friends, at C speed, unless a
+        brace is inside a line or glued to a word (then line by line).
         """
         if self._residue is not None or self._expansions or self._collecting is not None or not self._files:
-            return None
+            return False
         current = self._files[-1]
-        index = current.next_index
-        if index >= len(current.lines):
-            return None
-        text = current.lines[index].strip(" \t\r\n")
-        if not text or text.startswith("include"):
-            return None
-        stop = PLAIN_LINE_STOP.search(text)
-        if stop is not None:
-            if text == "}" and self.block_depth > 0:
-                self.block_depth -= 1
-            elif text == "{" or (stop.start() == len(text) - 1 and text[-1] == "{"):
-                self.block_depth += 1
-            else:
-                return None
-        current.next_index = index + 1
-        where = Location(current.path, index + 1)
-        self._where = where
-        if len(text) > 1 and text[-1] == "{":
-            head = text[:-1].rstrip(" \t")
-            return Line(tuple(head.split()), where, head), Line(("{",), where, "{")
-        return (Line(tuple(text.split()), where, text),)
+        start = current.next_index
+        count = current.plain_end(start)
+        if count == start:
+            return False
+        chunk = current.lines[start:count]
+        stripped = list(map(str.strip, chunk, repeat(WHITESPACE_AROUND)))
+        texts = list(filter(None, stripped))
+        opening = sum(map(str.endswith, texts, repeat("{")))
+        # Braces may only end a line (after a blank: the last word), and a '}' only stand alone.
+        text = "\n".join(chunk)
+        spaced = texts.count("{") + sum(map(str.endswith, texts, repeat((" {", "\t{"))))
+        if text.count("{") != opening or spaced != opening or text.count("}") != texts.count("}"):
+            return self._plain_lines_one_by_one(out, start, count)
+        path = current.path
+        # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
+        new = tuple.__new__
+        numbers = compress(range(start + 1, count + 1), stripped)
+        places = map(new, repeat(Location), zip(repeat(path), numbers))
+        out.extend(map(new, repeat(Line), zip(map(tuple, map(str.split, texts)), places, texts, strict=True)))
+        current.next_index = count
+        self._where = Location(path, count)
+        return True
+
+    def _plain_lines_one_by_one(self, out: list[Line], start: int, count: int) -> bool:
+        """_plain_run() for the rare run with a brace inside a line or glued to a word: up to that line,
+        line by line."""
+        current = self._files[-1]
+        lines = current.lines
+        path = current.path
+        index = count
+        for number in range(start, count):
+            text = lines[number].strip(WHITESPACE_AROUND)
+            if not text:
+                continue
+            head, last = text[:-1], text[-1]
+            glued = last == "{" and head[-1:] not in ("", " ", "\t")
+            if "{" in head or "}" in head or glued or (last == "}" and head):
+                index = number  # through _next_raw(), which splits it at its braces
+                break
+            out.append(Line(tuple(text.split()), Location(path, number + 1), text))
+        current.next_index = index
+        if index == start:
+            return False
+        self._where = Location(path, index)
+        return True
 
     def __iter__(self) -> Iterator[Line]:
+        return iter(self.read_all())
+
+    def read_all(self) -> list[Line]:
+        """Every logical line, in order."""
+        out: list[Line] = []
         while True:
-            plain = self._plain_file_lines()
-            if plain is not None:
-                yield from plain
+            if self._plain_run(out):
                 continue
             raw = self._next_raw()
             if raw is None:
-                return
-            text, where, from_residue = raw
-            if self._collecting is not None and not from_residue:
-                self._collect_definition_line(text)
-                continue
-            text = self._process(text, where)
-            if not text or self._try_include(text):
-                continue
-            head, residue = split_at_brace(text)
-            if residue is not None:
-                self._residue = (residue, where)
-            if head == "{":
-                self.block_depth += 1
-            elif head == "}":
-                if self.block_depth < 1:
-                    self.sink.error("Extra '}' found (no block is open here)", where)
-                    self.block_depth = 0
-                else:
-                    self.block_depth -= 1
-            words = split_words(head, self.sink, where)
-            if words:
-                if words[0] == "include_check":
-                    self._set_include_check(words[1:], where)
-                yield Line(words, where, head)
+                return out
+            line = self._processed(*raw)
+            if line is not None:
+                out.append(line)
+
+    def _processed(self, text: str, where: Location, from_residue: bool) -> Line | None:
+        """The logical line a raw line makes, if any (definitions, conditionals and includes make none)."""
+        if self._collecting is not None and not from_residue:
+            self._collect_definition_line(text)
+            return None
+        text = self._process(text, where)
+        if not text or self._try_include(text):
+            return None
+        head, residue = split_at_brace(text)
+        if residue is not None:
+            self._residue = (residue, where)
+        words = split_words(head, self.sink, where)
+        if not words:
+            return None
+        if words[0] == "include_check":
+            self._set_include_check(words[1:], where)
+        return Line(words, where, head)
 
     def _set_include_check(self, words: tuple[str, ...], where: Location) -> None:
         """Apply `include_check` at once: it governs the includes that follow it (keepalived's semantics)."""

@@ -11,34 +11,49 @@ Over 400 lines: the converters and the builder are one mechanism; every keyword 
 from __future__ import annotations
 
 import dataclasses
+import enum
+import functools
 import ipaddress
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Generic, TypeVar
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from ..core.diagnostics import DiagnosticSink, Location, Severity
+from ..core.diagnostics import DiagnosticSink, Location, Severity, Status
 from .reader import Line
 
 T = TypeVar("T")
 
+OPEN_BRACE = ("{",)
+CLOSE_BRACE = ("}",)
 LEAF = "leaf"
 BLOCK = "block"
 VALUES = "values"
 
 
 class Invalid(Exception):
-    """A value that cannot be used as written."""
+    """A value that cannot be used as written. keepalived reports it and runs without it: a warning."""
 
-    def __init__(self, message: str, severity: Severity = Severity.ERROR) -> None:
+    def __init__(self, message: str, severity: Severity = Severity.WARNING) -> None:
         super().__init__(message)
         self.message = message
         self.severity = severity
 
 
-@dataclass(frozen=True)
-class Node:
-    """A keyword line with what belongs to it: sub-keywords (a block) or value lines (a value block)."""
+class MissingParameter(Invalid):
+    """A keyword without the value it needs: keepalived's parser gives up on the whole file (exit 2)."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        super().__init__(
+            f"*** Configuration line starting `{words[0]}` is missing a parameter after keyword "
+            f"`{words[-1]}` at word position {len(words) + 1}",
+            Severity.ERROR,
+        )
+
+
+class Node(NamedTuple):
+    """A keyword line with what belongs to it: sub-keywords (a block) or value lines (a value block).
+    A NamedTuple, not a dataclass: one is made per keyword line, so it must be cheap."""
 
     keyword: str
     args: tuple[str, ...]
@@ -62,6 +77,8 @@ class RawOption:
 
 @dataclass
 class BuildContext:
+    """What converters share while one file is built."""
+
     sink: DiagnosticSink
     # keepalived numbers rules without a preference downwards from 16384.
     next_rule_preference: int = 16384
@@ -72,6 +89,8 @@ class BuildContext:
         self.sink.warning(message, where)
 
 
+# Converters and keyword tables are made once and never compared or printed: eq=False and repr=False spare
+# dataclasses generating those methods at import (a third of `-t`'s start on a small file).
 class Conv(Generic[T]):
     """Converts what a keyword line carries into a typed value."""
 
@@ -86,10 +105,11 @@ class Conv(Generic[T]):
 
 def arg(node: Node, index: int = 1) -> str:
     """The index-th word of the keyword line (the keyword itself is word 0)."""
-    words = (node.keyword, *node.args)
-    if index >= len(words):
-        raise Invalid(f"{node.keyword} needs a value")
-    return words[index]
+    if index == 0:
+        return node.keyword
+    if index > len(node.args):
+        raise MissingParameter((node.keyword, *node.args))
+    return node.args[index - 1]
 
 
 def parse_int(text: str, low: int, high: int) -> int:
@@ -124,8 +144,10 @@ def parse_decimal(text: str, low: Decimal, high: Decimal, digits: int) -> Decima
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Int(Conv[int]):
+    """An integer within a range."""
+
     low: int
     high: int
 
@@ -136,7 +158,7 @@ class Int(Conv[int]):
         return f"integer {self.low}..{self.high}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Seconds(Conv[float]):
     """A time in seconds with up to microsecond resolution (keepalived's TIMER)."""
 
@@ -145,9 +167,26 @@ class Seconds(Conv[float]):
     # 0 is outside the range but is also what keepalived uses by default: a warning, not an error.
     zero_is_default: bool = False
 
+    @functools.cached_property
+    def bounds(self) -> tuple[Decimal, Decimal]:
+        return Decimal(self.low), Decimal(self.high)
+
+    @functools.cached_property
+    def whole_bounds(self) -> tuple[int, int]:
+        """The whole numbers of seconds in range."""
+        low, high = self.bounds
+        return int(low.to_integral_value(rounding=ROUND_CEILING)), int(high)
+
     def convert(self, node: Node, ctx: BuildContext) -> float:
+        text = arg(node)
+        # Whole seconds, the usual case, without Decimal.
+        if text.isdigit() and len(text) < 10:
+            low, high = self.whole_bounds
+            if low <= int(text) <= high:
+                return float(text)
+        low_bound, high_bound = self.bounds
         try:
-            return float(parse_decimal(arg(node), Decimal(self.low), Decimal(self.high), 6))
+            return float(parse_decimal(text, low_bound, high_bound, 6))
         except Invalid as problem:
             if self.zero_is_default and arg(node).strip("0.") == "":
                 raise Invalid(f"{problem.message} (0 is the default, so nothing changes)", Severity.WARNING) from None
@@ -169,7 +208,7 @@ def parse_bool(text: str) -> bool:
     raise Invalid(f"'{text}' is not one of on|off|true|false|yes|no")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Flag(Conv[bool]):
     """A keyword that switches something on, optionally followed by a boolean."""
 
@@ -180,7 +219,7 @@ class Flag(Conv[bool]):
         return "flag [on|off]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Either(Conv[bool]):
     """Two opposite keywords on one field (nopreempt / preempt): True where `yes` was written."""
 
@@ -193,8 +232,10 @@ class Either(Conv[bool]):
         return "flag"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Word(Conv[str]):
+    """One word, optionally of bounded length."""
+
     max_length: int | None = None
 
     def convert(self, node: Node, ctx: BuildContext) -> str:
@@ -207,7 +248,7 @@ class Word(Conv[str]):
         return "string"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Text(Conv[str]):
     """The rest of the line, words joined by one space (a command line, a mail subject)."""
 
@@ -220,8 +261,10 @@ class Text(Conv[str]):
         return "text"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Choice(Conv[T]):
+    """One word of a fixed set."""
+
     choices: Mapping[str, T]
     case_insensitive: bool = False
 
@@ -237,9 +280,15 @@ class Choice(Conv[T]):
         return "one of " + "|".join(self.choices)
 
 
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    # Cached: real servers and VIPs come back again and again in a large configuration (addresses are immutable).
+    return ipaddress.ip_address(text)
+
+
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
-        return ipaddress.ip_address(text)
+        return _address(text)
     except ValueError:
         raise Invalid(f"'{text}' is not an IP address") from None
 
@@ -251,8 +300,10 @@ def parse_interface(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interf
         raise Invalid(f"'{text}' is not an IP address[/prefix]") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
+    """An IPv4 or IPv6 address."""
+
     def convert(self, node: Node, ctx: BuildContext) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return parse_ip(arg(node))
 
@@ -260,7 +311,7 @@ class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
         return "IP address"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Custom(Conv[T]):
     """A conversion written as a function of (node, context), for keywords with a grammar of their own."""
 
@@ -274,14 +325,14 @@ class Custom(Conv[T]):
         return self.description
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class CustomValues(Custom[T]):
     """Like Custom, for a keyword followed by a `{ ... }` block of value lines (in `node.items`)."""
 
     kind: ClassVar[str] = VALUES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Values(Conv[tuple[T, ...]]):
     """A `{ ... }` block of value lines, each converted by `item` (a bad line is reported and dropped)."""
 
@@ -305,7 +356,7 @@ class Values(Conv[tuple[T, ...]]):
         return self.description
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Block(Conv[T]):
     """A `{ ... }` block of keywords, built into the dataclass `model`."""
 
@@ -320,13 +371,17 @@ class Block(Conv[T]):
         return f"block {self.model.__name__}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class KeywordMeta:
+    """A keyword's declaration: converter, names, repetition, deprecated aliases."""
+
     conv: Conv[Any]
     names: tuple[str, ...]
     repeat: bool
     deprecated: Mapping[str, str]
     doc: str
+    # Why the keyword has no effect in pykeepalived yet (`-t` says so at its line); "" when it has one.
+    no_effect: str = ""
 
 
 def kw(
@@ -337,13 +392,15 @@ def kw(
     repeat: bool = False,
     deprecated: Mapping[str, str] | None = None,
     doc: str = "",
+    no_effect: str = "",
 ) -> Any:
     """Declare a model field as a keyword.
 
     `names`: the keywords that set it (default: the field's name). `repeat`: every occurrence is kept,
     in order, as a tuple. `deprecated`: alias -> the keyword to use instead (accepted with a warning).
+    `no_effect`: what pykeepalived does not do yet with it; `-t` warns at its line, the model keeps it.
     """
-    meta = KeywordMeta(conv, names, repeat, deprecated or {}, doc)
+    meta = KeywordMeta(conv, names, repeat, deprecated or {}, doc, no_effect)
     if repeat:
         return field(default=(), metadata={"kw": meta})
     if default is dataclasses.MISSING:
@@ -351,34 +408,62 @@ def kw(
     return field(default=default, metadata={"kw": meta})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class KeywordSpec:
+    """A keyword of a block and the model field it sets (the declaration's parts copied out: the builder
+    reads them for every line)."""
+
     field_name: str
     meta: KeywordMeta
-
-    @property
-    def kind(self) -> str:
-        return self.meta.conv.kind
+    conv: Conv[Any]
+    kind: str
+    repeat: bool
+    deprecated: Mapping[str, str]
+    no_effect: str
 
     def sub_spec(self) -> BlockSpec | None:
         conv = self.meta.conv
         return spec_of(conv.model) if isinstance(conv, Block) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class BlockSpec:
+    """A block's keyword table, read from its model's declarations."""
+
     model: type[Any]
     keywords: Mapping[str, KeywordSpec]
     # Keywords keepalived accepts here that the model keeps as RawOption (field `options`).
     raw_keywords: frozenset[str]
+    # Raw keywords that code reads from `options` (the others have no effect).
+    raw_consumed: frozenset[str]
     field_names: frozenset[str]
+    # Each keyword field's default: what keepalived uses when the keyword is absent or ignored.
+    defaults: Mapping[str, Any]
+    # Every keyword's kind (LEAF for raw keywords), for the parser.
+    kinds: Mapping[str, str]
+    # Every field's default (those with a default factory are set by build()): a new object starts with these.
+    initial: Mapping[str, Any]
+    # The fields without a default.
+    required: frozenset[str]
+
+    @functools.cached_property
+    def has_lines(self) -> bool:
+        return "lines" in self.field_names
+
+    @functools.cached_property
+    def has_options(self) -> bool:
+        return "options" in self.field_names
+
+    @functools.cached_property
+    def has_where(self) -> bool:
+        return "where" in self.field_names
+
+    @functools.cached_property
+    def has_end(self) -> bool:
+        return "end" in self.field_names
 
     def kind_of(self, keyword: str) -> str | None:
-        if keyword in self.keywords:
-            return self.keywords[keyword].kind
-        if keyword in self.raw_keywords:
-            return LEAF
-        return None
+        return self.kinds.get(keyword)
 
 
 _specs: dict[type[Any], BlockSpec] = {}
@@ -394,11 +479,22 @@ def spec_of(model: type[Any]) -> BlockSpec:
         meta = f.metadata.get("kw")
         if meta is None:
             continue
-        entry = KeywordSpec(f.name, meta)
+        entry = KeywordSpec(f.name, meta, meta.conv, meta.conv.kind, meta.repeat, meta.deprecated, meta.no_effect)
         for name in (*(meta.names or (f.name,)), *meta.deprecated):
             keywords[name] = entry
     raw: frozenset[str] = getattr(model, "RAW_KEYWORDS", frozenset())
-    spec = BlockSpec(model, keywords, raw, frozenset(f.name for f in dataclasses.fields(model)))
+    defaults = {
+        f.name: f.default
+        for f in dataclasses.fields(model)
+        if "kw" in f.metadata and f.default is not dataclasses.MISSING
+    }
+    consumed: frozenset[str] = getattr(model, "RAW_CONSUMED", frozenset())
+    kinds = {**dict.fromkeys(raw, LEAF), **{name: entry.kind for name, entry in keywords.items()}}
+    initial = {f.name: f.default for f in dataclasses.fields(model) if f.default is not dataclasses.MISSING}
+    names = frozenset(f.name for f in dataclasses.fields(model))
+    factories = {f.name for f in dataclasses.fields(model) if f.default_factory is not dataclasses.MISSING}
+    required = names - initial.keys() - factories
+    spec = BlockSpec(model, keywords, raw, consumed, names, defaults, kinds, initial, frozenset(required))
     _specs[model] = spec
     return spec
 
@@ -414,146 +510,215 @@ def build(
     outer_name = ctx.block_name
     values: dict[str, Any] = {}
     if header is not None:
-        values.update(header(node, ctx))
-    field_names = spec.field_names
-    if "name" in values:
-        ctx.block_name = str(values["name"])
+        values = header(node, ctx)
+        if "name" in values:
+            ctx.block_name = str(values["name"])
     repeated: dict[str, list[Any]] = {}
     lines: dict[str, Location] = {}
     options: list[RawOption] = []
+    keywords = spec.keywords
+    track_lines = spec.has_lines
     for child in node.children:
-        entry = spec.keywords.get(child.keyword)
+        keyword = child.keyword
+        entry = keywords.get(keyword)
         if entry is None:
-            options.append(RawOption(child.keyword, child.args, child.where, tuple(i.words for i in child.items)))
+            options.append(RawOption(keyword, child.args, child.where, tuple(i.words for i in child.items)))
+            if keyword not in spec.raw_consumed:
+                no_effect_warning(ctx, keyword, "kept as written, not interpreted", child.where)
             continue
-        replacement = entry.meta.deprecated.get(child.keyword)
-        if replacement is not None:
-            ctx.warn(f"'{child.keyword}' is deprecated - please use '{replacement}'", child.where)
+        if entry.deprecated:
+            replacement = entry.deprecated.get(keyword)
+            if replacement is not None:
+                ctx.warn(f"{keyword} is deprecated - please use '{replacement}'", child.where)
         try:
-            value = entry.meta.conv.convert(child, ctx)
-        except Invalid as problem:
-            ctx.sink.report(
-                problem.severity, f"{child.keyword} '{' '.join(child.args)}' is invalid: {problem.message}", child.where
-            )
+            value = entry.conv.convert(child, ctx)
+        except MissingParameter as problem:
+            ctx.sink.report(problem.severity, problem.message, child.where, Status.GAVE_UP)
             continue
-        lines.setdefault(entry.field_name, child.where)
-        if entry.meta.repeat:
-            bucket = repeated.setdefault(entry.field_name, [])
-            if isinstance(entry.meta.conv, Values):
+        except Invalid as problem:
+            ctx.sink.report(problem.severity, invalid_message(child, problem, spec, values), child.where)
+            continue
+        if entry.no_effect:
+            no_effect_warning(ctx, keyword, entry.no_effect, child.where)
+        name = entry.field_name
+        if track_lines and name not in lines:
+            lines[name] = child.where
+        if entry.repeat:
+            bucket = repeated.get(name)
+            if bucket is None:
+                bucket = repeated[name] = []
+            if entry.kind == VALUES and isinstance(value, tuple):
                 bucket.extend(value)
             else:
                 bucket.append(value)
         else:
-            values[entry.field_name] = value
+            values[name] = value
     for name, bucket in repeated.items():
         values[name] = tuple(bucket)
-    if "options" in field_names:
+    if spec.has_options:
         values["options"] = tuple(options)
-    if "lines" in field_names:
+    if track_lines:
         values["lines"] = lines
-    if "where" in field_names:
+    if spec.has_where:
         values["where"] = node.where
-    if "end" in field_names:
+    if spec.has_end:
         values["end"] = node.end or node.where
     ctx.block_name = outer_name
-    return model(**values)
+    # `model(**values)` without the generated __init__ of a frozen dataclass (it sets each field through
+    # object.__setattr__: a third of the build time of a large configuration). The models have no
+    # __post_init__, and the fields with a default factory are set above.
+    attributes = {**spec.initial, **values}
+    if len(attributes) != len(spec.field_names):
+        wrong = sorted((values.keys() - spec.field_names) | (spec.required - values.keys()))
+        raise TypeError(f"{model.__name__}: no such field or missing field {wrong[0]}")
+    instance: T = object.__new__(model)
+    object.__setattr__(instance, "__dict__", attributes)
+    return instance
 
 
-class Lookahead:
-    """An iterator of lines that can look at the next line without taking it."""
-
-    def __init__(self, lines: Iterator[Line]) -> None:
-        self._lines = lines
-        self._peeked: Line | None = None
-
-    def peek(self) -> Line | None:
-        if self._peeked is None:
-            self._peeked = next(self._lines, None)
-        return self._peeked
-
-    def take(self) -> Line | None:
-        line = self.peek()
-        self._peeked = None
-        return line
+NO_EFFECT = "accepted, no effect in pykeepalived"
 
 
-def _is(line: Line | None, brace: str) -> bool:
-    return line is not None and line.words == (brace,)
+def no_effect_warning(ctx: BuildContext, keyword: str, why: str, where: Location) -> None:
+    # Status OK: keepalived runs it without a word, so `-t`'s exit status stays keepalived's.
+    ctx.sink.warning(f"{keyword}: {NO_EFFECT} ({why})", where, Status.OK)
+
+
+def shown(value: Any) -> str:
+    """A model value as it would be written in keepalived.conf."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return str(value)
+
+
+def invalid_message(node: Node, problem: Invalid, spec: BlockSpec, values: Mapping[str, Any]) -> str:
+    """What was wrong and what is used instead: the value given before, else the default, else nothing."""
+    text = f"{node.keyword} '{' '.join(node.args)}' is invalid: {problem.message}"
+    if problem.severity != Severity.WARNING:
+        return text
+    entry = spec.keywords[node.keyword]
+    ignoring = "" if "ignoring" in problem.message else " - ignoring"
+    if entry.meta.repeat or entry.meta.conv.kind != LEAF:
+        return text + ignoring
+    used = values.get(entry.field_name, spec.defaults.get(entry.field_name))
+    return text + ignoring if used is None else f"{text}{ignoring}; using {shown(used)}"
 
 
 def parse_block(
-    lines: Lookahead, spec: BlockSpec, sink: DiagnosticSink, nested: bool
-) -> tuple[tuple[Node, ...], Location | None]:
-    """Read keyword lines until the closing `}` (or end of input at top level), as process_stream."""
+    lines: list[Line], position: int, spec: BlockSpec, sink: DiagnosticSink, nested: bool
+) -> tuple[tuple[Node, ...], Location | None, int]:
+    """Read keyword lines from `position` until the closing `}` (or the end at top level), as keepalived's
+    process_stream; return the nodes, where the block closed, and the position after it."""
     nodes: list[Node] = []
-    while True:
-        line = lines.take()
-        if line is None:
-            return tuple(nodes), None
-        keyword = line.words[0]
+    count = len(lines)
+    kinds = spec.kinds
+    new = tuple.__new__
+    while position < count:
+        line = lines[position]
+        position += 1
+        words = line.words
+        keyword = words[0]
         if keyword == "}":
             if nested:
-                return tuple(nodes), line.where
-            continue  # the reader has reported the extra '}'
+                return tuple(nodes), line.where, position
+            sink.warning("Extra '}' found (no block is open here)", line.where)
+            continue
         if keyword == "{":
             sink.warning("Unexpected '{' - ignoring", line.where)
-            _skip_block(lines, opened=True)
+            position = _skip_block(lines, position, opened=True)
             continue
-        kind = spec.kind_of(keyword)
+        following = lines[position] if position < count else None
+        # A block's '{' ends its line (the reader keeps it as the last word), or is the next line.
+        opens = len(words) > 1 and words[-1] == "{"
+        brace_line = not opens and following is not None and following.words == OPEN_BRACE
+        opened = opens or brace_line
+        args = words[1:-1] if opens else words[1:]
+        kind = kinds.get(keyword)
         if kind is None:
-            if _is(lines.peek(), "{"):
+            if opened:
                 sink.warning(f"Unknown keyword '{keyword}' - skipping its block", line.where)
-                _skip_block(lines, opened=False)
+                position = _skip_block(lines, position + brace_line, opened=True)
             else:
                 sink.warning(f"Unknown keyword '{keyword}'", line.where)
             continue
         children: tuple[Node, ...] = ()
         items: tuple[Line, ...] = ()
         end: Location | None = None
+        if brace_line:
+            position += 1
         if kind == LEAF:
-            if _is(lines.peek(), "{") and keyword in spec.raw_keywords:
-                lines.take()
-                items, end = _read_values(lines)
-            elif _is(lines.peek(), "{"):
+            if opened and keyword in spec.raw_keywords:
+                items, end, position = _read_values(lines, position)
+            elif opened:
                 sink.warning(f"'{keyword}' does not take a block - ignoring the block", line.where)
-                _skip_block(lines, opened=False)
+                position = _skip_block(lines, position, opened=True)
         else:
-            if _is(lines.peek(), "{"):
-                lines.take()
-            else:
-                sink.warning(f"Missing '{{' at beginning of configuration block '{keyword}'", line.where)
+            if not opened:
+                # As keepalived: reported where the '{' was expected; what follows is read as the block.
+                sink.warning(
+                    f"Missing '{{' at beginning of configuration block (for '{keyword}' at line {line.where.line})",
+                    following.where if following is not None else line.where,
+                )
             if kind == VALUES:
-                items, end = _read_values(lines)
+                items, end, position = _read_values(lines, position)
             else:
                 sub = spec.keywords[keyword].sub_spec()
                 assert sub is not None
-                children, end = parse_block(lines, sub, sink, nested=True)
+                start = position
+                children, end, position = parse_block(lines, position, sub, sink, nested=True)
+                if not nested and not opened:
+                    _as_other_processes_read(lines[start:position], spec, sink)
             if end is None:
-                sink.error(f"'{keyword}' block opened here is never closed: missing '}}'", line.where)
-        node = Node(keyword, line.words[1:], line.where, line.text, children, items, end)
-        nodes.append(node)
+                sink.warning(
+                    f"'{keyword}' block opened here is never closed: missing '}}' (it ends with the file)", line.where
+                )
+        # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
+        nodes.append(new(Node, (keyword, args, line.where, line.text, children, items, end)))
+    return tuple(nodes), None, position
 
 
-def _read_values(lines: Lookahead) -> tuple[tuple[Line, ...], Location | None]:
-    items: list[Line] = []
+def _as_other_processes_read(taken: list[Line], top: BlockSpec, sink: DiagnosticSink) -> None:
+    """keepalived's other processes (those that skip this block) look for its '{' on the next line; not
+    finding it, they read the block's lines as top-level keywords, and say so line by line."""
+    for line in taken:
+        word = line.words[0]
+        if word == "{":
+            sink.warning("Unexpected '{' - ignoring (read outside the unopened block)", line.where)
+            continue
+        if top.kind_of(word) is None:
+            sink.warning(f"Unknown keyword '{word}' (read outside the unopened block)", line.where)
+        if line.words[-1] == "{":
+            sink.warning("Unexpected '{' - ignoring (read outside the unopened block)", line.where)
+
+
+def _read_values(lines: list[Line], position: int) -> tuple[tuple[Line, ...], Location | None, int]:
+    start = position
     depth = 0
-    while (line := lines.take()) is not None:
-        if line.words == ("}",):
+    while position < len(lines):
+        words = lines[position].words
+        position += 1
+        if words == CLOSE_BRACE:
             if depth == 0:
-                return tuple(items), line.where
+                return tuple(lines[start : position - 1]), lines[position - 1].where, position
             depth -= 1
-        elif line.words == ("{",):
+        elif words[-1] == "{":
             depth += 1
-        items.append(line)
-    return tuple(items), None
+    return tuple(lines[start:position]), None, position
 
 
-def _skip_block(lines: Lookahead, opened: bool) -> None:
+def _skip_block(lines: list[Line], position: int, opened: bool) -> int:
     depth = 1 if opened else 0
-    while (line := lines.take()) is not None:
-        if line.words == ("{",):
+    while position < len(lines):
+        words = lines[position].words
+        position += 1
+        if words[-1] == "{":
             depth += 1
-        elif line.words == ("}",):
+        elif words == CLOSE_BRACE:
             depth -= 1
             if depth <= 0:
-                return
+                break
+    return position

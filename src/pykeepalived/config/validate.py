@@ -1,87 +1,70 @@
-"""Checks that need the whole configuration: references, duplicates, and keepalived's instance rules.
+"""Checks that need the whole configuration, with keepalived's corrections applied to the model.
 
-Where keepalived 2.2.7 would quietly run something other than what was written (drop a track script
-it cannot find, ignore authentication under vrrp_strict, reset accept mode), the message keeps
-keepalived's words so log-watchers and habits carry over, and the severity is ERROR: pykeepalived
-refuses to start rather than run a different configuration.
+keepalived reports many problems and runs anyway with a corrected value: a track script it cannot find is
+dropped, authentication is ignored under VRRPv3, nopreempt is cleared for an initial MASTER. pykeepalived
+runs what keepalived runs: each correction is a warning, in keepalived's words, at the line it concerns,
+naming the value used, and the model returned holds that value, so the daemon runs exactly what `-t`
+said. Errors are left for what keepalived itself will not run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
 
-from ..core.diagnostics import DiagnosticSink, Location
-from .items import Route, Tracked
-from .model import PRIORITY_OWNER, AuthType, Config, State, VrrpInstance
+from ..core.diagnostics import DiagnosticSink, Location, Status
+from .items import Tracked, VirtualAddress
+from .model import PRIORITY_OWNER, AuthType, Config, State, SyncGroup, VrrpInstance
+from .not_provided import check_not_provided
+from .validate_lvs import check_virtual_servers
+
+# keepalived's limits for advert_int: VRRPv2 whole seconds below 256, VRRPv3 centiseconds below 4096.
+V2_MAX_ADVERT = 255
+V3_MAX_ADVERT = Decimal("40.95")
+LOOPBACK = "lo"
 
 
 class InterfaceCheck:
-    """Collects references to interfaces that do not exist on this machine."""
+    """Reports references to interfaces that do not exist on this machine."""
 
-    def __init__(self, existing: frozenset[str] | None, sink: DiagnosticSink) -> None:
+    def __init__(self, existing: frozenset[str] | None, sink: DiagnosticSink, dynamic: bool) -> None:
         self.existing = existing
         self.sink = sink
+        self.dynamic = dynamic
         self.missing = False
 
     def check(self, name: str | None, message: str, where: Location | None) -> None:
         if name is None or self.existing is None or name in self.existing:
             return
         self.missing = True
-        self.sink.error(message, where)
+        if self.dynamic:
+            # keepalived waits for it silently; pykeepalived does not follow interfaces yet, so it cannot start.
+            self.sink.error(f"{message} (dynamic_interfaces: pykeepalived does not wait for it)", where, Status.OK)
+        else:
+            self.sink.error(message, where)
 
 
-def validate(config: Config, sink: DiagnosticSink, interfaces: frozenset[str] | None) -> None:
-    """Report what keepalived's validation reports, plus what it lets slip.
+def validate(config: Config, sink: DiagnosticSink, interfaces: frozenset[str] | None) -> Config:
+    """Report what keepalived's validation reports and return the configuration keepalived would run.
 
     `interfaces`: the interface names present on this machine, or None to skip those checks.
     """
-    ifaces = InterfaceCheck(interfaces, sink)
+    ifaces = InterfaceCheck(interfaces, sink, config.global_defs.dynamic_interfaces)
     _check_static(config, ifaces)
     scripts = _check_scripts(config, sink)
-    _check_instances(config, sink, ifaces, scripts)
-    _check_sync_groups(config, sink)
-    _check_virtual_servers(config, sink)
-    _check_sync_daemon(config, sink, ifaces)
-    _check_not_provided(config, sink)
-    if ifaces.missing:
-        if config.global_defs.dynamic_interfaces:
-            sink.warning("Non-existent interface specified in configuration (dynamic_interfaces is set)", None)
-        else:
-            sink.error("Non-existent interface specified in configuration", None)
-
-
-# global_defs keywords of keepalived's SNMP and DBus interfaces, which pykeepalived does not provide: read, said
-# at their line (as keepalived built without them says "Unknown keyword"), and the daemon runs without them.
-SNMP_KEYWORDS = frozenset(
-    ("snmp_socket", "enable_traps", "enable_snmp_vrrp", "enable_snmp_keepalived", "enable_snmp_rfc",
-     "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_checker")
-)  # fmt: skip
-DBUS_KEYWORDS = frozenset(("enable_dbus", "dbus_service_name"))
-
-
-def _check_not_provided(config: Config, sink: DiagnosticSink) -> None:
-    for option in config.global_defs.options:
-        if option.keyword in SNMP_KEYWORDS:
-            sink.warning(
-                f"{option.keyword}: SNMP is not provided by pykeepalived - no effect (Prometheus metrics are planned "
-                "instead: --metrics)",
-                option.where,
-            )
-        elif option.keyword in DBUS_KEYWORDS:
-            sink.warning(f"{option.keyword}: DBus is not provided by pykeepalived - no effect", option.where)
-    for option in config.options:
-        # keepalived programs IPVS in that namespace; ours would program the daemon's own: not the same table.
-        if option.keyword == "net_namespace_ipvs" and config.virtual_server:
-            sink.error(
-                "net_namespace_ipvs: not provided by pykeepalived - the checker programs the data plane in the "
-                "daemon's own network namespace",
-                option.where,
-            )
-
-
-def _check_routes(routes: Iterable[Route], ifaces: InterfaceCheck) -> None:
-    for route in routes:
-        ifaces.check(route.dev, f"WARNING - interface {route.dev} for VROUTE nexthop doesn't exist", route.where)
+    config = replace(config, vrrp_script=tuple(s for s in config.vrrp_script if s.name in scripts))
+    config = replace(
+        config,
+        vrrp_instance=tuple(_check_instances(config, sink, ifaces)),
+        virtual_server=tuple(check_virtual_servers(config, sink)),
+    )
+    config = replace(config, vrrp_sync_group=tuple(_check_sync_groups(config, sink)))
+    config = _check_sync_daemon(config, sink, ifaces)
+    check_not_provided(config, sink)
+    if ifaces.missing and not ifaces.dynamic:
+        sink.error("Non-existent interface specified in configuration", None, Status.CANNOT_RUN)
+    return config
 
 
 def _check_static(config: Config, ifaces: InterfaceCheck) -> None:
@@ -91,19 +74,16 @@ def _check_static(config: Config, ifaces: InterfaceCheck) -> None:
             f"WARNING - interface {address.dev} for ip address {address.address.ip} doesn't exist",
             address.where,
         )
-    _check_routes(config.static_routes, ifaces)
+    for route in config.static_routes:
+        ifaces.check(route.dev, f"WARNING - interface {route.dev} for VROUTE nexthop doesn't exist", route.where)
 
 
 def _check_scripts(config: Config, sink: DiagnosticSink) -> set[str]:
-    """Report unusable vrrp_script blocks; return the names of the usable ones."""
+    """Report unusable vrrp_script blocks; return the names of the ones keepalived keeps."""
     usable: set[str] = set()
     for script in config.vrrp_script:
         if not script.script:
-            sink.error(
-                f"No script set for vrrp_script {script.name} - removing (keepalived would drop it "
-                "and every track_script that names it)",
-                script.end or script.where,
-            )
+            sink.warning(f"No script set for vrrp_script {script.name} - removing", script.end or script.where)
             continue
         if script.name in usable:
             sink.error(f"vrrp_script {script.name} is defined twice", script.where)
@@ -111,19 +91,20 @@ def _check_scripts(config: Config, sink: DiagnosticSink) -> set[str]:
     return usable
 
 
-def _check_tracked(
-    instance: VrrpInstance,
-    entries: Iterable[Tracked],
-    known: set[str],
-    kind: str,
-    sink: DiagnosticSink,
-) -> None:
+def _kept_tracks(
+    instance: VrrpInstance, entries: Iterable[Tracked], known: set[str], kind: str, sink: DiagnosticSink
+) -> tuple[Tracked, ...]:
+    kept = []
     for entry in entries:
-        if entry.name not in known:
-            sink.error(f"({instance.name}) track {kind} {entry.name} not found, ignoring...", entry.where)
+        if entry.name in known:
+            kept.append(entry)
+        else:
+            sink.warning(f"({instance.name}) track {kind} {entry.name} not found, ignoring...", entry.where)
+    return tuple(kept)
 
 
-def _check_instances(config: Config, sink: DiagnosticSink, ifaces: InterfaceCheck, scripts: set[str]) -> None:
+def _check_instances(config: Config, sink: DiagnosticSink, ifaces: InterfaceCheck) -> Iterator[VrrpInstance]:
+    scripts = {s.name for s in config.vrrp_script}
     track_files = {f.name for f in config.track_file}
     processes = {p.name for p in config.vrrp_track_process}
     seen_names: set[str] = set()
@@ -133,11 +114,7 @@ def _check_instances(config: Config, sink: DiagnosticSink, ifaces: InterfaceChec
         if name in seen_names:
             sink.error(f"vrrp_instance {name} is defined twice", instance.where)
         seen_names.add(name)
-        ifaces.check(
-            instance.interface,
-            f"WARNING - interface {instance.interface} for vrrp_instance {name} doesn't exist",
-            instance.lines.get("interface", instance.where),
-        )
+        instance = _parsed_instance(instance, sink, ifaces)
         for tracked in instance.track_interface:
             ifaces.check(tracked.name, f"({name}) tracked interface {tracked.name} doesn't exist", tracked.where)
         for address in (*instance.virtual_ipaddress, *instance.virtual_ipaddress_excluded):
@@ -146,17 +123,16 @@ def _check_instances(config: Config, sink: DiagnosticSink, ifaces: InterfaceChec
                 f"WARNING - interface {address.dev} for ip address {address.address.ip} doesn't exist",
                 address.where,
             )
-        _check_routes(instance.virtual_routes, ifaces)
         for route in instance.virtual_routes:
-            if route.dev is None:
-                sink.warning(
-                    f"Warning - cannot track route {route.destination} with no interface specified, not tracking",
-                    route.where,
-                )
-        _check_tracked(instance, instance.track_script, scripts, "script", sink)
-        _check_tracked(instance, instance.track_file, track_files, "file", sink)
-        _check_tracked(instance, instance.track_process, processes, "process", sink)
-        _check_instance_rules(instance, config, sink)
+            ifaces.check(route.dev, f"WARNING - interface {route.dev} for VROUTE nexthop doesn't exist", route.where)
+        kept = (
+            _kept_tracks(instance, instance.track_script, scripts, "script", sink),
+            _kept_tracks(instance, instance.track_file, track_files, "file", sink),
+            _kept_tracks(instance, instance.track_process, processes, "process", sink),
+        )
+        if kept != (instance.track_script, instance.track_file, instance.track_process):
+            instance = replace(instance, track_script=kept[0], track_file=kept[1], track_process=kept[2])
+        instance = _complete_instance(instance, config, sink)
         if instance.virtual_router_id is not None and instance.interface is not None:
             key = (instance.interface, instance.family, instance.virtual_router_id)
             other = vrids.get(key)
@@ -168,70 +144,215 @@ def _check_instances(config: Config, sink: DiagnosticSink, ifaces: InterfaceChec
                 )
             else:
                 vrids[key] = instance
+        yield instance
 
 
-def _check_instance_rules(instance: VrrpInstance, config: Config, sink: DiagnosticSink) -> None:
-    """keepalived's vrrp_complete_instance() rules, in its order and words."""
+def _parsed_instance(instance: VrrpInstance, sink: DiagnosticSink, ifaces: InterfaceCheck) -> VrrpInstance:
+    """What keepalived's parser corrects while reading the block (vrrp_parser.c's handlers and end handler)."""
+    name = instance.name
+    lines = instance.lines
+    end = instance.end or instance.where
+    if instance.interface == LOOPBACK and ifaces.existing is not None and LOOPBACK in ifaces.existing:
+        sink.warning(
+            f"({name}) cannot use a loopback interface ({LOOPBACK}) for vrrp - ignoring; the instance has no interface",
+            lines.get("interface", instance.where),
+        )
+        instance = replace(instance, interface=None)
+    else:
+        ifaces.check(
+            instance.interface,
+            f"WARNING - interface {instance.interface} for vrrp_instance {name} doesn't exist",
+            lines.get("interface", instance.where),
+        )
+    # The family is set by the first address, or by a native_ipv6 written before any address.
+    native_line = lines.get("native_ipv6")
+    vips = instance.virtual_ipaddress
+    native_first = native_line is not None and (not vips or native_line.line < vips[0].where.line)
+    if instance.native_ipv6 and not native_first and vips[0].family == 4:
+        sink.warning(f"({name}) Cannot specify native_ipv6 with IPv4 addresses; native_ipv6 ignored", native_line)
+        instance = replace(instance, native_ipv6=False)
+    family = 6 if instance.native_ipv6 and native_first else (vips[0].family if vips else None)
+    if family is not None:
+        instance = replace(instance, virtual_ipaddress=_same_family(name, vips, family, sink))
+    if instance.interface is not None:
+        own = [t for t in instance.track_interface if t.name == instance.interface]
+        for tracked in own:
+            sink.warning(f"({name}) Ignoring track_interface {tracked.name} since own interface", tracked.where)
+        if own:
+            instance = replace(instance, track_interface=tuple(t for t in instance.track_interface if t not in own))
+    if instance.unicast_ttl is not None and not instance.unicast_peer:
+        sink.warning(f"({name}): Cannot use unicast_ttl without unicast peers - resetting", end)
+        instance = replace(instance, unicast_ttl=None)
+    if instance.unicast_peer and instance.use_vmac is not None:
+        if instance.interface is None:
+            sink.warning(f"({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac", end)
+            instance = replace(instance, use_vmac=None)
+        elif not instance.vmac_xmit_base:
+            sink.warning(f"({name}) unicast with use_vmac requires vmac_xmit_base - setting", end)
+            instance = replace(instance, vmac_xmit_base=True)
+    return instance
+
+
+def _same_family(
+    name: str, addresses: tuple[VirtualAddress, ...], family: int, sink: DiagnosticSink
+) -> tuple[VirtualAddress, ...]:
+    kept = []
+    for address in addresses:
+        if address.family == family:
+            kept.append(address)
+        else:
+            sink.warning(
+                f"({name}): address family must match VRRP instance [{address.address}] - ignoring", address.where
+            )
+    return tuple(kept)
+
+
+def _complete_instance(instance: VrrpInstance, config: Config, sink: DiagnosticSink) -> VrrpInstance:
+    """keepalived's vrrp_complete_instance(): its rules, in its order and words, each applied to the model."""
     name = instance.name
     where = instance.where
+    lines = instance.lines
     strict = instance.strict_mode if instance.strict_mode is not None else config.global_defs.vrrp_strict
     version = instance.effective_version(config.global_defs.vrrp_version)
-    priority = instance.effective_priority
     if instance.virtual_router_id is None:
         sink.error(f"({name}) the virtual router id must be set", where)
     if instance.interface is None and not instance.unicast:
-        sink.error(f"({name}) Unknown interface! (set 'interface' or give unicast peers)", where)
+        sink.error(f"({name}) Unknown interface!", where)
     if instance.family == 6 and version == 2:
-        sink.error(f"({name}) VRRP version 2 cannot carry IPv6 addresses; use version 3", where)
+        sink.error(f"({name}) VRRP version 2 cannot carry IPv6 addresses in pykeepalived; use version 3", where)
     if not instance.virtual_ipaddress:
         if version == 3 or strict:
             sink.error(f"({name}) No VIP specified; at least one is required", where)
         else:
             sink.warning(f"({name}) No VIP specified; at least one is sensible", where)
+    priority = instance.effective_priority
     if strict and instance.state is not None and (instance.state is State.MASTER) != (priority == PRIORITY_OWNER):
-        sink.warning(f"({name}) State MASTER must match being address owner", where)
-    auth = instance.authentication
-    auth_type = auth.auth_type if auth else None
-    if auth_type is not None and auth is not None:
-        if strict:
-            sink.error(f"({name}) Strict mode does not support authentication. Ignoring.", auth.where or where)
-        elif version == 3:
-            sink.error(f"({name}) VRRP version 3 does not support authentication. Ignoring.", auth.where or where)
-        elif not auth.auth_pass:
-            sink.error(f"({name}) Authentication specified but no password given. Ignoring", auth.where or where)
-        elif instance.family == 6 and auth_type is AuthType.AH:
-            sink.error(f"({name}) Cannot use AH authentication with IPv6. ignoring", auth.where or where)
-        elif auth_type is AuthType.AH and instance.state is State.MASTER and priority != PRIORITY_OWNER:
-            sink.warning(
-                f"({name}) Initial state master is incompatible with AH authentication - clearing "
-                "(it starts as BACKUP, as keepalived always does)",
-                where,
-            )
+        state = State.MASTER if priority == PRIORITY_OWNER else State.BACKUP
+        sink.warning(
+            f"({name}) State MASTER must match being address owner; using state {state.value}",
+            lines.get("state", where),
+        )
+        instance = replace(instance, state=state)
+    instance = _checked_authentication(instance, strict, version, sink)
     if strict and instance.unicast:
         sink.error(f"({name}) Unicast peers are not supported in strict mode", where)
+    if instance.unicast and instance.interface is None and instance.unicast_src_ip is None:
+        sink.error(f"({name}): Unicast instances must have unicast_src_ip or interface", where)
+    nopreempt_line = lines.get("nopreempt", where)
+    delay_line = lines.get("preempt_delay", where)
     if priority == PRIORITY_OWNER and instance.nopreempt:
-        sink.error(f"({name}) nopreempt is incompatible with priority {PRIORITY_OWNER}. resetting nopreempt", where)
-    if instance.effective_state is State.MASTER and instance.nopreempt:
-        sink.error(f"({name}) Warning - nopreempt will not work with initial state MASTER - clearing", where)
-    if instance.effective_state is State.MASTER and instance.preempt_delay:
-        sink.error(f"({name}) Warning - preempt delay will not work with initial state MASTER - clearing", where)
+        sink.warning(
+            f"({name}) nopreempt is incompatible with priority {PRIORITY_OWNER}. resetting nopreempt; using preempt",
+            nopreempt_line,
+        )
+        instance = replace(instance, nopreempt=False)
+    if instance.effective_state is State.MASTER:
+        if instance.nopreempt:
+            sink.warning(
+                f"({name}) Warning - nopreempt will not work with initial state MASTER - clearing; using preempt",
+                nopreempt_line,
+            )
+            instance = replace(instance, nopreempt=False)
+        if instance.preempt_delay:
+            sink.warning(
+                f"({name}) Warning - preempt delay will not work with initial state MASTER - clearing; "
+                "using preempt_delay 0",
+                delay_line,
+            )
+            instance = replace(instance, preempt_delay=0.0)
     if instance.preempt_delay and strict:
-        sink.error(f"({name}) preempt_delay is incompatible with strict mode - resetting", where)
+        sink.warning(
+            f"({name}) preempt_delay is incompatible with strict mode - resetting; using preempt_delay 0", delay_line
+        )
+        instance = replace(instance, preempt_delay=0.0)
     if instance.preempt_delay and instance.nopreempt:
-        sink.error(f"({name}) preempt_delay is incompatible with nopreempt mode - resetting", where)
+        sink.warning(
+            f"({name}) preempt_delay is incompatible with nopreempt mode - resetting; using preempt_delay 0",
+            delay_line,
+        )
+        instance = replace(instance, preempt_delay=0.0)
     if instance.accept and priority != PRIORITY_OWNER and strict and version == 2:
-        sink.error(f"({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting", where)
+        sink.warning(
+            f"({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting; "
+            "using no_accept",
+            lines.get("accept", where),
+        )
+        instance = replace(instance, accept=False)
+    return _checked_advert_interval(instance, version, sink)
 
 
-def _check_sync_groups(config: Config, sink: DiagnosticSink) -> None:
+def _checked_authentication(instance: VrrpInstance, strict: bool, version: int, sink: DiagnosticSink) -> VrrpInstance:
+    auth = instance.authentication
+    if auth is None or auth.auth_type is None:
+        return instance
+    name = instance.name
+    where = auth.where or instance.where
+    problem = None
+    if strict:
+        problem = "Strict mode does not support authentication. Ignoring."
+    elif version == 3:
+        problem = "VRRP version 3 does not support authentication. Ignoring."
+    elif not auth.auth_pass:
+        problem = "Authentication specified but no password given. Ignoring"
+    elif instance.family == 6 and auth.auth_type is AuthType.AH:
+        problem = "Cannot use AH authentication with IPv6. ignoring"
+    if problem is not None:
+        sink.warning(f"({name}) {problem} (runs without authentication)", where)
+        return replace(instance, authentication=None)
+    master = instance.effective_state is State.MASTER and instance.effective_priority != PRIORITY_OWNER
+    if auth.auth_type is AuthType.AH and master:
+        sink.warning(
+            f"({name}) Initial state master is incompatible with AH authentication - clearing; using state BACKUP",
+            instance.lines.get("state", instance.where),
+        )
+        return replace(instance, state=State.BACKUP)
+    return instance
+
+
+def _checked_advert_interval(instance: VrrpInstance, version: int, sink: DiagnosticSink) -> VrrpInstance:
+    name = instance.name
+    where = instance.lines.get("advert_int", instance.where)
+    interval = Decimal(str(instance.advert_int))
+    if version == 2:
+        if interval > V2_MAX_ADVERT:
+            sink.warning(
+                f"({name}) VRRPv2 advertisement interval {interval:.2f}s is out of range. Must be less than 256s. "
+                f"Setting to {V2_MAX_ADVERT}s",
+                where,
+            )
+            return replace(instance, advert_int=float(V2_MAX_ADVERT))
+        if interval != interval.to_integral_value():
+            rounded = max(interval.quantize(Decimal(1), rounding=ROUND_HALF_UP), Decimal(1))
+            sink.warning(
+                f"({name}) VRRPv2 advertisement interval {float(interval):f}s must be an integer. rounding; "
+                f"using advert_int {rounded}",
+                where,
+            )
+            return replace(instance, advert_int=float(rounded))
+    elif interval > V3_MAX_ADVERT:
+        sink.warning(
+            f"({name}) VRRPv3 advertisement interval {interval:.2f}s is out of range. Must be less than 40.96s. "
+            f"Setting to {V3_MAX_ADVERT}s",
+            where,
+        )
+        return replace(instance, advert_int=float(V3_MAX_ADVERT))
+    return instance
+
+
+def _check_sync_groups(config: Config, sink: DiagnosticSink) -> Iterator[SyncGroup]:
     instances = {i.name for i in config.vrrp_instance}
     claimed: dict[str, str] = {}
     for group in config.vrrp_sync_group:
         if not group.members:
-            sink.error(f"vrrp_sync_group {group.name} has no 'group {{ ... }}' of instances", group.where)
+            sink.warning(f"vrrp_sync_group {group.name} has no 'group {{ ... }}' of instances - removing", group.where)
+            continue
+        kept: list[str] = []
         for member in group.members:
             if member not in instances:
-                sink.error(f"vrrp_sync_group {group.name}: vrrp_instance {member} is not defined", group.where)
+                sink.warning(
+                    f"Virtual router {member} specified in sync group {group.name} doesn't exist - ignoring",
+                    group.where,
+                )
             elif member in claimed:
                 sink.error(
                     f"vrrp_instance {member} is already in sync group {claimed[member]}; "
@@ -240,33 +361,16 @@ def _check_sync_groups(config: Config, sink: DiagnosticSink) -> None:
                 )
             else:
                 claimed[member] = group.name
-
-
-def _check_virtual_servers(config: Config, sink: DiagnosticSink) -> None:
-    groups = {g.name for g in config.virtual_server_group}
-    for server in config.virtual_server:
-        if server.group is not None and server.group not in groups:
-            sink.error(f"virtual_server group {server.group}: no virtual_server_group of that name", server.where)
-        if server.fwmark is not None and server.protocol is not None:
+                kept.append(member)
+        if len(kept) == 1:
             sink.warning(
-                f"Warning: Virtual server {server.label}: protocol specified for fwmark - protocol will be ignored",
-                server.where,
+                f"Sync group {group.name} has only 1 virtual router(s) - this probably isn't what you want",
+                group.where,
             )
-        seen: set[tuple[str, int]] = set()
-        for real in server.real_server:
-            key = (str(real.address), real.port)
-            if key in seen:
-                sink.error(f"real_server {real.address} {real.port} appears twice in {server.label}", real.where)
-            seen.add(key)
-        if server.quorum > max(1, sum(r.weight for r in server.real_server)) and server.real_server:
-            sink.warning(
-                f"virtual_server {server.label}: quorum {server.quorum} is more than the total weight of its "
-                "real servers, so it can never be reached",
-                server.where,
-            )
+        yield replace(group, group=(tuple(kept),))
 
 
-def _check_sync_daemon(config: Config, sink: DiagnosticSink, ifaces: InterfaceCheck) -> None:
+def _check_sync_daemon(config: Config, sink: DiagnosticSink, ifaces: InterfaceCheck) -> Config:
     configured = config.global_defs.lvs_sync_daemon
     for instance in config.vrrp_instance:
         if instance.lvs_sync_daemon_interface is not None:
@@ -277,12 +381,20 @@ def _check_sync_daemon(config: Config, sink: DiagnosticSink, ifaces: InterfaceCh
                 )
             configured = config.sync_daemon()
     if configured is None:
-        return
+        return config
     interface = configured.interface
     ifaces.check(interface, f"WARNING - interface {interface} for lvs_sync_daemon doesn't exist", configured.where)
     names = {instance.name for instance in config.vrrp_instance}
     if configured.instance is not None and configured.instance not in names:
-        sink.error(
-            f"Unable to find vrrp instance {configured.instance} for lvs_syncd - clearing lvs_syncd config",
+        sink.warning(
+            f"Unable to find vrrp instance {configured.instance} for lvs_syncd - clearing lvs_syncd config; "
+            "no sync daemon runs",
             configured.where,
         )
+        global_defs = replace(config.global_defs, lvs_sync_daemon=None)
+        return replace(
+            config,
+            global_defs=global_defs,
+            vrrp_instance=tuple(replace(i, lvs_sync_daemon_interface=None) for i in config.vrrp_instance),
+        )
+    return config

@@ -12,10 +12,27 @@ class Severity(enum.IntEnum):
 
     # Printed, but keepalived would not count it against the config either.
     NOTICE = 0
-    # keepalived reports it and runs anyway (unknown keyword, deprecated form).
+    # keepalived reports it and runs: a correction (the message names the value used), an ignored keyword.
     WARNING = 1
-    # The config cannot run as written: pykeepalived refuses to start.
+    # The config cannot run as written: pykeepalived refuses to start (keepalived would not run it either,
+    # or --strict asked to refuse every correction).
     ERROR = 2
+
+
+class Status(enum.IntEnum):
+    """keepalived's config_err_t, reduced to what decides `-t`'s exit status; keepalived keeps the highest
+    one reported, in this order."""
+
+    # Printed without counting (an unchecked include that matched nothing).
+    OK = 0
+    # CONFIG_FILE_NOT_FOUND, CONFIG_BAD_IF, CONFIG_FATAL: exit 4, unless something ranked higher was reported.
+    CANNOT_RUN = 1
+    # Every other configuration message: exit 5.
+    REPORTED = 2
+    # CONFIG_SECURITY_ERROR, scripts run without script security: exit 6.
+    SECURITY = 3
+    # The parser gave up (a keyword missing its parameter): keepalived exits 2 on the spot.
+    GAVE_UP = 4
 
 
 class Location(NamedTuple):
@@ -29,9 +46,19 @@ class Location(NamedTuple):
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """A message about the configuration, where it applies, and how it counts."""
+
     severity: Severity
     message: str
     where: Location | None = None
+    # None: what the severity implies (a notice counts for nothing, anything else is REPORTED).
+    status: Status | None = None
+
+    @property
+    def exit_status(self) -> Status:
+        if self.status is not None:
+            return self.status
+        return Status.OK if self.severity == Severity.NOTICE else Status.REPORTED
 
     def __str__(self) -> str:
         prefix = f"{self.where}: " if self.where else ""
@@ -44,14 +71,14 @@ class DiagnosticSink:
 
     items: list[Diagnostic] = field(default_factory=list)
 
-    def report(self, severity: Severity, message: str, where: Location | None) -> None:
-        self.items.append(Diagnostic(severity, message, where))
+    def report(self, severity: Severity, message: str, where: Location | None, status: Status | None = None) -> None:
+        self.items.append(Diagnostic(severity, message, where, status))
 
-    def error(self, message: str, where: Location | None) -> None:
-        self.report(Severity.ERROR, message, where)
+    def error(self, message: str, where: Location | None, status: Status | None = None) -> None:
+        self.report(Severity.ERROR, message, where, status)
 
-    def warning(self, message: str, where: Location | None) -> None:
-        self.report(Severity.WARNING, message, where)
+    def warning(self, message: str, where: Location | None, status: Status | None = None) -> None:
+        self.report(Severity.WARNING, message, where, status)
 
     def notice(self, message: str, where: Location | None) -> None:
         self.report(Severity.NOTICE, message, where)

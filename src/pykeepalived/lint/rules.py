@@ -108,7 +108,8 @@ def weight_rules(key: PairKey, members: list[Member]) -> Iterator[Finding]:
 def preempt_rules(key: PairKey, members: list[Member]) -> Iterator[Finding]:
     """nopreempt works on the node that would preempt: the one with the highest priority."""
     for member in members:
-        if member.instance.nopreempt and member.instance.effective_state is State.MASTER:
+        # The model holds what keepalived runs (nopreempt cleared): what was written is in its lines.
+        if "nopreempt" in member.instance.lines and member.instance.effective_state is State.MASTER:
             yield Finding(
                 Severity.WARNING,
                 "nopreempt",

@@ -10,8 +10,14 @@ import pytest
 
 from pykeepalived.cli import ctl, daemon
 from pykeepalived.cli.common import load_file
+from pykeepalived.io.files import local_interfaces
 
-GOOD = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 5\n virtual_ipaddress {\n  10.99.1.1\n }\n}\n"
+# An interface this machine has that keepalived accepts for VRRP (not the loopback).
+INTERFACE = sorted(local_interfaces() - {"lo"})[0]
+GOOD = (
+    f"vrrp_instance VI_1 {{\n interface {INTERFACE}\n virtual_router_id 5\n"
+    " virtual_ipaddress {\n  10.99.1.1\n }\n}\n"
+)
 
 
 def write(tmp_path: Path, text: str) -> str:
@@ -31,12 +37,66 @@ def test_config_test_warning_exits_5(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err == f"{path}:1: warning: Unknown keyword 'bogus'\n"
 
 
-def test_config_test_error_exits_4_and_daemon_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_what_keepalived_will_not_run_exits_5_as_keepalived_and_the_daemon_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, GOOD.replace("virtual_router_id 5", "virtual_router_id 256"))
-    assert daemon.main(["-t", "-f", path]) == 4
-    assert "virtual_router_id '256' is invalid: number '256' outside range [1, 255]" in capsys.readouterr().err
+    assert daemon.main(["-t", "-f", path]) == 5
+    err = capsys.readouterr().err
+    assert "virtual_router_id '256' is invalid: number '256' outside range [1, 255] - ignoring" in err
+    assert "error: (VI_1) the virtual router id must be set" in err
     assert daemon.main(["-n", "-l", "-f", path]) == 4
     assert "not starting" in capsys.readouterr().err
+
+
+def test_keepalived_parser_giving_up_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD.replace(" virtual_router_id 5\n", " virtual_router_id 5\n preempt_delay\n"))
+    assert daemon.main(["-t", "-f", path]) == 2
+    assert (
+        f"{path}:4: error: *** Configuration line starting `preempt_delay` is missing a parameter after keyword "
+        "`preempt_delay` at word position 2"
+    ) in capsys.readouterr().err
+
+
+def test_a_correction_runs_and_strict_refuses_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(
+        tmp_path,
+        GOOD.replace(" virtual_router_id 5\n", " virtual_router_id 5\n state MASTER\n priority 100\n nopreempt\n"),
+    )
+    message = "(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing; using preempt"
+    assert daemon.main(["-t", "-f", path]) == 5
+    assert f"{path}:6: warning: {message}" in capsys.readouterr().err
+    assert daemon.main(["-t", "--strict", "-f", path]) == 4
+    assert f"{path}:6: error: {message}" in capsys.readouterr().err
+    assert ctl.main(["config-test", "--strict", path]) == 4
+    assert "will not run" in capsys.readouterr().err
+    assert daemon.main(["-n", "-l", "--strict", "-f", path]) == 4
+    assert "not starting" in capsys.readouterr().err
+
+
+def test_dump_config_holds_the_corrected_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = GOOD.replace(
+        " virtual_router_id 5\n", " virtual_router_id 5\n state MASTER\n priority 90\n nopreempt\n advert_int 0.5\n"
+    )
+    assert ctl.main(["dump-config", write(tmp_path, text), "--json"]) == 0
+    instance = json.loads(capsys.readouterr().out)["vrrp_instance"][0]
+    assert instance["resolved"]["preempt"] is True and instance["nopreempt"] is False
+    assert instance["advert_int"] == 1.0
+
+
+def test_scripts_without_script_security_exit_6(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "check.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    text = f"vrrp_script chk {{\n script {script}\n}}\n" + GOOD.replace(
+        " virtual_router_id 5\n", " virtual_router_id 5\n track_script {\n  chk\n }\n"
+    )
+    path = write(tmp_path, text)
+    assert daemon.main(["-t", "-f", path]) == 6
+    assert "SECURITY VIOLATION - scripts are being executed but script_security not enabled." in capsys.readouterr().err
+    secured = write(tmp_path, "global_defs {\n enable_script_security\n script_user root\n}\n" + text)
+    assert daemon.main(["-t", "-f", secured]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_config_test_to_a_log_file(tmp_path: Path) -> None:
@@ -71,8 +131,10 @@ def test_dump_config_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_ctl_config_test(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert ctl.main(["config-test", write(tmp_path, GOOD.replace("lo", "nosuchif0"))]) == 4
-    assert ctl.main(["config-test", write(tmp_path, GOOD.replace("lo", "nosuchif0")), "--no-interface-check"]) == 0
+    missing = write(tmp_path, GOOD.replace(INTERFACE, "nosuchif0"))
+    # keepalived: the interface's own message (5) outranks "Non-existent interface specified" (4).
+    assert ctl.main(["config-test", missing]) == 5
+    assert ctl.main(["config-test", missing, "--no-interface-check"]) == 0
 
 
 @pytest.mark.parametrize(
@@ -117,7 +179,7 @@ def test_snmp_and_dbus_keywords_are_named_at_their_line(tmp_path: Path, capsys: 
     assert daemon.main(["-t", "-f", path]) == 5
     assert capsys.readouterr().err.splitlines() == [
         f"{path}:2: warning: enable_snmp_vrrp: SNMP is not provided by pykeepalived - no effect (Prometheus "
-        "metrics are planned instead: --metrics)",
+        "metrics are provided instead: --metrics)",
         f"{path}:3: warning: enable_dbus: DBus is not provided by pykeepalived - no effect",
     ]
 
@@ -130,7 +192,7 @@ def test_all_config_requires_every_include(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_net_namespace_ipvs_is_refused_with_virtual_servers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    server = "virtual_server 10.99.2.1 80 {\n real_server 10.99.0.12 80 {\n }\n}\n"
+    server = "virtual_server 10.99.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.99.0.12 80 {\n }\n}\n"
     path = write(tmp_path, "net_namespace_ipvs lb\n" + server)
     assert daemon.main(["-t", "-f", path]) == 4
     assert f"{path}:1: error: net_namespace_ipvs: not provided by pykeepalived" in capsys.readouterr().err

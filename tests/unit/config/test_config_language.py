@@ -7,7 +7,7 @@ import random
 
 from memfs import config_from, messages
 
-from pykeepalived.core.diagnostics import Severity
+from pykeepalived.core.diagnostics import Severity, Status
 
 
 def vips(result, instance: int = 0) -> list[str]:  # type: ignore[no-untyped-def]
@@ -60,7 +60,7 @@ def test_brace_on_next_line_and_one_line_blocks() -> None:
 def test_one_address_per_line() -> None:
     result = config_from(instance_conf(" virtual_ipaddress { 10.99.1.1/24 10.99.1.2 }"))
     assert messages(result)[0] == (
-        "/etc/keepalived/keepalived.conf:4: error: unknown option '10.99.1.2' for ip address 10.99.1.1/24 "
+        "/etc/keepalived/keepalived.conf:4: warning: unknown option '10.99.1.2' for ip address 10.99.1.1/24 "
         "(one address per line)"
     )
 
@@ -176,6 +176,9 @@ def test_nested_multiline_definitions() -> None:
         "}\n"
         "$VS= \\\n"
         "virtual_server 10.0.${VS_NUM}.4 80 { \\\n"
+        "    protocol TCP \\\n"
+        "    lb_algo wlc \\\n"
+        "    lb_kind NAT \\\n"
         "    $RS_NUM=1 \\\n"
         "    $RS \\\n"
         "    $RS_NUM=2 \\\n"
@@ -271,9 +274,15 @@ def test_unknown_keyword_is_a_warning_with_location() -> None:
     assert result.runnable
 
 
-def test_known_but_uninterpreted_keywords_are_kept_as_written() -> None:
+def test_known_but_uninterpreted_keywords_are_kept_as_written_and_said_to_have_no_effect() -> None:
     result = config_from("global_defs {\n vrrp_rx_bufs_policy MTU\n vrrp_garp_master_refresh_repeat 2\n}\n")
-    assert result.diagnostics == ()
+    assert messages(result) == [
+        f"/etc/keepalived/keepalived.conf:{line}: warning: {keyword}: accepted, no effect in pykeepalived "
+        "(kept as written, not interpreted)"
+        for line, keyword in ((2, "vrrp_rx_bufs_policy"), (3, "vrrp_garp_master_refresh_repeat"))
+    ]
+    # keepalived runs them without a word: -t's exit status is not changed by them.
+    assert {d.exit_status for d in result.diagnostics} == {Status.OK}
     options = {o.keyword: o.args for o in result.config.global_defs.options}
     assert options == {"vrrp_rx_bufs_policy": ("MTU",), "vrrp_garp_master_refresh_repeat": ("2",)}
 
@@ -288,10 +297,12 @@ def test_lvs_timeouts_are_read_as_seconds_and_bad_ones_name_the_line() -> None:
         ("lvs_timeouts tcp 10 udp", "No value specified for lvs_timeout udp"),
         ("lvs_timeouts sctp 10", "Unknown option sctp specified for lvs_timeouts"),
     ):
+        # keepalived reports the line and runs with the kernel's timeouts.
         bad = config_from(f"global_defs {{\n {line}\n}}\n")
-        errors = [str(d) for d in bad.diagnostics if d.severity == Severity.ERROR]
-        assert len(errors) == 1 and errors[0].startswith("/etc/keepalived/keepalived.conf:2: error: "), errors
-        assert expected in errors[0] and not bad.runnable
+        reported = messages(bad)
+        assert len(reported) == 1 and reported[0].startswith("/etc/keepalived/keepalived.conf:2: warning: "), reported
+        assert expected in reported[0] and reported[0].endswith(" - ignoring") and bad.runnable
+        assert bad.config.global_defs.lvs_timeouts is None
 
 
 def test_priority_from_state_when_unset() -> None:

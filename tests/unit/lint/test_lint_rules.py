@@ -182,7 +182,8 @@ def test_vrrp_strict_without_accept(tmp_path: Path) -> None:
     errors = findings(tmp_path, strict + instance(150) + served, strict + instance(100) + served, rule="strict")
     assert [f.severity for f in errors] == [Severity.ERROR, Severity.ERROR]
     assert "virtual_server 192.0.2.10 on them gets no packets" in errors[0].message
-    accept = "    accept\n"
+    # keepalived resets accept under VRRPv2 (not in RFC 3768): only v3 keeps it.
+    accept = "    accept\n    version 3\n"
     assert not findings(
         tmp_path, strict + instance(150, extra=accept), strict + instance(100, extra=accept), rule="strict"
     )
