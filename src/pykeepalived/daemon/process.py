@@ -15,11 +15,10 @@ from ..config import load
 from ..config.model import Config
 from ..config.reader import INCLUDE_ALL
 from ..io.files import FileSystem, default_config_id, local_interfaces
+from ..lb.dataplane import DATAPLANES
 from . import logs
 
 PR_SET_PDEATHSIG = 1
-# "auto" is IPVS if the kernel has it, else nftables where it works, else the proxy; "memory" only keeps the table.
-DATAPLANES = ("auto", "ipvs", "nftables", "proxy", "memory")
 
 
 def die_with_parent() -> None:

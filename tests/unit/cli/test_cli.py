@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pykeepalived.cli import ctl, daemon
+from pykeepalived.cli import ctl, daemon, daemon_run
 from pykeepalived.cli.common import load_file
 from pykeepalived.io.files import local_interfaces
 
@@ -192,7 +192,9 @@ def test_all_config_requires_every_include(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_net_namespace_ipvs_is_refused_with_virtual_servers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    server = "virtual_server 10.99.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.99.0.12 80 {\n }\n}\n"
+    server = (
+        "virtual_server 10.99.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.99.0.12 80 {\n }\n}\n"
+    )
     path = write(tmp_path, "net_namespace_ipvs lb\n" + server)
     assert daemon.main(["-t", "-f", path]) == 4
     assert f"{path}:1: error: net_namespace_ipvs: not provided by pykeepalived" in capsys.readouterr().err
@@ -223,4 +225,4 @@ def test_pid_files_named_as_keepalived_names_them(
     args = daemon.build_parser().parse_args(options)
     # What load_in_namespace leaves: the namespace the daemon runs in.
     args.namespace = result.config.net_namespace
-    assert daemon.pidfile_names(args, result.config) == expected
+    assert daemon_run.pidfile_names(args, result.config) == expected
