@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
-from ..io.addresses import AddressManager, PlacedAddress, address_message
+from ..io.addresses import AddressManager, PlacedAddress, address_message, expiring_addresses
 from ..io.links import LinkMonitor
 from ..io.netdev import interface, is_up
 from ..io.script_security import ScriptVetting
@@ -207,7 +207,14 @@ class VrrpService:
     def start(self) -> None:
         for running in self.running:
             running.link_up = is_up(running.spec.interface.name)
-        self.engines.start(self._health, self.loop.time())
+        expiring = expiring_addresses()
+        held = [
+            r.spec.params.name
+            for r in self.running
+            if r.spec.addresses
+            and all((where.index, str(vip.address.ip)) in expiring for vip, where in r.spec.addresses)
+        ]
+        self.engines.start(self._health, self.loop.time(), held)
         self.tracker.start()
 
     def reload(self, config: Config, specs: Sequence[InstanceSpec]) -> None:

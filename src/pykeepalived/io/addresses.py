@@ -37,6 +37,23 @@ class PlacedAddress:
     ifindex: int
 
 
+# The kernel's "forever" for an address's lifetime.
+INFINITE_LIFETIME = 0xFFFFFFFF
+
+
+def expiring_addresses() -> set[tuple[int, str]]:
+    """(interface index, address) of every address with a lifetime: the VIPs a VRRP master of ours keeps
+    renewing; one set by hand or by DHCP's lease would have to be one of the VIPs to be taken for them."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as routing:
+        return {
+            (message["index"], message.get_attr("IFA_ADDRESS"))
+            for message in routing.get_addr()
+            if (message.get_attr("IFA_CACHEINFO") or {}).get("ifa_valid", INFINITE_LIFETIME) != INFINITE_LIFETIME
+        }
+
+
 def address_message(placed: PlacedAddress, add: bool, lifetime: int | None) -> bytes:
     """An RTM_NEWADDR (add or replace, with an optional lifetime in seconds) or RTM_DELADDR message."""
     vip = placed.address

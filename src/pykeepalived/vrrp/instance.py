@@ -77,6 +77,9 @@ class Start:
     now: float
     # The instance starts unusable: its interface is down or a tracked object says so.
     fault: bool = False
+    # Its addresses are still set, with the lifetime only a running master renews: a VRRP process of ours
+    # that held them died a moment ago and this one replaces it.
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,6 +368,14 @@ class Instance:
 
     def _on_start(self, event: Start) -> None:
         self.faulted = event.fault
+        if event.held and not self.faulted:
+            # A restarted process: taking the addresses back at once keeps them where they are, rather than
+            # removing them and letting the backup take them for a moment.
+            self._log("addresses still set by the VRRP process that ran before: taking them back at once")
+            self._set_state(State.BACKUP, announce=False)
+            self.ms_down_timer_us = 1
+            self._arm_down_timer(event.now)
+            return
         # Addresses of ours left behind by an earlier run (a crash) must go before anything else.
         self._do(RemoveAddresses())
         if self.faulted:

@@ -10,7 +10,7 @@ The daemon (`daemon/vrrp_service.py`) and the lint's simulated LAN (`lint/lan.py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from .instance import Action, Event, Fault, Instance, PriorityChange, Start
 from .sync_group import Reaction, SyncGroup
@@ -57,12 +57,13 @@ class NodeEngines:
         for engine, event in reaction.events:
             self.feed(self.name_of[id(engine)], event)
 
-    def start(self, health: Health, now: float) -> None:
-        """Every instance's priority from what it tracks, then Start, in fault or not."""
+    def start(self, health: Health, now: float, held: Collection[str] = ()) -> None:
+        """Every instance's priority from what it tracks, then Start, in fault or not; `held`: the instances
+        whose addresses a VRRP process of ours that ran before left set."""
         for name in self.engines:
             priority, fault = health(name)
             self.feed(name, PriorityChange(priority, now))
-            self.feed(name, Start(now, fault=fault))
+            self.feed(name, Start(now, fault=fault, held=name in held))
 
     def reevaluate(self, name: str, health: Health, now: float) -> None:
         priority, fault = health(name)

@@ -509,3 +509,19 @@ def test_a_reload_keeps_a_backup_waiting() -> None:
     deadline = instance.next_deadline
     actions = instance.handle(Reconfigure(params(priority=90), 1.0))
     assert instance.state is State.BACKUP and instance.next_deadline == deadline and not actions
+
+
+def test_a_restarted_process_takes_back_the_addresses_it_finds_held_without_removing_them() -> None:
+    instance = Instance(params())
+    actions = instance.handle(Start(10.0, held=True))
+    assert not any(isinstance(a, RemoveAddresses | StateChange) for a in actions)
+    deadline = instance.next_deadline
+    assert deadline is not None and deadline == pytest.approx(10.0, abs=1e-5)
+    actions = instance.handle(Timer(deadline))
+    assert instance.state is State.MASTER and any(isinstance(a, AddAddresses) for a in actions)
+
+
+def test_held_addresses_do_not_override_a_fault() -> None:
+    instance = Instance(params())
+    instance.handle(Start(0.0, fault=True, held=True))
+    assert instance.state is State.FAULT
