@@ -32,9 +32,10 @@ print(json.dumps({{"times": times, "size": size, "samples": sum(1 for line in pa
 def config() -> str:
     parts = []
     for vrid in range(1, INSTANCES + 1):
+        vip = f"10.99.{100 + vrid // 250}.{vrid % 250 + 1}"
         parts.append(
             f"vrrp_instance VI_{vrid} {{\n state BACKUP\n interface eth0\n virtual_router_id {vrid}\n priority 150\n"
-            f" advert_int 1\n version 3\n virtual_ipaddress {{\n  10.99.{100 + vrid // 250}.{vrid % 250 + 1}/32\n }}\n}}\n"
+            f" advert_int 1\n version 3\n virtual_ipaddress {{\n  {vip}/32\n }}\n}}\n"
         )
     for service in range(VIRTUAL_SERVERS):
         reals = "".join(
