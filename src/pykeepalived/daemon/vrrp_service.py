@@ -204,10 +204,10 @@ class VrrpService:
         if reaction.new_state is not None:
             self.notifier.group_changed(group.name, reaction.new_state)
 
-    def start(self) -> None:
+    def start(self, expiring: set[tuple[int, str]]) -> None:
+        """Start every instance; `expiring`: the addresses with a lifetime on this machine (io.addresses)."""
         for running in self.running:
             running.link_up = is_up(running.spec.interface.name)
-        expiring = expiring_addresses()
         held = [
             r.spec.params.name
             for r in self.running
@@ -446,7 +446,8 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     service.open()
     if args.address_monitoring:
         log_address_changes(logger, True, service.addresses.sock.getsockname()[0])
-    service.start()
+    # pyroute2's synchronous socket runs an event loop of its own: not in this one's thread.
+    service.start(await asyncio.to_thread(expiring_addresses))
     status = await serve_status("vrrp", lambda: vrrp_snapshot(service), logger)
     report_config_read(args.ready_fd)
     await service.stopped.wait()
