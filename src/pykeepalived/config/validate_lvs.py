@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import TypeVar
 
 from ..core.diagnostics import DiagnosticSink
-from .model import Config, Forwarding, HttpCheck, Protocol, RealServer, VirtualServer
+from .model import CheckerCommon, Config, Forwarding, HttpCheck, Protocol, RealServer, VirtualServer
 
 
 def check_virtual_servers(config: Config, sink: DiagnosticSink) -> Iterator[VirtualServer]:
@@ -54,6 +55,30 @@ def check_virtual_servers(config: Config, sink: DiagnosticSink) -> Iterator[Virt
         yield server
 
 
+CheckT = TypeVar("CheckT", bound=CheckerCommon)
+
+
+def _at_port(checks: tuple[CheckT, ...], port: int) -> tuple[CheckT, ...]:
+    return tuple(check if check.connect_port is not None else replace(check, connect_port=port) for check in checks)
+
+
+def _without_port(real: RealServer) -> RealServer:
+    """The port cleared from a fwmark service's real server; its checks still connect to it, as keepalived's
+    do (they took the real server's address, port included, when their block was read)."""
+    port = real.port
+    return replace(
+        real,
+        port=0,
+        tcp_checks=_at_port(real.tcp_checks, port),
+        http_checks=_at_port(real.http_checks, port),
+        ssl_checks=_at_port(real.ssl_checks, port),
+        smtp_checks=_at_port(real.smtp_checks, port),
+        dns_checks=_at_port(real.dns_checks, port),
+        ping_checks=_at_port(real.ping_checks, port),
+        udp_checks=_at_port(real.udp_checks, port),
+    )
+
+
 def _checked_real_servers(server: VirtualServer, sink: DiagnosticSink) -> Iterator[RealServer]:
     seen: set[tuple[str, int]] = set()
     for real in server.real_server:
@@ -64,7 +89,7 @@ def _checked_real_servers(server: VirtualServer, sink: DiagnosticSink) -> Iterat
                 "specified - clearing; using port 0",
                 real.where,
             )
-            real = replace(real, port=0)
+            real = _without_port(real)
         key = (str(real.address), real.port)
         if key in seen:
             sink.warning(

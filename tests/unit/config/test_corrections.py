@@ -248,15 +248,21 @@ def test_virtual_server_defaults_are_announced_and_used() -> None:
     assert (server.protocol, server.lb_algo, server.lb_kind) == (Protocol.UDP, "wlc", Forwarding.NAT)
 
 
-def test_port_of_a_fwmark_service_real_server_is_cleared() -> None:
-    text = "virtual_server fwmark 7 {\n lb_algo rr\n lb_kind DR\n real_server 10.99.0.2 443 {\n }\n}\n"
+def test_port_of_a_fwmark_service_real_server_is_cleared_and_its_checks_keep_it() -> None:
+    text = (
+        "virtual_server fwmark 7 {\n lb_algo rr\n lb_kind DR\n real_server 10.99.0.2 443 {\n"
+        "  TCP_CHECK {\n  }\n  TCP_CHECK {\n   connect_port 8443\n  }\n }\n}\n"
+    )
     config = corrected(
         text,
         "WARNING - fwmark virtual server FWM 7, real server [10.99.0.2]:none:443 has port specified - clearing; "
         "using port 0",
         4,
     )
-    assert config.virtual_server[0].real_server[0].port == 0
+    real = config.virtual_server[0].real_server[0]
+    assert real.port == 0
+    # keepalived's checks took the address, port included, before the port was cleared.
+    assert [check.connect_port for check in real.tcp_checks] == [443, 8443]
 
 
 def test_unicast_ttl_without_peers_is_reset() -> None:
