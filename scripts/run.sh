@@ -36,12 +36,12 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
-# libnftables' binding is only packaged for Debian's python3 (it is pure Python over ctypes): let the
-# virtual environment import that one package, and nothing else from Debian's site-packages.
-mkdir -p .venv/debian-packages
-ln -sfn /usr/lib/python3/dist-packages/nftables .venv/debian-packages/nftables
+# libnftables' binding (python3-nftables) stays in Debian's dist-packages: pykeepalived loads it from there
+# itself (io/nftables_binding.py). Earlier versions of this script linked it into .venv: undo that, so that
+# the tests run what a plain `pip install` runs.
 site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-echo "$PWD/.venv/debian-packages" > "$site_packages/debian-packages.pth"
+rm -f "$site_packages/debian-packages.pth"
+rm -rf .venv/debian-packages
 
 # What the tests run: fail here, by name, rather than in the middle of the suite.
 for command in keepalived tshark nft ipvsadm linux.uml gcc modprobe arping ip systemd-analyze unshare mount mknod; do
