@@ -19,6 +19,7 @@ import ipaddress
 import json
 import os
 import socket
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ ARP_IGNORE, ARP_ANNOUNCE = 1, 2
 RP_STRICT, RP_LOOSE, RP_OFF = 1, 2, 0
 IFF_LOOPBACK = 0x8
 STATE_DIRECTORY = "/run/pykeepalived"
+SO_NETNS_COOKIE = 71  # Linux 5.14; not in Python's socket module
 
 
 class RealServerError(Exception):
@@ -43,8 +45,14 @@ class RealServerError(Exception):
 
 
 def default_state_file() -> str:
-    """The state file of this network namespace (named after its inode, as /proc/self/ns/net shows it)."""
-    return f"{STATE_DIRECTORY}/realserver-net{os.stat('/proc/self/ns/net').st_ino}.json"
+    """The state file of this network namespace, named after its cookie, which the kernel never gives another
+    namespace (an inode number is reused once a namespace is gone); by inode before Linux 5.14."""
+    try:
+        with socket.socket(socket.AF_UNIX) as probe:
+            (cookie,) = struct.unpack("Q", probe.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))
+    except OSError:
+        return f"{STATE_DIRECTORY}/realserver-netns-inode{os.stat('/proc/self/ns/net').st_ino}.json"
+    return f"{STATE_DIRECTORY}/realserver-netns{cookie}.json"
 
 
 def vip_interface(mode: str, version: int) -> str:
