@@ -16,8 +16,9 @@ fi
 # Debian packages: Python; iproute2 for the namespace labs; keepalived (the reference the tests compare
 # against) and tshark (an independent check of our packets); nftables and libnftables' Python binding
 # (the kernel NAT data plane); user-mode-linux, ipvsadm, kmod and a C compiler for the IPVS tests (a
-# kernel with IPVS run as a program, and the shim it needs on AMX CPUs); arping, haproxy, nginx and ab
-# for the benches; systemd for `systemd-analyze verify` of the shipped unit (it does not run systemd here).
+# kernel with IPVS run as a program, and the shim it needs on AMX CPUs); arping (the benches, and the ARP
+# probe of `pykeepalivedctl realserver check`), haproxy, nginx and ab for the benches; systemd for
+# `systemd-analyze verify` of the shipped unit (it does not run systemd here).
 # The keepalived service does not start: Debian's unit requires
 # /etc/keepalived/keepalived.conf, and we never write it.
 packages=(python3 python3-venv python3-pip keepalived iproute2 tshark openssl nftables python3-nftables

@@ -374,7 +374,7 @@ def check(mode: str, vips: Sequence[str], probe: bool = True) -> tuple[list[str]
                     f"arp_announce is {value} on {interface} ({how}): this host's ARP requests may carry "
                     "a VIP as sender address and teach the LAN its MAC address for the VIP"
                 )
-        if probe:
+        if probe and lan:
             problems += probe_arp(lan, ipv4_vips, notes)
     return problems, notes
 
