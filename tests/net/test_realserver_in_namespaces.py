@@ -6,22 +6,24 @@ ARP settings (the client's own ARP requests for the VIP are then answered by it 
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import subprocess
 import sys
+import time
 from collections import Counter
 
-from servers import PORT, VIP, requests, start_named_web_server, start_web_server, wait_for_answers
-from test_nftables_in_namespaces import HEALTH_PORT, start_balancer, virtual_server, wait_for_servers
+from servers import CLIENT_SCRIPT, PORT, VIP, requests, start_named_web_server, start_web_server, wait_for_answers
+from test_nftables_in_namespaces import HEALTH_PORT, LAN6, VIP6, start_balancer, virtual_server, wait_for_servers
 
 from pykeepalived.lab.netns import Lab, Router, run
 
 ARP_SYSCTLS = [f"net.ipv4.conf.{scope}.arp_{name}" for scope in ("all", "eth0") for name in ("ignore", "announce")]
 
 
-def realserver(router: Router, *arguments: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pykeepalived.cli.ctl", "realserver", *arguments, "--vip", VIP]
+def realserver(router: Router, *arguments: str, vip: str = VIP) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pykeepalived.cli.ctl", "realserver", *arguments, "--vip", vip]
     return run("ip", "netns", "exec", router.namespace, *command, check=False)
 
 
@@ -108,3 +110,42 @@ def test_check_catches_a_real_server_that_answers_arp_for_the_vip() -> None:
         assert "pkarp" not in links, links
         for real in (prepared, by_hand):
             assert realserver(real, "teardown").returncode == 0
+
+
+def test_real_servers_prepared_for_an_ipv6_vip_serve_through_the_director() -> None:
+    """IPv6: setup only puts the VIP on lo (Linux answers neighbour solicitations only for the addresses of the
+    interface asked on); the client finds the VIP at the director by neighbour discovery."""
+    with Lab(f"r6{secrets.token_hex(3)}", routers=3) as lab:
+        director, reals = lab.routers[0], lab.routers[1:]
+        for namespace, host in ((lab.client, "fe"), *((router.namespace, str(router.index)) for router in lab.routers)):
+            run("ip", "-n", namespace, "addr", "add", f"{LAN6.format(host)}/64", "dev", "eth0", "nodad")
+        run("ip", "-n", director.namespace, "addr", "add", f"{VIP6}/128", "dev", "eth0", "nodad")
+        run("ip", "-n", lab.client, "route", "add", f"{VIP6}/128", "dev", "eth0")
+        for real in reals:
+            prepared = realserver(real, "setup", vip=VIP6)
+            assert (prepared.returncode, prepared.stdout) == (0, f"added {VIP6} to lo\n"), prepared.stdout
+            checked = realserver(real, "check", vip=VIP6)
+            assert checked.stdout == f"ok: a DR real server for {VIP6}\n", checked.stdout
+            start_named_web_server(lab, real, PORT, VIP6)
+            start_web_server(lab, real, lab.workdir, HEALTH_PORT, LAN6.format(real.index))
+        reals_config = "".join(
+            f"    real_server {LAN6.format(real.index)} {PORT} {{\n        TCP_CHECK {{\n"
+            f"            connect_port {HEALTH_PORT}\n            connect_timeout 0.5\n        }}\n    }}\n"
+            for real in reals
+        )
+        start_balancer(lab, f"virtual_server {VIP6} {PORT} {{\n    delay_loop 0.5\n    lb_algo rr\n    lb_kind DR\n"
+                            f"    protocol TCP\n{reals_config}}}\n")  # fmt: skip
+
+        def ask(count: int) -> Counter[str]:
+            script = [sys.executable, "-c", CLIENT_SCRIPT, str(count), VIP6, str(PORT), ""]
+            return Counter(json.loads(run("ip", "netns", "exec", lab.client, *script).stdout))
+
+        deadline = time.monotonic() + 15
+        while set(answers := ask(6)) != {"r2", "r3"}:
+            assert time.monotonic() < deadline, answers
+            time.sleep(0.2)
+        answers = ask(20)
+        assert set(answers) == {"r2", "r3"} and min(answers.values()) >= 5, answers
+        assert lab.client_neighbour_mac(VIP6) == director.mac
+        for real in reals:
+            assert realserver(real, "teardown", vip=VIP6).stdout == f"removed {VIP6}/128 on lo\n"
