@@ -2,7 +2,8 @@
 plane): the director holds the VIP on its LAN interface and the client finds it by ARP, as on a real LAN.
 Real servers prepared by the command serve the client through the VIP; setup twice changes nothing the
 second time; teardown puts every sysctl back; `check` catches a real server prepared by hand without the
-ARP settings (the client's own ARP requests for the VIP are then answered by it too)."""
+ARP settings (the client's own ARP requests for the VIP are then answered by it too); an IPv6 VIP needs
+only its address on lo."""
 
 from __future__ import annotations
 
