@@ -16,8 +16,9 @@ fi
 # Debian packages: Python; iproute2 for the namespace labs; keepalived (the reference the tests compare
 # against) and tshark (an independent check of our packets); nftables and libnftables' Python binding
 # (the kernel NAT data plane); user-mode-linux, ipvsadm, kmod and a C compiler for the IPVS tests (a
-# kernel with IPVS run as a program, and the shim it needs on AMX CPUs); arping, haproxy, nginx and ab
-# for the benches; systemd for `systemd-analyze verify` of the shipped unit (it does not run systemd here).
+# kernel with IPVS run as a program, and the shim it needs on AMX CPUs); arping (the benches, and the ARP
+# probe of `pykeepalivedctl realserver check`), haproxy, nginx and ab for the benches; systemd for
+# `systemd-analyze verify` of the shipped unit (it does not run systemd here).
 # The keepalived service does not start: Debian's unit requires
 # /etc/keepalived/keepalived.conf, and we never write it.
 packages=(python3 python3-venv python3-pip keepalived iproute2 tshark openssl nftables python3-nftables
@@ -36,12 +37,12 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
-# libnftables' binding is only packaged for Debian's python3 (it is pure Python over ctypes): let the
-# virtual environment import that one package, and nothing else from Debian's site-packages.
-mkdir -p .venv/debian-packages
-ln -sfn /usr/lib/python3/dist-packages/nftables .venv/debian-packages/nftables
+# libnftables' binding (python3-nftables) stays in Debian's dist-packages: pykeepalived loads it from there
+# itself (io/nftables_binding.py). Earlier versions of this script linked it into .venv: undo that, so that
+# the tests run what a plain `pip install` runs.
 site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-echo "$PWD/.venv/debian-packages" > "$site_packages/debian-packages.pth"
+rm -f "$site_packages/debian-packages.pth"
+rm -rf .venv/debian-packages
 
 # What the tests run: fail here, by name, rather than in the middle of the suite.
 for command in keepalived tshark nft ipvsadm linux.uml gcc modprobe arping ip systemd-analyze unshare mount mknod; do

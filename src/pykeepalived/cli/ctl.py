@@ -17,6 +17,8 @@ from .demo import demo
 from .ipvsadm import main as ipvsadm_main
 from .lint import add_parser as add_lint_parser
 from .lint import lint
+from .realserver import add_parser as add_realserver_parser
+from .realserver import realserver
 from .status import show_status
 
 
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-interface-check", action="store_true", help="don't require interfaces to exist on this machine"
     )
     add_lint_parser(commands)
+    add_realserver_parser(commands)
     commands.add_parser("keywords", help="every keyword pykeepalived reads, by block, with the values it takes")
     convert = commands.add_parser("convert-ldirectord", help="write the keepalived.conf for an ldirectord.cf")
     convert.add_argument("file")
@@ -87,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return convert_ldirectord(args.file, args.output)
     if args.command == "lint":
         return lint(args)
+    if args.command == "realserver":
+        return realserver(args)
     if args.command == "status":
         return show_status(args.pid, args.json)
     if args.command == "keywords":

@@ -28,6 +28,7 @@ from ..lb.table import (
 )
 from .dumps import write_json_atomically
 from .errors import DataplaneUnavailable
+from .nftables_binding import import_nftables
 
 # What `pykeepalivedctl ipvsadm` lists: the table last committed to the kernel (weights, schedulers and
 # thresholds are not all recoverable from the rules themselves).
@@ -44,15 +45,11 @@ class Nftables(Protocol):
 
 def open_nftables() -> Nftables:
     """libnftables, checked by listing the ruleset (which needs CAP_NET_ADMIN in this namespace)."""
-    try:
-        import nftables
-    except ImportError as error:
-        message = f"libnftables' Python binding is missing ({error}): apt install python3-nftables"
-        raise DataplaneUnavailable(message) from error
+    nftables = import_nftables()
     try:
         library = nftables.Nftables()
     except OSError as error:
-        raise DataplaneUnavailable(f"libnftables cannot be loaded: {error}") from error
+        raise DataplaneUnavailable(f"libnftables cannot be loaded: {error}: apt install libnftables1") from error
     library.set_json_output(True)
     code, _, refusal = library.cmd("list tables")
     if code != 0:

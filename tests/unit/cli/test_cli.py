@@ -226,3 +226,8 @@ def test_pid_files_named_as_keepalived_names_them(
     # What load_in_namespace leaves: the namespace the daemon runs in.
     args.namespace = result.config.net_namespace
     assert daemon_run.pidfile_names(args, result.config) == expected
+
+
+def test_realserver_refuses_a_bad_vip_before_touching_anything(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ctl.main(["realserver", "setup", "--vip", "10.99.1.1", "--vip", "10.99.1.300"]) == 1
+    assert capsys.readouterr().err == "realserver setup: --vip 10.99.1.300: not an IPv4 or IPv6 address\n"
