@@ -7,6 +7,7 @@ kernel's answers are read when they come: an error is logged, never waited for.
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
 import itertools
 import logging
@@ -44,6 +45,12 @@ INFINITE_LIFETIME = 0xFFFFFFFF
 def expiring_addresses() -> set[tuple[int, str]]:
     """(interface index, address) of every address with a lifetime: the VIPs a VRRP master of ours keeps
     renewing; one set by hand or by DHCP's lease would have to be one of the VIPs to be taken for them."""
+    # pyroute2's IPRoute runs its own event loop: it cannot start inside the VRRP process's running one.
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:
+        return worker.submit(_expiring_addresses).result()
+
+
+def _expiring_addresses() -> set[tuple[int, str]]:
     from pyroute2 import IPRoute
 
     with IPRoute() as routing:
