@@ -331,9 +331,13 @@ class GlobalDefs:
             "linkbeat_use_polling",
         ]
     )
-    # data_use_instance names the dump files; SNMP and DBus are reported by not_provided.check_not_provided.
+    # data_use_instance names the dump files; the nftables keywords set up the accept-mode firewall (VRRP
+    # process); SNMP and DBus are reported by not_provided.check_not_provided.
     RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset(
-        {"lvs_flush_onstop", "lvs_flush_on_stop", "data_use_instance"} | SNMP_KEYWORDS | DBUS_KEYWORDS
+        {"lvs_flush_onstop", "lvs_flush_on_stop", "data_use_instance"}
+        | {"nftables", "nftables_priority", "nftables_counters", "nftables_ifindex"}
+        | SNMP_KEYWORDS
+        | DBUS_KEYWORDS
     )
 
     where: Location | None = None
@@ -382,12 +386,7 @@ class GlobalDefs:
     vrrp_lower_prio_no_advert: bool = kw(Flag(), default=False)
     vrrp_higher_prio_send_advert: bool = kw(Flag(), default=False)
     vrrp_skip_check_adv_addr: bool = kw(Flag(), default=False)
-    vrrp_strict: bool = kw(
-        Flag(),
-        default=False,
-        no_effect="its checks and corrections apply; the firewall rule dropping traffic to the VIPs of a master "
-        "without accept is not installed",
-    )
+    vrrp_strict: bool = kw(Flag(), default=False)
     vrrp_priority: int | None = kw(Int(-20, 19))
     vrrp_rt_priority: int | None = kw(Int(1, 99))
     vrrp_rlimit_rttime: int | None = kw(Int(1, 2**31 - 1))
@@ -407,9 +406,7 @@ class GlobalDefs:
         Custom(lvs_sync_daemon, "INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]")
     )
     include_check: tuple[str, ...] | None = kw(Custom(include_check_value, "read|match|wildcard_match|..."))
-    vrrp_iptables: tuple[str, ...] | None = kw(
-        Custom(iptables_value, "[inchain [outchain]]"), no_effect="keepalived's firewall rules are not installed"
-    )
+    vrrp_iptables: tuple[str, ...] | None = kw(Custom(iptables_value, "[inchain [outchain]]"))
     vrrp_ipsets: tuple[str, ...] | None = kw(
         Custom(iptables_value, "[names]"), no_effect="keepalived's firewall rules are not installed"
     )
@@ -605,11 +602,7 @@ class VrrpInstance:
     unicast_ttl: int | None = kw(Int(0, 255), no_effect="unicast adverts leave with TTL 255")
     use_vmac: str | None = kw(Custom(use_vmac_value, "[interface name]"))
     vmac_xmit_base: bool = kw(Flag(), default=False)
-    accept: bool | None = kw(
-        Either("accept"),
-        names=("accept", "no_accept"),
-        no_effect="a master always accepts traffic to its VIPs; keepalived's no_accept firewall rule is not installed",
-    )
+    accept: bool | None = kw(Either("accept"), names=("accept", "no_accept"))
     dont_track_primary: bool = kw(Flag(), default=False)
     skip_check_adv_addr: bool | None = kw(Flag())
     strict_mode: bool | None = kw(Flag())

@@ -29,6 +29,7 @@ from ..io.netdev import interface, is_up
 from ..io.script_security import ScriptVetting
 from ..io.timers import PreciseTimers
 from ..io.vmac import create_vmac, remove_vmac
+from ..io.vrrp_firewall import VipFirewall
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
 from ..vrrp.gratuitous import garp_frame, unsolicited_na, vmac
 from ..vrrp.instance import (
@@ -75,7 +76,16 @@ from .snapshots import vrrp_snapshot
 from .status import serve_status
 from .tracking import Tracker
 from .vrrp_instances import Channel, Running, new_running, router_identity
-from .vrrp_setup import InstanceSpec, SetupError, apply_scheduling, instance_spec, routing_messages, vmac_name
+from .vrrp_setup import (
+    InstanceSpec,
+    SetupError,
+    apply_scheduling,
+    firewall_configured,
+    firewall_settings,
+    instance_spec,
+    routing_messages,
+    vmac_name,
+)
 
 NOTIFY_STOP_WAIT_SECONDS = 1.0
 LINK_LOCAL_WAIT_SECONDS = 5.0
@@ -115,6 +125,16 @@ class VrrpService:
             else None
         )
         self.engines = self._wire_engines()
+        self.firewall: VipFirewall | None = None
+        self._open_firewall()
+
+    def _open_firewall(self) -> None:
+        """keepalived's accept-mode firewall, set up once an instance runs without accept mode."""
+        if self.firewall is not None or not any(r.spec.firewall for r in self.running):
+            return
+        if not firewall_configured(self.config.global_defs):
+            self.logger.info("use_vmac or no_accept/strict specified, but no firewall configured - using nftables")
+        self.firewall = VipFirewall(firewall_settings(self.config.global_defs), self.logger)
 
     def _wire_engines(self) -> NodeEngines:
         """The engines and their sync groups, wired as the lint's simulated LAN wires them too."""
@@ -254,6 +274,7 @@ class VrrpService:
         for group in self.engines.groups:
             group.state = groups.get(group.name, group.state)
         self._open_sockets()
+        self._open_firewall()
         self._reload_tracking_and_notify(config, specs)
         for running in self.running:
             name = running.spec.params.name
@@ -310,6 +331,8 @@ class VrrpService:
             self.loop.remove_reader(self.links.fileno())
             self.links.close()
         self.addresses.close()
+        if self.firewall is not None:
+            self.firewall.close()
         self.timers.close()
         self.notifier.close()
         if self.lvs_sync is not None:
@@ -378,11 +401,15 @@ class VrrpService:
     def _do(self, running: Running, action: Action) -> None:
         spec = running.spec
         if isinstance(action, AddAddresses):
+            if self.firewall is not None:
+                self.firewall.hold(spec.params.name, spec.firewall)
             self.addresses.send(running.add_messages + [(add, f"adding {what}") for add, _, what in spec.routing])
         elif isinstance(action, RemoveAddresses):
             # keepalived's order: rules, routes, then addresses.
             removals = [(remove, f"removing {what}") for _, remove, what in reversed(spec.routing)]
             self.addresses.send(removals + running.remove_messages)
+            if self.firewall is not None:
+                self.firewall.hold(spec.params.name, ())
         elif isinstance(action, SendAdvert):
             sock = self.sockets[running.channel]
             for destination in spec.destinations:
