@@ -361,12 +361,8 @@ class GlobalDefs:
     )
     max_auto_priority: int | None = kw(Int(-1, 99), no_effect="no realtime scheduling")
     vrrp_version: int = kw(Int(2, 3), default=2)
-    vrrp_mcast_group4: IPAddr = kw(
-        IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"), no_effect="IPv4 adverts go to 224.0.0.18"
-    )
-    vrrp_mcast_group6: IPAddr = kw(
-        IPAddress(), default=ipaddress.IPv6Address("ff02::12"), no_effect="IPv6 adverts go to ff02::12"
-    )
+    vrrp_mcast_group4: IPAddr = kw(IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"))
+    vrrp_mcast_group6: IPAddr = kw(IPAddress(), default=ipaddress.IPv6Address("ff02::12"))
     vrrp_garp_master_delay: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_repeat: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_refresh: int = kw(Int(0, 2**31 - 1), default=0)
@@ -598,8 +594,8 @@ class VrrpInstance:
     )
     unicast_src_ip: IPAddr | None = kw(IPAddress())
     mcast_src_ip: IPAddr | None = kw(IPAddress())
-    mcast_dst_ip: IPAddr | None = kw(IPAddress(), no_effect="adverts go to the multicast group of their family")
-    unicast_ttl: int | None = kw(Int(0, 255), no_effect="unicast adverts leave with TTL 255")
+    mcast_dst_ip: IPAddr | None = kw(IPAddress())
+    unicast_ttl: int | None = kw(Int(0, 255))
     use_vmac: str | None = kw(Custom(use_vmac_value, "[interface name]"))
     vmac_xmit_base: bool = kw(Flag(), default=False)
     accept: bool | None = kw(Either("accept"), names=("accept", "no_accept"))

@@ -170,13 +170,22 @@ class VrrpService:
             channel = running.channel
             if channel not in self.sockets:
                 multicast = not spec.params.unicast
+                # The group, or a unicast peer: of the source's family (instance_spec checks it).
+                group = spec.destinations[0].packed
                 sock: VrrpSocketV4 | VrrpSocketV6
                 if isinstance(spec.source, ipaddress.IPv4Address):
                     sock = VrrpSocketV4(
-                        spec.interface.name, spec.interface.index, multicast, running.protocol, spec.source
+                        spec.interface.name,
+                        spec.interface.index,
+                        multicast,
+                        running.protocol,
+                        spec.source,
+                        ipaddress.IPv4Address(group),
                     )
                 else:
-                    sock = VrrpSocketV6(spec.interface.name, spec.interface.index, spec.source, multicast)
+                    sock = VrrpSocketV6(
+                        spec.interface.name, spec.interface.index, spec.source, multicast, ipaddress.IPv6Address(group)
+                    )
                 self.sockets[channel] = sock
                 self.loop.add_reader(sock.fileno(), self._on_readable, channel)
             for target, address in spec.garp_targets:
@@ -415,7 +424,10 @@ class VrrpService:
             for destination in spec.destinations:
                 text = str(destination)
                 try:
-                    sock.send(running.wire(action, destination), text)
+                    if isinstance(sock, VrrpSocketV6):
+                        sock.send(running.wire(action, destination), text, spec.unicast_ttl)
+                    else:
+                        sock.send(running.wire(action, destination), text)
                 except OSError as error:
                     self.logger.warning(f"({spec.params.name}) sending advert to {destination} failed: {error}")
         elif isinstance(action, SendGratuitous):

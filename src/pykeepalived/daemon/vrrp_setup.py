@@ -19,7 +19,7 @@ from ..vrrp.ah import ah_key
 from ..vrrp.firewall import DEFAULT_PRIORITY, DEFAULT_TABLE, Blocked, FirewallSettings, blocked
 from ..vrrp.gratuitous import vmac as virtual_mac
 from ..vrrp.instance import PRIORITY_OWNER, Params
-from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, MCAST_GROUP4, MCAST_GROUP6, IPAddr
+from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, IPAddr
 from ..vrrp.tracking import Kind, Tracked
 
 
@@ -50,6 +50,8 @@ class InstanceSpec:
     smtp_alert: bool = False
     # Without accept mode: what keepalived's firewall drops while this instance is MASTER.
     firewall: tuple[Blocked, ...] = ()
+    # The TTL / hop limit of unicast adverts; None: 255 in IPv4, the kernel's default in IPv6 (keepalived's).
+    unicast_ttl: int | None = None
 
 
 def vmac_name(instance: VrrpInstance) -> str | None:
@@ -135,7 +137,13 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     peers = tuple(p.address for p in instance.unicast_peer)
     if any(p.version != family for p in peers):
         raise SetupError(f"({name}) unicast peers must be of the instance's address family")
-    destinations = peers or ((MCAST_GROUP4,) if family == 4 else (MCAST_GROUP6,))
+    # keepalived: the instance's mcast_dst_ip, else the global group of its family.
+    advert_group = instance.mcast_dst_ip or (
+        global_defs.vrrp_mcast_group4 if family == 4 else global_defs.vrrp_mcast_group6
+    )
+    if advert_group.version != family:
+        raise SetupError(f"({name}) the multicast group {advert_group} is not of the instance's address family")
+    destinations = peers or (advert_group,)
     vmac_interface = None
     if vmac is not None:
         try:
@@ -228,6 +236,7 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
             global_defs.smtp_alert_vrrp or global_defs.smtp_alert,
         ),
         firewall=firewall,
+        unicast_ttl=instance.unicast_ttl if peers else None,
     )
 
 

@@ -301,3 +301,24 @@ def test_virtual_server_group_ranges_keep_their_addresses() -> None:
     assert result.config is not None
     member = result.config.virtual_server_group[0].members[0]
     assert (member.address, member.last) == (ipaddress.ip_address("10.99.4.8"), ipaddress.ip_address("10.99.4.15"))
+
+
+def test_mcast_dst_ip_that_is_not_a_multicast_group_is_skipped() -> None:
+    config = corrected(instance("mcast_dst_ip 10.1.1.1"), "(VI_1) mcast_dst_ip 10.1.1.1 not multicast. Skipping...", 5)
+    assert config.vrrp_instance[0].mcast_dst_ip is None
+    text = instance("native_ipv6\nmcast_dst_ip ff05::12", vip="fd99::1")
+    config = corrected(text, "(VI_1) mcast_dst_ip ff05::12 not link-local multicast. Skipping...", 6)
+    assert config.vrrp_instance[0].mcast_dst_ip is None
+
+
+def test_mcast_dst_ip_of_another_family_than_the_addresses_above_it_is_skipped() -> None:
+    text = instance(vip="10.99.1.1") + "vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n"
+    text += " virtual_ipaddress {\n  10.99.1.2\n }\n mcast_dst_ip ff02::19\n}\n"
+    config = corrected(text, "(VI_2) mcast dest address ff02::19 MUST match VRRP instance family. Skipping...", 15)
+    assert config.vrrp_instance[1].mcast_dst_ip is None
+
+
+def test_mcast_dst_ip_with_unicast_peers_is_ignored() -> None:
+    text = instance("mcast_dst_ip 224.0.0.19\nunicast_peer {\n 10.99.0.2\n}")
+    config = corrected(text, "(VI_1) multicast destination specified with unicast - ignoring", 5)
+    assert config.vrrp_instance[0].mcast_dst_ip is None

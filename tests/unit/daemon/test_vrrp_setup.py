@@ -114,3 +114,16 @@ def test_firewall_settings_follow_the_nftables_keywords() -> None:
     assert firewall_settings(config_from("global_defs {\n}\n").config.global_defs) == FirewallSettings()
     text = "global_defs {\n nftables vrrp_fw\n nftables_priority -10\n nftables_counters\n nftables_ifindex\n}\n"
     assert firewall_settings(config_from(text).config.global_defs) == FirewallSettings("vrrp_fw", -10, True, True)
+
+
+def test_adverts_go_to_the_instance_group_else_the_global_group_of_its_family() -> None:
+    group = ipaddress.IPv4Address("224.0.0.19")
+    assert spec(f" mcast_dst_ip 224.0.0.19\n{VIPS}").destinations == (group,)
+    assert spec(VIPS, "vrrp_mcast_group4 224.0.0.20").destinations == (ipaddress.IPv4Address("224.0.0.20"),)
+    assert spec(f" mcast_dst_ip 224.0.0.19\n{VIPS}", "vrrp_mcast_group4 224.0.0.20").destinations == (group,)
+
+
+def test_unicast_ttl_applies_to_unicast_instances() -> None:
+    s = spec(f" unicast_ttl 7\n unicast_peer {{\n  10.99.0.12\n }}\n{VIPS}")
+    assert s.unicast_ttl == 7
+    assert spec(f" unicast_peer {{\n  10.99.0.12\n }}\n{VIPS}").unicast_ttl is None

@@ -1,0 +1,85 @@
+"""What adverts look like on the wire, keepalived beside us: multicast groups (mcast_dst_ip, vrrp_mcast_group4)
+joined and sent to, the TTL of unicast adverts (unicast_ttl)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from pykeepalived.lab.netns import CLIENT_ADDRESS, Lab, Router, run
+
+# A raw socket in the client's namespace: every IPv4 VRRP packet on its link, as (source, destination, TTL, VRID).
+SNIFFER = """
+import json, socket, sys, time
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+sock.settimeout(0.1)
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    try:
+        frame = sock.recv(2048)
+    except TimeoutError:
+        continue
+    ip = frame[14:]
+    if ip[9] == 112:
+        vrrp = ip[(ip[0] & 15) * 4:]
+        print(json.dumps([socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), ip[8], vrrp[1]]), flush=True)
+"""
+
+
+def config(router: Router) -> str:
+    """Three instances, VRIDs per router: one to its own group, one to the global group, one unicast."""
+    base = 10 * router.index
+
+    def instance(name: str, vrid: int, vip: str, extra: str) -> str:
+        return (
+            f"vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n priority 100\n advert_int 0.2\n"
+            f" version 3\n{extra} virtual_ipaddress {{\n  {vip}/32\n }}\n}}\n"
+        )
+
+    return (
+        f"global_defs {{\n router_id r{router.index}\n vrrp_mcast_group4 224.0.0.20\n}}\n"
+        + instance("OWN_GROUP", base + 1, f"10.99.2.{base + 1}", " mcast_dst_ip 224.0.0.19\n")
+        + instance("GLOBAL_GROUP", base + 2, f"10.99.2.{base + 2}", "")
+        + instance(
+            "UNICAST",
+            base + 3,
+            f"10.99.2.{base + 3}",
+            f" unicast_src_ip {router.address}\n unicast_ttl 7\n unicast_peer {{\n  {CLIENT_ADDRESS}\n }}\n",
+        )
+    )
+
+
+def sniff(lab: Lab, seconds: float) -> set[tuple[str, str, int, int]]:
+    output = subprocess.run(
+        ["ip", "netns", "exec", lab.client, sys.executable, "-c", SNIFFER, str(seconds)],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 10,
+        check=True,
+    ).stdout
+    return {tuple(json.loads(line)) for line in output.splitlines()}
+
+
+def joined(router: Router) -> set[str]:
+    out = run("ip", "-n", router.namespace, "maddr", "show", "dev", "eth0").stdout
+    # 224.0.0.1 (all hosts) is every IPv4 interface's.
+    return {word for line in out.splitlines() for word in line.split() if word.startswith("224.")} - {"224.0.0.1"}
+
+
+def test_groups_and_unicast_ttl_on_the_wire_as_keepalived_sends_them(lab: Lab) -> None:
+    keepalived_router, our_router = lab.routers
+    lab.start_router(keepalived_router, config(keepalived_router), daemon=["keepalived"])
+    lab.start_router(our_router, config(our_router))
+    # Masters within 3 x 0.2 s + skew; then every instance advertises.
+    time.sleep(2.0)
+    seen = sniff(lab, 1.5)
+    for router in lab.routers:
+        base = 10 * router.index
+        assert (router.address, "224.0.0.19", 255, base + 1) in seen, (router.index, seen)
+        assert (router.address, "224.0.0.20", 255, base + 2) in seen, (router.index, seen)
+        assert (router.address, CLIENT_ADDRESS, 7, base + 3) in seen, (router.index, seen)
+        assert not any(packet[1] == "224.0.0.18" for packet in seen if packet[0] == router.address)
+    # Each daemon's sockets joined the groups its instances use (and keepalived's, no other).
+    assert joined(our_router) == joined(keepalived_router) == {"224.0.0.19", "224.0.0.20"}
