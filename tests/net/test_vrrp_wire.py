@@ -1,5 +1,5 @@
 """What adverts look like on the wire, keepalived beside us: multicast groups (mcast_dst_ip, vrrp_mcast_group4)
-joined and sent to, the TTL of unicast adverts (unicast_ttl)."""
+joined and sent to, the TTL of unicast adverts (unicast_ttl), the first advert after vrrp_startup_delay."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import subprocess
 import sys
 import time
 
-from pykeepalived.lab.netns import CLIENT_ADDRESS, Lab, Router, run
+from pykeepalived.lab.netns import CLIENT_ADDRESS, Lab, Router, run, vrrp_config
 
-# A raw socket in the client's namespace: every IPv4 VRRP packet on its link, as (source, destination, TTL, VRID).
+# A raw socket in the client's namespace: every IPv4 VRRP packet on its link, as (source, destination, TTL, VRID,
+# monotonic time: one clock for every namespace).
 SNIFFER = """
 import json, socket, sys, time
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
@@ -24,7 +25,8 @@ while time.monotonic() < deadline:
     ip = frame[14:]
     if ip[9] == 112:
         vrrp = ip[(ip[0] & 15) * 4:]
-        print(json.dumps([socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), ip[8], vrrp[1]]), flush=True)
+        seen = [socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), ip[8], vrrp[1], time.monotonic()]
+        print(json.dumps(seen), flush=True)
 """
 
 
@@ -51,7 +53,7 @@ def config(router: Router) -> str:
     )
 
 
-def sniff(lab: Lab, seconds: float) -> set[tuple[str, str, int, int]]:
+def sniff(lab: Lab, seconds: float) -> list[tuple[str, str, int, int, float]]:
     output = subprocess.run(
         ["ip", "netns", "exec", lab.client, sys.executable, "-c", SNIFFER, str(seconds)],
         capture_output=True,
@@ -59,7 +61,7 @@ def sniff(lab: Lab, seconds: float) -> set[tuple[str, str, int, int]]:
         timeout=seconds + 10,
         check=True,
     ).stdout
-    return {tuple(json.loads(line)) for line in output.splitlines()}
+    return [tuple(json.loads(line)) for line in output.splitlines()]
 
 
 def joined(router: Router) -> set[str]:
@@ -74,7 +76,7 @@ def test_groups_and_unicast_ttl_on_the_wire_as_keepalived_sends_them(lab: Lab) -
     lab.start_router(our_router, config(our_router))
     # Masters within 3 x 0.2 s + skew; then every instance advertises.
     time.sleep(2.0)
-    seen = sniff(lab, 1.5)
+    seen = {packet[:4] for packet in sniff(lab, 1.5)}
     for router in lab.routers:
         base = 10 * router.index
         assert (router.address, "224.0.0.19", 255, base + 1) in seen, (router.index, seen)
@@ -83,3 +85,29 @@ def test_groups_and_unicast_ttl_on_the_wire_as_keepalived_sends_them(lab: Lab) -
         assert not any(packet[1] == "224.0.0.18" for packet in seen if packet[0] == router.address)
     # Each daemon's sockets joined the groups its instances use (and keepalived's, no other).
     assert joined(our_router) == joined(keepalived_router) == {"224.0.0.19", "224.0.0.20"}
+
+
+STARTUP_DELAY = 2.0
+
+
+def test_the_first_advert_waits_for_vrrp_startup_delay_as_keepalived_s(lab: Lab) -> None:
+    keepalived_router, our_router = lab.routers
+    for router in lab.routers:
+        conf = vrrp_config(router, 100, f"10.99.3.{router.index}", version=3, advert_int=0.2)
+        conf = conf.replace("virtual_router_id 51", f"virtual_router_id {90 + router.index}")
+        conf = conf.replace("global_defs {", f"global_defs {{\n    vrrp_startup_delay {STARTUP_DELAY:g}", 1)
+        lab.start_router(router, conf, daemon=["keepalived"] if router is keepalived_router else None)
+    started = time.monotonic()
+    packets = sniff(lab, STARTUP_DELAY + 3.0)
+    first = {
+        router.index: min((p[4] for p in packets if p[0] == router.address), default=None) for router in lab.routers
+    }
+    # Master-down interval at advert_int 0.2, priority 100: 3 x 0.2 + 156 / 256 x 0.2 = 0.72 s after the delay,
+    # which counts from the VRRP process's start: ours starts about a second after launch (Python's imports
+    # on two shared cores), keepalived's at once.
+    for router, start_up in ((keepalived_router, 0.5), (our_router, 1.5)):
+        at = first[router.index]
+        assert at is not None, f"r{router.index} never advertised"
+        print(f"r{router.index}: first advert {at - started:.3f} s after launch")
+        assert STARTUP_DELAY + 0.72 <= at - started <= STARTUP_DELAY + 0.72 + start_up, (router.index, at - started)
+    assert any("Delaying startup for 2 seconds" in line for line in lab.log_lines(our_router))

@@ -387,7 +387,7 @@ class GlobalDefs:
     vrrp_rt_priority: int | None = kw(Int(1, 99))
     vrrp_rlimit_rttime: int | None = kw(Int(1, 2**31 - 1))
     checker_priority: int | None = kw(Int(-20, 19), no_effect="the checker process keeps its priority")
-    vrrp_startup_delay: float | None = kw(Seconds("0", "1000"), no_effect="VRRP starts at once")
+    vrrp_startup_delay: float | None = kw(Seconds("0", "1000"))
     notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))
     notify_fifo_script: Script | None = kw(SCRIPT)
     vrrp_notify_fifo: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "path [user [group]]"))

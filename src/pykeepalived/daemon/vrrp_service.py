@@ -243,7 +243,10 @@ class VrrpService:
             if r.spec.addresses
             and all((where.index, str(vip.address.ip)) in expiring for vip, where in r.spec.addresses)
         ]
-        self.engines.start(self._health, self.loop.time(), held)
+        delay = self.config.global_defs.vrrp_startup_delay or 0.0
+        if delay:
+            self.logger.info(f"Delaying startup for {delay:g} seconds")
+        self.engines.start(self._health, self.loop.time(), held, delay)
         self.tracker.start()
 
     def reload(self, config: Config, specs: Sequence[InstanceSpec]) -> None:

@@ -525,3 +525,29 @@ def test_held_addresses_do_not_override_a_fault() -> None:
     instance = Instance(params())
     instance.handle(Start(0.0, fault=True, held=True))
     assert instance.state is State.FAULT
+
+
+def test_startup_delay_holds_the_master_down_timer_until_it_has_passed() -> None:
+    instance = Instance(params())
+    instance.handle(Start(0.0, delay=5.0))
+    assert instance.state is State.BACKUP
+    assert instance.next_deadline == pytest.approx(5.0 + 3.609375)
+    # An advert heard during the delay re-arms the timer from the end of the delay, as keepalived's sands.
+    instance.handle(AdvertIn(advert_from(PEER, 200, params()), 2.0))
+    assert instance.next_deadline == pytest.approx(5.0 + 3.609375)
+    # Once past, from the advert on.
+    instance.handle(AdvertIn(advert_from(PEER, 200, params()), 6.0))
+    assert instance.next_deadline == pytest.approx(6.0 + 3.609375)
+
+
+def test_startup_delay_also_holds_the_address_owner() -> None:
+    instance = Instance(params(want_master=True, priority=255))
+    instance.handle(Start(0.0, delay=2.0))
+    assert instance.next_deadline == pytest.approx(2.000001)
+    assert run_until_master(instance) == pytest.approx(2.000001)
+
+
+def test_a_respawned_process_holding_the_addresses_takes_them_back_without_the_startup_delay() -> None:
+    instance = Instance(params())
+    instance.handle(Start(0.0, held=True, delay=5.0))
+    assert instance.next_deadline == pytest.approx(0.000001)
