@@ -217,6 +217,16 @@ def dynamic_interfaces_value(node: Node, ctx: BuildContext) -> bool:
     return True
 
 
+def refresh_repeat(node: Node, ctx: BuildContext) -> int:
+    """garp_master_refresh_repeat: 0 is taken (pre-2.0.7 files have it) and run as 1."""
+    repeats = parse_int(arg(node), 0, 2**32 - 1)
+    if repeats:
+        return repeats
+    where = "vrrp_" if node.keyword.startswith("vrrp_") else f"({ctx.block_name}): "
+    ctx.warn(f"{where}garp_master_refresh_repeat must be greater than 0, setting to 1", node.where)
+    return 1
+
+
 def iptables_value(node: Node, ctx: BuildContext) -> tuple[str, ...]:
     # Debian's keepalived is built with nftables only; it says so and uses nftables.
     ctx.warn(
@@ -263,7 +273,6 @@ class GlobalDefs:
             "disable_local_igmp",
             "lvs_flush_on_stop",
             "lvs_flush_onstop",
-            "vrrp_garp_master_refresh_repeat",
             "vrrp_down_timer_adverts",
             "vrrp_min_garp",
             "vrrp_garp_extra_if",
@@ -366,6 +375,7 @@ class GlobalDefs:
     vrrp_garp_master_delay: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_repeat: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_refresh: int = kw(Int(0, 2**31 - 1), default=0)
+    vrrp_garp_master_refresh_repeat: int = kw(Custom(refresh_repeat, "integer, 1 or more"), default=1)
     # Unset: the same as vrrp_garp_master_delay / vrrp_garp_master_repeat (keepalived's rule).
     vrrp_garp_lower_prio_delay: int | None = kw(Int(0, 2**31 - 1))
     vrrp_garp_lower_prio_repeat: int | None = kw(Int(0, 2**31 - 1))
@@ -555,7 +565,6 @@ class VrrpInstance:
             "notify_deleted",
             "notify_master_rx_lower_pri",
             "notify_priority_changes",
-            "garp_master_refresh_repeat",
             "down_timer_adverts",
             "garp_extra_if",
             "vmac_garp_intvl",
@@ -607,6 +616,7 @@ class VrrpInstance:
     garp_master_delay: int | None = kw(Int(0, 2**31 - 1))
     garp_master_repeat: int | None = kw(Int(0, 2**31 - 1))
     garp_master_refresh: int | None = kw(Int(0, 2**31 - 1))
+    garp_master_refresh_repeat: int | None = kw(Custom(refresh_repeat, "integer, 1 or more"))
     garp_lower_prio_delay: int | None = kw(Int(0, 2**31 - 1))
     garp_lower_prio_repeat: int | None = kw(Int(0, 2**31 - 1))
     lower_prio_no_advert: bool | None = kw(Flag())

@@ -194,6 +194,9 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         garp_delay=garp_delay,
         garp_repeat=garp_repeat,
         garp_refresh=_instance_or_global(instance.garp_master_refresh, global_defs.vrrp_garp_master_refresh),
+        garp_refresh_repeat=_instance_or_global(
+            instance.garp_master_refresh_repeat, global_defs.vrrp_garp_master_refresh_repeat
+        ),
         garp_lower_prio_repeat=0 if strict else lower_repeat,
         garp_lower_prio_delay=0 if strict else lower_delay,
         lower_prio_no_advert=strict

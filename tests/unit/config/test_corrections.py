@@ -322,3 +322,13 @@ def test_mcast_dst_ip_with_unicast_peers_is_ignored() -> None:
     text = instance("mcast_dst_ip 224.0.0.19\nunicast_peer {\n 10.99.0.2\n}")
     config = corrected(text, "(VI_1) multicast destination specified with unicast - ignoring", 5)
     assert config.vrrp_instance[0].mcast_dst_ip is None
+
+
+def test_garp_master_refresh_repeat_zero_runs_as_one() -> None:
+    config = corrected(
+        instance("garp_master_refresh_repeat 0"), "(VI_1): garp_master_refresh_repeat must be greater than 0", 5
+    )
+    assert config.vrrp_instance[0].garp_master_refresh_repeat == 1
+    text = "global_defs {\n vrrp_garp_master_refresh_repeat 0\n}\n" + instance()
+    config = corrected(text, "vrrp_garp_master_refresh_repeat must be greater than 0, setting to 1", 2)
+    assert config.global_defs.vrrp_garp_master_refresh_repeat == 1

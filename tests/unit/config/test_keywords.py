@@ -71,10 +71,8 @@ INSTANCE = (
     ("text", "keyword", "line"),
     [
         ("global_defs {\n vrrp_garp_interval 0.01\n}\n", "vrrp_garp_interval", 2),
-        ("global_defs {\n vrrp_garp_master_refresh_repeat 2\n}\n", "vrrp_garp_master_refresh_repeat", 2),
         ("global_defs {\n default_interface eth0\n}\n", "default_interface", 2),
         ("global_defs {\n dynamic_interfaces\n}\n", "dynamic_interfaces", 2),
-        (INSTANCE.format(line=" garp_master_refresh_repeat 2"), "garp_master_refresh_repeat", 4),
         (INSTANCE.format(line=" track_src_ip"), "track_src_ip", 4),
         (INSTANCE.format(line=" notify_master_rx_lower_pri /bin/true"), "notify_master_rx_lower_pri", 4),
     ],

@@ -127,3 +127,12 @@ def test_unicast_ttl_applies_to_unicast_instances() -> None:
     s = spec(f" unicast_ttl 7\n unicast_peer {{\n  10.99.0.12\n }}\n{VIPS}")
     assert s.unicast_ttl == 7
     assert spec(f" unicast_peer {{\n  10.99.0.12\n }}\n{VIPS}").unicast_ttl is None
+
+
+def test_garp_master_refresh_repeat_comes_from_the_instance_else_global_defs() -> None:
+    assert spec(VIPS).params.garp_refresh_repeat == 1
+    assert spec(VIPS, "vrrp_garp_master_refresh_repeat 3").params.garp_refresh_repeat == 3
+    assert (
+        spec(f" garp_master_refresh_repeat 2\n{VIPS}", "vrrp_garp_master_refresh_repeat 3").params.garp_refresh_repeat
+        == 2
+    )
