@@ -3,6 +3,7 @@ joined and sent to, the TTL of unicast adverts (unicast_ttl), the first advert a
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -111,3 +112,50 @@ def test_the_first_advert_waits_for_vrrp_startup_delay_as_keepalived_s(lab: Lab)
         print(f"r{router.index}: first advert {at - started:.3f} s after launch")
         assert STARTUP_DELAY + 0.72 <= at - started <= STARTUP_DELAY + 0.72 + start_up, (router.index, at - started)
     assert any("Delaying startup for 2 seconds" in line for line in lab.log_lines(our_router))
+
+
+# Gratuitous ARPs on the client's link, as (sender MAC, sender IP, monotonic time).
+ARP_SNIFFER = """
+import json, socket, sys, time
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+sock.settimeout(0.1)
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    try:
+        frame = sock.recv(2048)
+    except TimeoutError:
+        continue
+    arp = frame[14:]
+    if arp[14:18] == arp[24:28]:
+        print(json.dumps([arp[8:14].hex(":"), socket.inet_ntoa(arp[14:18]), time.monotonic()]), flush=True)
+"""
+
+
+def test_gratuitous_arps_of_a_burst_are_spaced_by_vrrp_garp_interval_as_keepalived_s(lab: Lab) -> None:
+    keepalived_router = lab.routers[0]
+    sniffer = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client, sys.executable, "-c", ARP_SNIFFER, "6"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lab.started.append(sniffer)
+    for router in lab.routers:
+        conf = vrrp_config(router, 100, f"10.99.4.{router.index}", version=3, advert_int=0.2)
+        conf = conf.replace("virtual_router_id 51", f"virtual_router_id {100 + router.index}")
+        conf = conf.replace("/32 dev eth0", f"/32 dev eth0\n        10.99.5.{router.index}/32 dev eth0")
+        conf = conf.replace(
+            "global_defs {", "global_defs {\n    vrrp_garp_interval 0.1\n    vrrp_garp_master_repeat 3", 1
+        )
+        lab.start_router(router, conf, daemon=["keepalived"] if router is keepalived_router else None)
+    output, _ = sniffer.communicate(timeout=15)
+    arps = [json.loads(line) for line in output.splitlines()]
+    for router in lab.routers:
+        times = [at for mac, _, at in arps if mac == router.mac]
+        assert times, (router.index, arps)
+        # The first burst: 2 addresses x 3 repeats asked for at once; as keepalived, an address waits once, so
+        # one goes at once and each address once more, one per 0.1 s (timer slack: 20 ms).
+        burst = [at for at in times if at - times[0] < 1.0]
+        gaps = [b - a for a, b in itertools.pairwise(burst)]
+        print(f"r{router.index}: gaps between gratuitous ARPs {[round(g, 3) for g in gaps]}")
+        assert len(burst) == 3, (router.index, arps)
+        assert all(0.1 - 0.02 <= gap <= 0.1 + 0.05 for gap in gaps), (router.index, gaps)

@@ -379,16 +379,8 @@ class GlobalDefs:
     # Unset: the same as vrrp_garp_master_delay / vrrp_garp_master_repeat (keepalived's rule).
     vrrp_garp_lower_prio_delay: int | None = kw(Int(0, 2**31 - 1))
     vrrp_garp_lower_prio_repeat: int | None = kw(Int(0, 2**31 - 1))
-    vrrp_garp_interval: float = kw(
-        Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True),
-        default=0.0,
-        no_effect="gratuitous ARPs of a burst are not spaced",
-    )
-    vrrp_gna_interval: float = kw(
-        Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True),
-        default=0.0,
-        no_effect="unsolicited neighbour adverts of a burst are not spaced",
-    )
+    vrrp_garp_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
+    vrrp_gna_interval: float = kw(Seconds("0.000001", TIMER_MAX_SEC, zero_is_default=True), default=0.0)
     vrrp_lower_prio_no_advert: bool = kw(Flag(), default=False)
     vrrp_higher_prio_send_advert: bool = kw(Flag(), default=False)
     vrrp_skip_check_adv_addr: bool = kw(Flag(), default=False)
@@ -1033,8 +1025,9 @@ class SslDefs:
 class Config:
     """A whole keepalived.conf, with what it includes."""
 
-    # use_pid_dir names the pid files; net_namespace_ipvs is reported by not_provided.check_not_provided.
-    RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset({"use_pid_dir", "net_namespace_ipvs"})
+    # use_pid_dir names the pid files; garp_group paces gratuitous ARPs (the VRRP process reads it);
+    # net_namespace_ipvs is reported by not_provided.check_not_provided.
+    RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset({"use_pid_dir", "net_namespace_ipvs", "garp_group"})
 
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset(
         [

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import ipaddress
 import logging
 import signal
@@ -25,7 +26,7 @@ from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..io.addresses import AddressManager, PlacedAddress, address_message, expiring_addresses
 from ..io.links import LinkMonitor
-from ..io.netdev import interface, is_up
+from ..io.netdev import Interface, interface, is_up
 from ..io.script_security import ScriptVetting
 from ..io.timers import PreciseTimers
 from ..io.vmac import create_vmac, remove_vmac
@@ -59,6 +60,7 @@ from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from .address_log import log_address_changes
 from .dump_files import write_data, write_json, write_stats
+from .garp_pacing import GarpPacing, garp_delays
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
 from .process import (
@@ -127,6 +129,13 @@ class VrrpService:
         self.engines = self._wire_engines()
         self.firewall: VipFirewall | None = None
         self._open_firewall()
+        self.pacing = self._garp_pacing()
+
+    def _garp_pacing(self) -> GarpPacing:
+        """garp_interval / gna_interval between the gratuitous ARPs and neighbour adverts of an interface."""
+        interfaces = sorted({target.name for r in self.running for target, _ in r.spec.garp_targets})
+        delays = garp_delays(self.config, interfaces, self.logger)
+        return GarpPacing(delays, self.loop.time, self.timers.call_at)
 
     def _open_firewall(self) -> None:
         """keepalived's accept-mode firewall, set up once an instance runs without accept mode."""
@@ -287,6 +296,8 @@ class VrrpService:
             group.state = groups.get(group.name, group.state)
         self._open_sockets()
         self._open_firewall()
+        self.pacing.close()
+        self.pacing = self._garp_pacing()
         self._reload_tracking_and_notify(config, specs)
         for running in self.running:
             name = running.spec.params.name
@@ -345,6 +356,7 @@ class VrrpService:
         self.addresses.close()
         if self.firewall is not None:
             self.firewall.close()
+        self.pacing.close()
         self.timers.close()
         self.notifier.close()
         if self.lvs_sync is not None:
@@ -422,6 +434,7 @@ class VrrpService:
             self.addresses.send(removals + running.remove_messages)
             if self.firewall is not None:
                 self.firewall.hold(spec.params.name, ())
+            self.pacing.forget(spec.params.name)
         elif isinstance(action, SendAdvert):
             sock = self.sockets[running.channel]
             for destination in spec.destinations:
@@ -436,11 +449,8 @@ class VrrpService:
         elif isinstance(action, SendGratuitous):
             for _ in range(action.repeat):
                 for target, address in spec.garp_targets:
-                    if isinstance(address, ipaddress.IPv4Address):
-                        self.arp_sockets[target.name].send(garp_frame(target.mac, address))
-                    else:
-                        self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
-                        self.na_sent_at[target.name] = time.time()
+                    send = functools.partial(self._send_gratuitous, target, address)
+                    self.pacing.send(spec.params.name, target.name, address, send)
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.log(logging.DEBUG if action.detail else logging.INFO, action.message)
         elif isinstance(action, SplitBrain):
@@ -449,6 +459,13 @@ class VrrpService:
             self.notifier.instance_changed(spec, action)
             if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
                 self.lvs_sync.follow(action.new.value)
+
+    def _send_gratuitous(self, target: Interface, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+        if isinstance(address, ipaddress.IPv4Address):
+            self.arp_sockets[target.name].send(garp_frame(target.mac, address))
+        else:
+            self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
+            self.na_sent_at[target.name] = time.time()
 
     def clear_counters(self) -> None:
         """keepalived's STATS_CLEAR: every instance's counters from zero."""

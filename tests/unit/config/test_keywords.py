@@ -70,7 +70,6 @@ INSTANCE = (
 @pytest.mark.parametrize(
     ("text", "keyword", "line"),
     [
-        ("global_defs {\n vrrp_garp_interval 0.01\n}\n", "vrrp_garp_interval", 2),
         ("global_defs {\n default_interface eth0\n}\n", "default_interface", 2),
         ("global_defs {\n dynamic_interfaces\n}\n", "dynamic_interfaces", 2),
         (INSTANCE.format(line=" track_src_ip"), "track_src_ip", 4),
