@@ -340,11 +340,12 @@ class GlobalDefs:
             "linkbeat_use_polling",
         ]
     )
-    # data_use_instance names the dump files; the nftables keywords set up the accept-mode firewall (VRRP
-    # process); SNMP and DBus are reported by not_provided.check_not_provided.
+    # data_use_instance names the dump files; the nftables keywords set up the accept-mode firewall and
+    # default_interface places static addresses without dev (VRRP process); SNMP and DBus are reported by
+    # not_provided.check_not_provided.
     RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset(
         {"lvs_flush_onstop", "lvs_flush_on_stop", "data_use_instance"}
-        | {"nftables", "nftables_priority", "nftables_counters", "nftables_ifindex"}
+        | {"nftables", "nftables_priority", "nftables_counters", "nftables_ifindex", "default_interface"}
         | SNMP_KEYWORDS
         | DBUS_KEYWORDS
     )

@@ -82,6 +82,7 @@ from .vrrp_setup import (
     InstanceSpec,
     SetupError,
     apply_scheduling,
+    default_interface,
     firewall_configured,
     firewall_settings,
     instance_spec,
@@ -212,9 +213,12 @@ class VrrpService:
         """static_ipaddress, static_routes, static_rules: added at start, whatever the VRRP states."""
         messages: list[tuple[bytes, str]] = []
         for vip in self.config.static_ipaddress:
-            where = interface(vip.dev) if vip.dev else None
-            if where is None:
-                self.logger.warning(f"static address {vip.address} has no dev - not added")
+            try:
+                where = interface(vip.dev or default_interface(self.config.global_defs))
+            except OSError:
+                self.logger.error(
+                    f"Static address {vip.address} requires either an interface or default interface must exist"
+                )
                 continue
             messages.append(
                 (address_message(PlacedAddress(vip, where.index), True, None), f"static address {vip.address}")

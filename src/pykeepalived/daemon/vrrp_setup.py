@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..config.global_dump import global_option
+from ..config.global_dump import DEFAULT_INTERFACE, global_option
 from ..config.items import Route, Rule, VirtualAddress
 from ..config.items import Tracked as TrackedEntry
 from ..config.model import AuthType, Config, GlobalDefs, Script, SyncGroup, VrrpInstance
@@ -258,6 +258,12 @@ def firewall_settings(global_defs: GlobalDefs) -> FirewallSettings:
         global_option(global_defs, "nftables_counters") is not None,
         global_option(global_defs, "nftables_ifindex") is not None,
     )
+
+
+def default_interface(global_defs: GlobalDefs) -> str:
+    """Where a static address without `dev` goes: global_defs' default_interface, else keepalived's eth0."""
+    name = global_option(global_defs, "default_interface")
+    return name[0] if name else DEFAULT_INTERFACE
 
 
 def firewall_configured(global_defs: GlobalDefs) -> bool:

@@ -70,7 +70,6 @@ INSTANCE = (
 @pytest.mark.parametrize(
     ("text", "keyword", "line"),
     [
-        ("global_defs {\n default_interface eth0\n}\n", "default_interface", 2),
         ("global_defs {\n dynamic_interfaces\n}\n", "dynamic_interfaces", 2),
         (INSTANCE.format(line=" track_src_ip"), "track_src_ip", 4),
         (INSTANCE.format(line=" notify_master_rx_lower_pri /bin/true"), "notify_master_rx_lower_pri", 4),

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from memfs import config_from
 
-from pykeepalived.daemon.vrrp_setup import SetupError, firewall_settings, instance_spec
+from pykeepalived.daemon.vrrp_setup import SetupError, default_interface, firewall_settings, instance_spec
 from pykeepalived.io.netdev import Interface
 from pykeepalived.vrrp.firewall import Blocked, FirewallSettings
 from pykeepalived.vrrp.packet import AUTH_PASS, MCAST_GROUP4
@@ -136,3 +136,9 @@ def test_garp_master_refresh_repeat_comes_from_the_instance_else_global_defs() -
         spec(f" garp_master_refresh_repeat 2\n{VIPS}", "vrrp_garp_master_refresh_repeat 3").params.garp_refresh_repeat
         == 2
     )
+
+
+def test_static_addresses_without_dev_go_on_default_interface_else_eth0() -> None:
+    assert default_interface(config_from("global_defs {\n}\n").config.global_defs) == "eth0"
+    text = "global_defs {\n default_interface eth1\n}\n"
+    assert default_interface(config_from(text).config.global_defs) == "eth1"
