@@ -556,7 +556,6 @@ class VrrpInstance:
             "track_bfd",
             "linkbeat_use_polling",
             "notify_deleted",
-            "notify_master_rx_lower_pri",
             "notify_priority_changes",
             "down_timer_adverts",
             "garp_extra_if",
@@ -619,6 +618,8 @@ class VrrpInstance:
     notify_fault: Script | None = kw(SCRIPT)
     notify_stop: Script | None = kw(SCRIPT)
     notify: Script | None = kw(SCRIPT)
+    # Run each time this instance, MASTER, hears a lower priority advert (a master elsewhere that missed ours).
+    notify_master_rx_lower_pri: Script | None = kw(SCRIPT)
     smtp_alert: bool | None = kw(Flag())
     debug: int = kw(Int(0, 4), default=0, no_effect="no per-instance debug output")
     lvs_sync_daemon_interface: str | None = kw(Custom(lvs_sync_daemon_interface, "interface (deprecated)"))

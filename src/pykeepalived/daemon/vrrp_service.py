@@ -39,6 +39,7 @@ from ..vrrp.instance import (
     AdvertIn,
     Event,
     Log,
+    MasterRxLowerPriority,
     PriorityChange,
     Reconfigure,
     RemoveAddresses,
@@ -459,6 +460,8 @@ class VrrpService:
             self.logger.log(logging.DEBUG if action.detail else logging.INFO, action.message)
         elif isinstance(action, SplitBrain):
             self.notifier.split_brain(spec, action)
+        elif isinstance(action, MasterRxLowerPriority):
+            self.notifier.master_rx_lower_priority(spec, action)
         elif isinstance(action, StateChange) and action.new is not State.INIT:
             self.notifier.instance_changed(spec, action)
             if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:

@@ -50,6 +50,7 @@ class InstanceSpec:
     smtp_alert: bool = False
     # Without accept mode: what keepalived's firewall drops while this instance is MASTER.
     firewall: tuple[Blocked, ...] = ()
+    notify_master_rx_lower_pri: Script | None = None
     # The TTL / hop limit of unicast adverts; None: 255 in IPv4, the kernel's default in IPv6 (keepalived's).
     unicast_ttl: int | None = None
 
@@ -240,6 +241,7 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         ),
         firewall=firewall,
         unicast_ttl=instance.unicast_ttl if peers else None,
+        notify_master_rx_lower_pri=instance.notify_master_rx_lower_pri,
     )
 
 

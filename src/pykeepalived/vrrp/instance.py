@@ -193,13 +193,32 @@ class SplitBrain:
 
 
 @dataclass(frozen=True)
+class MasterRxLowerPriority:
+    """As MASTER, we heard a lower priority advert: keepalived's notify_master_rx_lower_pri event."""
+
+    source: IPAddr
+    their_priority: int
+    our_priority: int
+
+
+@dataclass(frozen=True)
 class StateChange:
     old: State
     new: State
     priority: int
 
 
-Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | WantMaster | SplitBrain
+Action = (
+    SendAdvert
+    | AddAddresses
+    | RemoveAddresses
+    | SendGratuitous
+    | Log
+    | StateChange
+    | WantMaster
+    | SplitBrain
+    | MasterRxLowerPriority
+)
 
 
 @dataclass
@@ -606,6 +625,7 @@ class Instance:
         if self.params.garp_lower_prio_repeat:
             self._do(SendGratuitous(self.params.garp_lower_prio_repeat))
             self._schedule_garp(now, self.params.garp_lower_prio_delay, self.params.garp_lower_prio_repeat)
+        self._do(MasterRxLowerPriority(received.source, theirs, ours))
 
     def _leave_master(self, now: float, new: State) -> None:
         self.counters["released_master"] += 1

@@ -72,7 +72,6 @@ INSTANCE = (
     [
         ("global_defs {\n dynamic_interfaces\n}\n", "dynamic_interfaces", 2),
         (INSTANCE.format(line=" track_src_ip"), "track_src_ip", 4),
-        (INSTANCE.format(line=" notify_master_rx_lower_pri /bin/true"), "notify_master_rx_lower_pri", 4),
     ],
 )
 def test_a_keyword_without_effect_is_named_at_its_line(text: str, keyword: str, line: int) -> None:

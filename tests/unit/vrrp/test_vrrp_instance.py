@@ -19,6 +19,7 @@ from pykeepalived.vrrp.instance import (
     GroupMaster,
     Instance,
     Log,
+    MasterRxLowerPriority,
     Params,
     PriorityChange,
     Reconfigure,
@@ -220,6 +221,10 @@ def test_master_answers_lower_priority_advert_at_once() -> None:
     assert instance.counters["split_brain"] == 1
     assert SendAdvert(Advert(2, 1, 200, (VIP,), 100)) in actions
     assert instance.state is State.MASTER
+    # keepalived's notify_master_rx_lower_pri event, once per answer.
+    assert actions[-1] == MasterRxLowerPriority(PEER, 100, 200)
+    again = instance.handle(AdvertIn(advert_from(PEER, 100, p), t + 0.35))
+    assert not [a for a in again if isinstance(a, MasterRxLowerPriority)]
 
 
 def test_master_answers_priority_zero_with_an_advert() -> None:
