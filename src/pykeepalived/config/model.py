@@ -552,7 +552,6 @@ class VrrpInstance:
             "unicast_fault_no_peer",
             "check_unicast_src",
             "old_unicast_checksum",
-            "track_src_ip",
             "track_bfd",
             "linkbeat_use_polling",
             "notify_deleted",
@@ -596,6 +595,11 @@ class VrrpInstance:
     unicast_src_ip: IPAddr | None = kw(IPAddress())
     mcast_src_ip: IPAddr | None = kw(IPAddress())
     mcast_dst_ip: IPAddr | None = kw(IPAddress())
+    # Meant to put the instance in FAULT when its configured source leaves the interface; keepalived 2.2.7's
+    # check compares the address with the start of a sockaddr and never matches (tests/net/test_vrrp_track_src_ip.py).
+    track_src_ip: bool = kw(
+        Flag(), default=False, no_effect="as in keepalived 2.2.7, the instance runs on when its source address goes"
+    )
     unicast_ttl: int | None = kw(Int(0, 255))
     use_vmac: str | None = kw(Custom(use_vmac_value, "[interface name]"))
     vmac_xmit_base: bool = kw(Flag(), default=False)
