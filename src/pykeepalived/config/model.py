@@ -364,11 +364,8 @@ class GlobalDefs:
     smtp_alert_checker: bool = kw(Flag(), default=False)
     script_user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
     enable_script_security: bool = kw(Flag(), default=False)
-    dynamic_interfaces: bool = kw(
-        Custom(dynamic_interfaces_value, "flag [allow_if_changes]"),
-        default=False,
-        no_effect="interfaces must exist at start; ones that appear, go or change later are not followed",
-    )
+    # Instances wait for their own interface (daemon/dynamic_interfaces.py); the other interfaces named must exist.
+    dynamic_interfaces: bool = kw(Custom(dynamic_interfaces_value, "flag [allow_if_changes]"), default=False)
     max_auto_priority: int | None = kw(Int(-1, 99), no_effect="no realtime scheduling")
     vrrp_version: int = kw(Int(2, 3), default=2)
     vrrp_mcast_group4: IPAddr = kw(IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"))

@@ -37,12 +37,17 @@ class InterfaceCheck:
         self.dynamic = dynamic
         self.missing = False
 
-    def check(self, name: str | None, message: str, where: Location | None) -> None:
+    def check(self, name: str | None, message: str, where: Location | None, waited_for: bool = False) -> None:
+        """`waited_for`: an instance's own interface, which the VRRP process waits for under dynamic_interfaces."""
         if name is None or self.existing is None or name in self.existing:
+            return
+        if self.dynamic and waited_for:
+            # keepalived waits for it silently, and so do we: the exit status stays keepalived's.
+            self.sink.warning(f"{message} (dynamic_interfaces: the instance waits for it)", where, Status.OK)
             return
         self.missing = True
         if self.dynamic:
-            # keepalived waits for it silently; pykeepalived does not follow interfaces yet, so it cannot start.
+            # keepalived waits for it silently; pykeepalived follows only instances' own interfaces.
             self.sink.error(f"{message} (dynamic_interfaces: pykeepalived does not wait for it)", where, Status.OK)
         else:
             self.sink.error(message, where)
@@ -166,6 +171,7 @@ def _parsed_instance(instance: VrrpInstance, sink: DiagnosticSink, ifaces: Inter
             instance.interface,
             f"WARNING - interface {instance.interface} for vrrp_instance {name} doesn't exist",
             lines.get("interface", instance.where),
+            waited_for=True,
         )
     # The family is set by the first address, or by a native_ipv6 written before any address.
     native_line = lines.get("native_ipv6")

@@ -28,7 +28,7 @@ from ..io.addresses import AddressManager, PlacedAddress, address_message, expir
 from ..io.links import LinkMonitor
 from ..io.netdev import Interface, interface, is_up
 from ..io.script_security import ScriptVetting
-from ..io.timers import PreciseTimers
+from ..io.timers import PreciseTimers, TimerHandle
 from ..io.vmac import create_vmac, remove_vmac
 from ..io.vrrp_firewall import VipFirewall
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
@@ -61,6 +61,7 @@ from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from .address_log import log_address_changes
 from .dump_files import write_data, write_json, write_stats
+from .dynamic_interfaces import ready_instances, waiting_instances
 from .garp_pacing import GarpPacing, garp_delays
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
@@ -131,6 +132,8 @@ class VrrpService:
         self.engines = self._wire_engines()
         self.firewall: VipFirewall | None = None
         self._open_firewall()
+        self.waiting: set[str] = set()
+        self.waiting_timer: TimerHandle | None = None
         self.pacing = self._garp_pacing()
 
     def _garp_pacing(self) -> GarpPacing:
@@ -400,6 +403,35 @@ class VrrpService:
                     running.link_up = up
                     self._reevaluate(running)
             self.tracker.link_changed(index, up)
+        if self.waiting:
+            self.start_waiting()
+
+    def start_waiting(self) -> None:
+        """dynamic_interfaces: start the instances whose interface appeared; look again in a second while some
+        still wait."""
+        if self.waiting_timer is not None:
+            self.waiting_timer.cancel()
+            self.waiting_timer = None
+        waiting = waiting_instances(self.config)
+        for instance in waiting:
+            if instance.name not in self.waiting:
+                self.logger.info(f"({instance.name}) interface {instance.interface} doesn't exist - waiting for it")
+        self.waiting = {i.name for i in waiting}
+        ready = ready_instances(self.config)
+        appeared = {i.name for i in ready} - set(self.by_name)
+        if appeared:
+            try:
+                specs = [instance_spec(self.config, i, interface) for i in ready]
+            except (SetupError, OSError) as problem:
+                # The interface is there but not usable yet (no address to send from): look again.
+                self.logger.warning(f"VRRP: {problem} - trying again")
+                self.waiting |= appeared
+            else:
+                for name in sorted(appeared):
+                    self.logger.info(f"({name}) its interface exists now - starting")
+                self.reload(self.config, specs)
+        if self.waiting:
+            self.waiting_timer = self.timers.call_at(self.loop.time() + 1.0, self.start_waiting)
 
     def _on_timer(self, running: Running) -> None:
         running.timer = None
@@ -486,7 +518,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     deadline = time.monotonic() + LINK_LOCAL_WAIT_SECONDS
     while True:
         try:
-            specs = [instance_spec(config, i, interface) for i in config.vrrp_instance]
+            specs = [instance_spec(config, i, interface) for i in ready_instances(config)]
             break
         except SetupError as problem:
             if "link-local" not in str(problem) or time.monotonic() > deadline:
@@ -513,6 +545,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     if args.address_monitoring:
         log_address_changes(logger, True, service.addresses.sock.getsockname()[0])
     service.start()
+    service.start_waiting()
     status = await serve_status("vrrp", lambda: vrrp_snapshot(service), logger)
     report_config_read(args.ready_fd)
     await service.stopped.wait()
@@ -537,11 +570,12 @@ def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logge
         logger.error("Reload failed: the configuration cannot run - keeping the running one")
         return
     try:
-        specs = [instance_spec(config, instance, interface) for instance in config.vrrp_instance]
+        specs = [instance_spec(config, instance, interface) for instance in ready_instances(config)]
     except (SetupError, OSError) as problem:
         logger.error(f"Reload failed: {problem} - keeping the running configuration")
         return
     service.reload(config, specs)
+    service.start_waiting()
     logger.info("Reload finished")
 
 

@@ -154,8 +154,8 @@ def test_invalid_priority_runs_with_100() -> None:
 def test_dynamic_interfaces_allow_if_changes_is_accepted() -> None:
     result = config_from("global_defs {\n dynamic_interfaces allow_if_changes\n}\n" + instance())
     assert result.runnable and result.config is not None and result.config.global_defs.dynamic_interfaces
-    # Only the no-effect note: keepalived says nothing, and -t exits 0 as keepalived's does.
-    assert [d.exit_status for d in result.diagnostics] == [Status.OK]
+    # keepalived says nothing, and -t exits 0 as keepalived's does.
+    assert result.diagnostics == ()
     assert config_test_exit_code(result) == 0
 
 
@@ -289,8 +289,16 @@ def test_exit_statuses_are_keepalived_s() -> None:
     assert config_test_exit_code(missing_interface) == 5 and not missing_interface.runnable
 
 
-def test_a_missing_interface_under_dynamic_interfaces_is_not_counted_but_stops_pykeepalived() -> None:
+def test_a_missing_instance_interface_under_dynamic_interfaces_is_waited_for() -> None:
     result = config_from("global_defs {\n dynamic_interfaces\n}\n" + instance(), interfaces=frozenset({"lo"}))
+    assert config_test_exit_code(result) == 0
+    assert result.runnable
+    assert any("dynamic_interfaces: the instance waits for it" in m for m in messages(result))
+
+
+def test_other_missing_interfaces_under_dynamic_interfaces_are_not_counted_but_stop_pykeepalived() -> None:
+    text = "global_defs {\n dynamic_interfaces\n}\n" + instance("track_interface {\n eth7\n}")
+    result = config_from(text, interfaces=frozenset({"lo", "eth0"}))
     assert config_test_exit_code(result) == 0
     assert not result.runnable
     assert any("dynamic_interfaces: pykeepalived does not wait for it" in m for m in messages(result))

@@ -70,7 +70,6 @@ INSTANCE = (
 @pytest.mark.parametrize(
     ("text", "keyword", "line"),
     [
-        ("global_defs {\n dynamic_interfaces\n}\n", "dynamic_interfaces", 2),
         (INSTANCE.format(line=" track_src_ip"), "track_src_ip", 4),
     ],
 )

@@ -393,7 +393,15 @@ def test_any_event_sequence_keeps_invariants(events, priority, version, preempt,
         actions = instance.handle(event)  # type: ignore[arg-type]
         for action in actions:
             assert isinstance(
-                action, SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | SplitBrain
+                action,
+                SendAdvert
+                | AddAddresses
+                | RemoveAddresses
+                | SendGratuitous
+                | Log
+                | StateChange
+                | SplitBrain
+                | MasterRxLowerPriority,
             )
         sent = any(isinstance(a, SendAdvert) for a in actions)
         if was_master and instance.state is State.MASTER and not sent and kind != "reconfigure":
