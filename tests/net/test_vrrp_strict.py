@@ -1,5 +1,6 @@
 """vrrp_strict and accept mode on a real kernel, keepalived beside us: a master that is not the address owner
-drops the traffic to its VIP without `accept` (keepalived's nftables table), and answers with it."""
+drops the traffic to its VIP without `accept` (keepalived's nftables table, the same ruleset), and answers with
+it; leaving MASTER empties the set, stopping removes the table."""
 
 from __future__ import annotations
 
@@ -55,6 +56,13 @@ def test_a_strict_master_without_accept_drops_traffic_to_its_vip_as_keepalived_d
     else:
         assert replies == {1: 0, 2: 0}
         assert "ip daddr @vips drop" in theirs
+        assert ours == theirs
+        # Leaving MASTER (the link goes: FAULT), the addresses leave the set; the table stays until stop.
+        for router in lab.routers:
+            lab.set_link(router, up=False)
+        time.sleep(1.0)
+        theirs, ours = ruleset(keepalived_router), ruleset(our_router)
+        assert "type ipv4_addr" in theirs and "elements" not in theirs
         assert ours == theirs
     # Leaving: the rules go with the daemon.
     for router in lab.routers:

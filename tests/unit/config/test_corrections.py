@@ -11,7 +11,7 @@ from memfs import config_from, messages
 from pykeepalived.cli.common import config_test_exit_code
 from pykeepalived.config import LoadResult
 from pykeepalived.config.model import Config, Forwarding, Protocol, State
-from pykeepalived.core.diagnostics import Severity, Status
+from pykeepalived.core.diagnostics import Severity
 
 INSTANCE = (
     "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n priority {prio}\n{extra}"
