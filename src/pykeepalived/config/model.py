@@ -403,9 +403,6 @@ class GlobalDefs:
     )
     include_check: tuple[str, ...] | None = kw(Custom(include_check_value, "read|match|wildcard_match|..."))
     vrrp_iptables: tuple[str, ...] | None = kw(Custom(iptables_value, "[inchain [outchain]]"))
-    vrrp_ipsets: tuple[str, ...] | None = kw(
-        Custom(iptables_value, "[names]"), no_effect="keepalived's firewall rules are not installed"
-    )
     options: tuple[RawOption, ...] = ()
 
 

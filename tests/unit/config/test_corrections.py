@@ -340,3 +340,8 @@ def test_garp_master_refresh_repeat_zero_runs_as_one() -> None:
     text = "global_defs {\n vrrp_garp_master_refresh_repeat 0\n}\n" + instance()
     config = corrected(text, "vrrp_garp_master_refresh_repeat must be greater than 0, setting to 1", 2)
     assert config.global_defs.vrrp_garp_master_refresh_repeat == 1
+
+
+def test_vrrp_ipsets_is_unknown_to_debian_s_build() -> None:
+    result = config_from("global_defs {\n vrrp_ipsets\n}\n" + instance())
+    assert messages(result) == ["/etc/keepalived/keepalived.conf:2: warning: Unknown keyword 'vrrp_ipsets'"]
