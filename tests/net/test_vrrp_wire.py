@@ -159,3 +159,50 @@ def test_gratuitous_arps_of_a_burst_are_spaced_by_vrrp_garp_interval_as_keepaliv
         print(f"r{router.index}: gaps between gratuitous ARPs {[round(g, 3) for g in gaps]}")
         assert len(burst) == 3, (router.index, arps)
         assert all(0.1 - 0.02 <= gap <= 0.1 + 0.05 for gap in gaps), (router.index, gaps)
+
+
+# IPv6 VRRP packets on the client's link, as (source, destination, hop limit, VRID).
+SNIFFER6 = """
+import json, socket, sys, time
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD))
+sock.settimeout(0.1)
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    try:
+        frame = sock.recv(2048)
+    except TimeoutError:
+        continue
+    ip = frame[14:]
+    if ip[6] == 112:
+        source, destination = (socket.inet_ntop(socket.AF_INET6, ip[at:at + 16]) for at in (8, 24))
+        print(json.dumps([source, destination, ip[7], ip[41]]), flush=True)
+"""
+CLIENT_LINK_LOCAL = "fe80::99:ff:fe00:fe"
+
+
+def test_ipv6_unicast_hop_limit_is_unicast_ttl_else_the_kernel_s_as_keepalived_s(lab: Lab) -> None:
+    keepalived_router = lab.routers[0]
+    for router in lab.routers:
+        base = 140 + 10 * router.index
+        conf = f"global_defs {{\n router_id r{router.index}\n}}\n"
+        for vrid, ttl in ((base + 1, " unicast_ttl 9\n"), (base + 2, "")):
+            conf += (
+                f"vrrp_instance V{vrid} {{\n interface eth0\n virtual_router_id {vrid}\n priority 100\n"
+                f" advert_int 0.2\n version 3\n{ttl} unicast_peer {{\n  {CLIENT_LINK_LOCAL}\n }}\n"
+                f" virtual_ipaddress {{\n  fd99::{vrid:x}/128\n }}\n}}\n"
+            )
+        lab.start_router(router, conf, daemon=["keepalived"] if router is keepalived_router else None)
+    time.sleep(2.0)
+    output = subprocess.run(
+        ["ip", "netns", "exec", lab.client, sys.executable, "-c", SNIFFER6, "1.5"],
+        capture_output=True,
+        text=True,
+        timeout=12,
+        check=True,
+    ).stdout
+    seen = {(destination, hop_limit, vrid) for _, destination, hop_limit, vrid in map(json.loads, output.splitlines())}
+    for router in lab.routers:
+        base = 140 + 10 * router.index
+        # unicast_ttl, else the kernel's default hop limit (64): keepalived sets none.
+        assert (CLIENT_LINK_LOCAL, 9, base + 1) in seen, (router.index, seen)
+        assert (CLIENT_LINK_LOCAL, 64, base + 2) in seen, (router.index, seen)
