@@ -217,6 +217,35 @@ def dynamic_interfaces_value(node: Node, ctx: BuildContext) -> bool:
     return True
 
 
+# keepalived's VRRP groups (RFC 3768 / RFC 5798).
+MCAST_GROUP4 = ipaddress.IPv4Address("224.0.0.18")
+MCAST_GROUP6 = ipaddress.IPv6Address("ff02::12")
+
+
+def mcast_group(version: int, default: IPAddr) -> Custom[IPAddr]:
+    """vrrp_mcast_group4/6: keepalived skips an address of the other family or not multicast (the default stays),
+    and takes an IPv6 group that is not link-local with a warning."""
+
+    def convert(node: Node, ctx: BuildContext) -> IPAddr:
+        text = arg(node)
+        try:
+            group = ipaddress.ip_address(text)
+        except ValueError:
+            ctx.warn(f"Can't parse {node.keyword} [{text}]. Skipping", node.where)
+            return default
+        if group.version != version:
+            ctx.warn(f"{node.keyword} [{text}] is not IPv{version}. Skipping", node.where)
+            return default
+        if not group.is_multicast:
+            ctx.warn(f"{node.keyword} [{text}] is not multicast. Skipping", node.where)
+            return default
+        if version == 6 and group.packed[1] & 0x0F != 2:
+            ctx.warn(f"{node.keyword} [{text}] should be link-local multicast.", node.where)
+        return group
+
+    return Custom(convert, f"IPv{version} multicast address")
+
+
 def refresh_repeat(node: Node, ctx: BuildContext) -> int:
     """garp_master_refresh_repeat: 0 is taken (pre-2.0.7 files have it) and run as 1."""
     repeats = parse_int(arg(node), 0, 2**32 - 1)
@@ -368,8 +397,8 @@ class GlobalDefs:
     dynamic_interfaces: bool = kw(Custom(dynamic_interfaces_value, "flag [allow_if_changes]"), default=False)
     max_auto_priority: int | None = kw(Int(-1, 99), no_effect="no realtime scheduling")
     vrrp_version: int = kw(Int(2, 3), default=2)
-    vrrp_mcast_group4: IPAddr = kw(IPAddress(), default=ipaddress.IPv4Address("224.0.0.18"))
-    vrrp_mcast_group6: IPAddr = kw(IPAddress(), default=ipaddress.IPv6Address("ff02::12"))
+    vrrp_mcast_group4: IPAddr = kw(mcast_group(4, MCAST_GROUP4), default=MCAST_GROUP4)
+    vrrp_mcast_group6: IPAddr = kw(mcast_group(6, MCAST_GROUP6), default=MCAST_GROUP6)
     vrrp_garp_master_delay: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_repeat: int = kw(Int(0, 2**31 - 1), default=5)
     vrrp_garp_master_refresh: int = kw(Int(0, 2**31 - 1), default=0)

@@ -345,3 +345,15 @@ def test_garp_master_refresh_repeat_zero_runs_as_one() -> None:
 def test_vrrp_ipsets_is_unknown_to_debian_s_build() -> None:
     result = config_from("global_defs {\n vrrp_ipsets\n}\n" + instance())
     assert messages(result) == ["/etc/keepalived/keepalived.conf:2: warning: Unknown keyword 'vrrp_ipsets'"]
+
+
+def test_vrrp_mcast_groups_keepalived_skips_keep_the_default() -> None:
+    for written, message, used in (
+        ("vrrp_mcast_group4 10.1.1.1", "vrrp_mcast_group4 [10.1.1.1] is not multicast. Skipping", "224.0.0.18"),
+        ("vrrp_mcast_group4 ff02::12", "vrrp_mcast_group4 [ff02::12] is not IPv4. Skipping", "224.0.0.18"),
+        ("vrrp_mcast_group6 224.0.0.19", "vrrp_mcast_group6 [224.0.0.19] is not IPv6. Skipping", "ff02::12"),
+        ("vrrp_mcast_group6 ff05::12", "vrrp_mcast_group6 [ff05::12] should be link-local multicast.", "ff05::12"),
+    ):
+        config = corrected(f"global_defs {{\n {written}\n}}\n" + instance(), message, 2)
+        groups = {4: config.global_defs.vrrp_mcast_group4, 6: config.global_defs.vrrp_mcast_group6}
+        assert str(groups[ipaddress.ip_address(used).version]) == used
