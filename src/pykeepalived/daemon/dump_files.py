@@ -110,6 +110,7 @@ def snapshot(service: VrrpService) -> VrrpSnapshot:
                 _notify(service.vetting, configured),
                 offset,
                 spec.interface.index,
+                spec.accept,
             )
         )
     sockets = []

@@ -48,7 +48,8 @@ class InstanceSpec:
     routing: tuple[tuple[bytes, bytes, str], ...] = ()
     vmac: str | None = None
     smtp_alert: bool = False
-    # Without accept mode: what keepalived's firewall drops while this instance is MASTER.
+    # Accept mode; without it, what keepalived's firewall drops while this instance is MASTER.
+    accept: bool = True
     firewall: tuple[Blocked, ...] = ()
     notify_master_rx_lower_pri: Script | None = None
     # The TTL / hop limit of unicast adverts; None: 255 in IPv4, the kernel's default in IPv6 (keepalived's).
@@ -239,6 +240,7 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
             instance.smtp_alert if instance.smtp_alert is not None else (group.smtp_alert if group else None),
             global_defs.smtp_alert_vrrp or global_defs.smtp_alert,
         ),
+        accept=accept,
         firewall=firewall,
         unicast_ttl=instance.unicast_ttl if peers else None,
         notify_master_rx_lower_pri=instance.notify_master_rx_lower_pri,
