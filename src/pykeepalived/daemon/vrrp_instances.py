@@ -16,7 +16,7 @@ from .vrrp_setup import InstanceSpec
 
 # Interface, address family, IP protocol, and the address adverts come to (the multicast group, or for unicast
 # instances our own): instances of different groups, and multicast and unicast ones, read separate sockets.
-Channel = tuple[str, int, int, IPAddr | None]
+Channel = tuple[str, int, int, IPAddr]
 
 
 @dataclass
