@@ -18,6 +18,7 @@ from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
 from ..daemon.dataplanes import proxy_workers, resolve_auto
 from ..daemon.dump_files import write_parent_data
+from ..daemon.dynamic_interfaces import ready_instances
 from ..daemon.metrics import start_metrics
 from ..daemon.process import logging_arguments, pidfile, process_running
 from ..daemon.readiness import Readiness
@@ -137,7 +138,8 @@ def pidfile_names(args: argparse.Namespace, config: Config) -> tuple[str, str, s
 def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger, notifier: SystemdNotifier) -> int:
     children: list[ChildSpec] = []
     try:
-        for instance in config.vrrp_instance:
+        # dynamic_interfaces: an instance whose interface does not exist yet waits for it in the VRRP process.
+        for instance in ready_instances(config):
             instance_spec(config, instance, interface)
         routing_messages(config.static_routes, config.static_rules, interface, "static")
     except (SetupError, OSError) as problem:

@@ -132,7 +132,8 @@ class ScriptCheck:
     def _notified(self, holder: Holder, verdicts: list[Verdict]) -> Holder:
         """keepalived drops a notify script it may not run (the reasons are logged)."""
         dropped: dict[str, Any] = {}
-        for name in NOTIFY_FIELDS:
+        fields = NOTIFY_FIELDS + (("notify_master_rx_lower_pri",) if isinstance(holder, VrrpInstance) else ())
+        for name in fields:
             script = getattr(holder, name)
             if script is not None and not self._notify_runs(script, verdicts, holder.where):
                 dropped[name] = None

@@ -151,7 +151,7 @@ def global_definitions(config: Config, facts: ProcessFacts) -> list[str]:
         f" Gratuitous ARP delay = {g.vrrp_garp_master_delay}",
         f" Gratuitous ARP repeat = {g.vrrp_garp_master_repeat}",
         f" Gratuitous ARP refresh timer = {g.vrrp_garp_master_refresh}",
-        f" Gratuitous ARP refresh repeat = {_number(g, 'vrrp_garp_master_refresh_repeat', 1)}",
+        f" Gratuitous ARP refresh repeat = {g.vrrp_garp_master_refresh_repeat}",
     ]
     lower_delay, lower_repeat = g.vrrp_garp_lower_prio_delay, g.vrrp_garp_lower_prio_repeat
     if facts.vrrp:

@@ -5,6 +5,9 @@ dropped, authentication is ignored under VRRPv3, nopreempt is cleared for an ini
 runs what keepalived runs: each correction is a warning, in keepalived's words, at the line it concerns,
 naming the value used, and the model returned holds that value, so the daemon runs exactly what `-t`
 said. Errors are left for what keepalived itself will not run.
+
+Over 400 lines: keepalived's corrections of one instance run in its order, one after the other, on the value
+the previous one left.
 """
 
 from __future__ import annotations
@@ -34,12 +37,17 @@ class InterfaceCheck:
         self.dynamic = dynamic
         self.missing = False
 
-    def check(self, name: str | None, message: str, where: Location | None) -> None:
+    def check(self, name: str | None, message: str, where: Location | None, waited_for: bool = False) -> None:
+        """`waited_for`: an instance's own interface, which the VRRP process waits for under dynamic_interfaces."""
         if name is None or self.existing is None or name in self.existing:
+            return
+        if self.dynamic and waited_for:
+            # keepalived waits for it silently, and so do we: the exit status stays keepalived's.
+            self.sink.warning(f"{message} (dynamic_interfaces: the instance waits for it)", where, Status.OK)
             return
         self.missing = True
         if self.dynamic:
-            # keepalived waits for it silently; pykeepalived does not follow interfaces yet, so it cannot start.
+            # keepalived waits for it silently; pykeepalived follows only instances' own interfaces.
             self.sink.error(f"{message} (dynamic_interfaces: pykeepalived does not wait for it)", where, Status.OK)
         else:
             self.sink.error(message, where)
@@ -163,6 +171,7 @@ def _parsed_instance(instance: VrrpInstance, sink: DiagnosticSink, ifaces: Inter
             instance.interface,
             f"WARNING - interface {instance.interface} for vrrp_instance {name} doesn't exist",
             lines.get("interface", instance.where),
+            waited_for=True,
         )
     # The family is set by the first address, or by a native_ipv6 written before any address.
     native_line = lines.get("native_ipv6")
@@ -183,6 +192,7 @@ def _parsed_instance(instance: VrrpInstance, sink: DiagnosticSink, ifaces: Inter
     if instance.unicast_ttl is not None and not instance.unicast_peer:
         sink.warning(f"({name}): Cannot use unicast_ttl without unicast peers - resetting", end)
         instance = replace(instance, unicast_ttl=None)
+    instance = _checked_mcast_destination(instance, family if native_first else None, sink)
     if instance.unicast_peer and instance.use_vmac is not None:
         if instance.interface is None:
             sink.warning(f"({name}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac", end)
@@ -191,6 +201,34 @@ def _parsed_instance(instance: VrrpInstance, sink: DiagnosticSink, ifaces: Inter
             sink.warning(f"({name}) unicast with use_vmac requires vmac_xmit_base - setting", end)
             instance = replace(instance, vmac_xmit_base=True)
     return instance
+
+
+# The scope nibble of an IPv6 multicast address that keepalived requires of mcast_dst_ip (IN6_IS_ADDR_MC_LINKLOCAL).
+LINK_LOCAL_SCOPE = 2
+
+
+def _checked_mcast_destination(instance: VrrpInstance, native_family: int | None, sink: DiagnosticSink) -> VrrpInstance:
+    """keepalived's checks of mcast_dst_ip: a multicast group (IPv6: link-local), of the instance's family as
+    known at its line (set by a virtual address or native_ipv6 above it), and no use with unicast peers."""
+    group = instance.mcast_dst_ip
+    if group is None:
+        return instance
+    name, where = instance.name, instance.lines.get("mcast_dst_ip", instance.where)
+    vips = instance.virtual_ipaddress
+    family = vips[0].family if vips and vips[0].where.line < where.line else native_family
+    problem = None
+    if family is not None and group.version != family:
+        problem = f"({name}) mcast dest address {group} MUST match VRRP instance family. Skipping..."
+    elif not group.is_multicast or (group.version == 6 and group.packed[1] & 0x0F != LINK_LOCAL_SCOPE):
+        problem = (
+            f"({name}) mcast_dst_ip {group} not{' link-local' if group.version == 6 else ''} multicast. Skipping..."
+        )
+    elif instance.unicast_peer:
+        problem = f"({name}) multicast destination specified with unicast - ignoring"
+    if problem is None:
+        return instance
+    sink.warning(problem, where)
+    return replace(instance, mcast_dst_ip=None)
 
 
 def _same_family(

@@ -110,11 +110,14 @@ def snapshot(service: VrrpService) -> VrrpSnapshot:
                 _notify(service.vetting, configured),
                 offset,
                 spec.interface.index,
+                spec.accept,
             )
         )
     sockets = []
     for channel, sock in service.sockets.items():
-        interface, family, protocol, unicast_to = channel
+        interface, family, protocol, to = channel
+        # keepalived's sockpool shows the address of unicast sockets only.
+        unicast_to = None if to.is_multicast else to
         members = tuple((r.spec.params.name, r.spec.params.vrid) for r in service.running if r.channel == channel)
         sockets.append(SocketView(sock.fileno(), interface, family, protocol, unicast_to, members))
     groups = []

@@ -11,7 +11,7 @@ from ..config.model import Config, Script
 from ..io.alerts import send_alert
 from ..io.script_security import ScriptVetting
 from ..io.scripts import run_command
-from ..vrrp.instance import SplitBrain, State, StateChange
+from ..vrrp.instance import MasterRxLowerPriority, SplitBrain, State, StateChange
 from .vrrp_setup import InstanceSpec
 
 ALERT_BODIES = {
@@ -70,6 +70,7 @@ class Notifier:
         for spec in specs:
             scripts += [script for _, script in spec.notify_scripts]
             scripts += [spec.notify] if spec.notify else []
+            scripts += [spec.notify_master_rx_lower_pri] if spec.notify_master_rx_lower_pri else []
         for group in self.config.vrrp_sync_group:
             scripts += [s for s in (group.notify_master, group.notify_backup, group.notify_fault,
                                     group.notify_stop, group.notify) if s]  # fmt: skip
@@ -104,6 +105,13 @@ class Notifier:
         if spec.smtp_alert and state in ALERT_BODIES:
             subject = "Stopping" if state == "STOP" else f"Entering {state} state"
             self._alert(f"VRRP Instance {name} - {subject}", ALERT_BODIES[state])
+
+    def master_rx_lower_priority(self, spec: InstanceSpec, event: MasterRxLowerPriority) -> None:
+        """keepalived's MASTER_RX_LOWER_PRI event: the instance's script, and a FIFO line."""
+        if spec.notify_master_rx_lower_pri is not None:
+            self._run(spec.notify_master_rx_lower_pri)
+        for fifo in self.fifos:
+            fifo.write(notify_fifo_line("INSTANCE", spec.params.name, "MASTER_RX_LOWER_PRI", event.our_priority))
 
     def group_changed(self, name: str, state: State) -> None:
         """A sync group's notify scripts and FIFO line (keepalived reports groups with priority 0)."""

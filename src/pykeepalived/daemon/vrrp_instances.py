@@ -11,12 +11,12 @@ from ..io.timers import TimerHandle
 from ..vrrp.ah import encode_ah_ipv4
 from ..vrrp.instance import Instance, SendAdvert
 from ..vrrp.lifetime import AddressLifetime
-from ..vrrp.packet import AUTH_AH, IPPROTO_AH, IPPROTO_VRRP, IPAddr, encode, encode_ipv4
+from ..vrrp.packet import AUTH_AH, IPPROTO_AH, IPPROTO_VRRP, VRRP_TTL, IPAddr, encode, encode_ipv4
 from .vrrp_setup import InstanceSpec
 
-# Interface, address family, IP protocol, and for unicast instances the address adverts come to: multicast
-# and unicast instances read separate sockets.
-Channel = tuple[str, int, int, IPAddr | None]
+# Interface, address family, IP protocol, and the address adverts come to (the multicast group, or for unicast
+# instances our own): instances of different groups, and multicast and unicast ones, read separate sockets.
+Channel = tuple[str, int, int, IPAddr]
 
 
 @dataclass
@@ -37,8 +37,8 @@ class Running:
     def channel(self) -> Channel:
         """The socket this instance's adverts travel on."""
         spec = self.spec
-        unicast_to = spec.source if spec.params.unicast else None
-        return spec.interface.name, spec.params.primary.version, self.protocol, unicast_to
+        to = spec.source if spec.params.unicast else spec.destinations[0]
+        return spec.interface.name, spec.params.primary.version, self.protocol, to
 
     # Prebuilt netlink messages for this instance's addresses, with descriptions for error reports.
     add_messages: list[tuple[bytes, str]] = field(default_factory=list)
@@ -85,8 +85,9 @@ class Running:
             return payload
         # keepalived skips 0, which would let the kernel choose.
         self.ip_ident = self.ip_ident % 0xFFFF + 1
+        ttl = VRRP_TTL if spec.unicast_ttl is None else spec.unicast_ttl
         if action.ah_sequence is None:
-            return encode_ipv4(payload, spec.source, destination, self.ip_ident)
+            return encode_ipv4(payload, spec.source, destination, self.ip_ident, ttl)
         return encode_ah_ipv4(
             payload,
             spec.source,
@@ -95,6 +96,7 @@ class Running:
             action.ah_sequence,
             spec.params.auth_data,
             spec.params.unicast,
+            ttl,
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import ipaddress
 import logging
 import signal
@@ -25,10 +26,11 @@ from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..io.addresses import AddressManager, PlacedAddress, address_message, expiring_addresses
 from ..io.links import LinkMonitor
-from ..io.netdev import interface, is_up
+from ..io.netdev import Interface, interface, is_up
 from ..io.script_security import ScriptVetting
-from ..io.timers import PreciseTimers
+from ..io.timers import PreciseTimers, TimerHandle
 from ..io.vmac import create_vmac, remove_vmac
+from ..io.vrrp_firewall import VipFirewall
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
 from ..vrrp.gratuitous import garp_frame, unsolicited_na, vmac
 from ..vrrp.instance import (
@@ -37,6 +39,7 @@ from ..vrrp.instance import (
     AdvertIn,
     Event,
     Log,
+    MasterRxLowerPriority,
     PriorityChange,
     Reconfigure,
     RemoveAddresses,
@@ -58,6 +61,8 @@ from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from .address_log import log_address_changes
 from .dump_files import write_data, write_json, write_stats
+from .dynamic_interfaces import ready_instances, waiting_instances
+from .garp_pacing import GarpPacing, garp_delays
 from .lvs_sync import SyncDaemonControl
 from .notifier import Notifier
 from .process import (
@@ -75,7 +80,17 @@ from .snapshots import vrrp_snapshot
 from .status import serve_status
 from .tracking import Tracker
 from .vrrp_instances import Channel, Running, new_running, router_identity
-from .vrrp_setup import InstanceSpec, SetupError, apply_scheduling, instance_spec, routing_messages, vmac_name
+from .vrrp_setup import (
+    InstanceSpec,
+    SetupError,
+    apply_scheduling,
+    default_interface,
+    firewall_configured,
+    firewall_settings,
+    instance_spec,
+    routing_messages,
+    vmac_name,
+)
 
 NOTIFY_STOP_WAIT_SECONDS = 1.0
 LINK_LOCAL_WAIT_SECONDS = 5.0
@@ -115,6 +130,25 @@ class VrrpService:
             else None
         )
         self.engines = self._wire_engines()
+        self.firewall: VipFirewall | None = None
+        self._open_firewall()
+        self.waiting: set[str] = set()
+        self.waiting_timer: TimerHandle | None = None
+        self.pacing = self._garp_pacing()
+
+    def _garp_pacing(self) -> GarpPacing:
+        """garp_interval / gna_interval between the gratuitous ARPs and neighbour adverts of an interface."""
+        interfaces = sorted({target.name for r in self.running for target, _ in r.spec.garp_targets})
+        delays = garp_delays(self.config, interfaces, self.logger)
+        return GarpPacing(delays, self.loop.time, self.timers.call_at)
+
+    def _open_firewall(self) -> None:
+        """keepalived's accept-mode firewall, set up once an instance runs without accept mode."""
+        if self.firewall is not None or not any(r.spec.firewall for r in self.running):
+            return
+        if not firewall_configured(self.config.global_defs):
+            self.logger.info("use_vmac or no_accept/strict specified, but no firewall configured - using nftables")
+        self.firewall = VipFirewall(firewall_settings(self.config.global_defs), self.logger)
 
     def _wire_engines(self) -> NodeEngines:
         """The engines and their sync groups, wired as the lint's simulated LAN wires them too."""
@@ -150,13 +184,22 @@ class VrrpService:
             channel = running.channel
             if channel not in self.sockets:
                 multicast = not spec.params.unicast
+                # The group, or a unicast peer: of the source's family (instance_spec checks it).
+                group = spec.destinations[0].packed
                 sock: VrrpSocketV4 | VrrpSocketV6
                 if isinstance(spec.source, ipaddress.IPv4Address):
                     sock = VrrpSocketV4(
-                        spec.interface.name, spec.interface.index, multicast, running.protocol, spec.source
+                        spec.interface.name,
+                        spec.interface.index,
+                        multicast,
+                        running.protocol,
+                        spec.source,
+                        ipaddress.IPv4Address(group),
                     )
                 else:
-                    sock = VrrpSocketV6(spec.interface.name, spec.interface.index, spec.source, multicast)
+                    sock = VrrpSocketV6(
+                        spec.interface.name, spec.interface.index, spec.source, multicast, ipaddress.IPv6Address(group)
+                    )
                 self.sockets[channel] = sock
                 self.loop.add_reader(sock.fileno(), self._on_readable, channel)
             for target, address in spec.garp_targets:
@@ -174,9 +217,12 @@ class VrrpService:
         """static_ipaddress, static_routes, static_rules: added at start, whatever the VRRP states."""
         messages: list[tuple[bytes, str]] = []
         for vip in self.config.static_ipaddress:
-            where = interface(vip.dev) if vip.dev else None
-            if where is None:
-                self.logger.warning(f"static address {vip.address} has no dev - not added")
+            try:
+                where = interface(vip.dev or default_interface(self.config.global_defs))
+            except OSError:
+                self.logger.error(
+                    f"Static address {vip.address} requires either an interface or default interface must exist"
+                )
                 continue
             messages.append(
                 (address_message(PlacedAddress(vip, where.index), True, None), f"static address {vip.address}")
@@ -214,7 +260,10 @@ class VrrpService:
             if r.spec.addresses
             and all((where.index, str(vip.address.ip)) in expiring for vip, where in r.spec.addresses)
         ]
-        self.engines.start(self._health, self.loop.time(), held)
+        delay = self.config.global_defs.vrrp_startup_delay or 0.0
+        if delay:
+            self.logger.info(f"Delaying startup for {delay:g} seconds")
+        self.engines.start(self._health, self.loop.time(), held, delay)
         self.tracker.start()
 
     def reload(self, config: Config, specs: Sequence[InstanceSpec]) -> None:
@@ -254,6 +303,9 @@ class VrrpService:
         for group in self.engines.groups:
             group.state = groups.get(group.name, group.state)
         self._open_sockets()
+        self._open_firewall()
+        self.pacing.close()
+        self.pacing = self._garp_pacing()
         self._reload_tracking_and_notify(config, specs)
         for running in self.running:
             name = running.spec.params.name
@@ -310,6 +362,9 @@ class VrrpService:
             self.loop.remove_reader(self.links.fileno())
             self.links.close()
         self.addresses.close()
+        if self.firewall is not None:
+            self.firewall.close()
+        self.pacing.close()
         self.timers.close()
         self.notifier.close()
         if self.lvs_sync is not None:
@@ -348,6 +403,35 @@ class VrrpService:
                     running.link_up = up
                     self._reevaluate(running)
             self.tracker.link_changed(index, up)
+        if self.waiting:
+            self.start_waiting()
+
+    def start_waiting(self) -> None:
+        """dynamic_interfaces: start the instances whose interface appeared; look again in a second while some
+        still wait."""
+        if self.waiting_timer is not None:
+            self.waiting_timer.cancel()
+            self.waiting_timer = None
+        waiting = waiting_instances(self.config)
+        for instance in waiting:
+            if instance.name not in self.waiting:
+                self.logger.info(f"({instance.name}) interface {instance.interface} doesn't exist - waiting for it")
+        self.waiting = {i.name for i in waiting}
+        ready = ready_instances(self.config)
+        appeared = {i.name for i in ready} - set(self.by_name)
+        if appeared:
+            try:
+                specs = [instance_spec(self.config, i, interface) for i in ready]
+            except (SetupError, OSError) as problem:
+                # The interface is there but not usable yet (no address to send from): look again.
+                self.logger.warning(f"VRRP: {problem} - trying again")
+                self.waiting |= appeared
+            else:
+                for name in sorted(appeared):
+                    self.logger.info(f"({name}) its interface exists now - starting")
+                self.reload(self.config, specs)
+        if self.waiting:
+            self.waiting_timer = self.timers.call_at(self.loop.time() + 1.0, self.start_waiting)
 
     def _on_timer(self, running: Running) -> None:
         running.timer = None
@@ -378,35 +462,49 @@ class VrrpService:
     def _do(self, running: Running, action: Action) -> None:
         spec = running.spec
         if isinstance(action, AddAddresses):
+            if self.firewall is not None:
+                self.firewall.hold(spec.params.name, spec.firewall)
             self.addresses.send(running.add_messages + [(add, f"adding {what}") for add, _, what in spec.routing])
         elif isinstance(action, RemoveAddresses):
             # keepalived's order: rules, routes, then addresses.
             removals = [(remove, f"removing {what}") for _, remove, what in reversed(spec.routing)]
             self.addresses.send(removals + running.remove_messages)
+            if self.firewall is not None:
+                self.firewall.hold(spec.params.name, ())
+            self.pacing.forget(spec.params.name)
         elif isinstance(action, SendAdvert):
             sock = self.sockets[running.channel]
             for destination in spec.destinations:
                 text = str(destination)
                 try:
-                    sock.send(running.wire(action, destination), text)
+                    if isinstance(sock, VrrpSocketV6):
+                        sock.send(running.wire(action, destination), text, spec.unicast_ttl)
+                    else:
+                        sock.send(running.wire(action, destination), text)
                 except OSError as error:
                     self.logger.warning(f"({spec.params.name}) sending advert to {destination} failed: {error}")
         elif isinstance(action, SendGratuitous):
             for _ in range(action.repeat):
                 for target, address in spec.garp_targets:
-                    if isinstance(address, ipaddress.IPv4Address):
-                        self.arp_sockets[target.name].send(garp_frame(target.mac, address))
-                    else:
-                        self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
-                        self.na_sent_at[target.name] = time.time()
+                    send = functools.partial(self._send_gratuitous, target, address)
+                    self.pacing.send(spec.params.name, target.name, address, send)
         elif isinstance(action, Log) and (self.log_detail or not action.detail):
             self.logger.log(logging.DEBUG if action.detail else logging.INFO, action.message)
         elif isinstance(action, SplitBrain):
             self.notifier.split_brain(spec, action)
+        elif isinstance(action, MasterRxLowerPriority):
+            self.notifier.master_rx_lower_priority(spec, action)
         elif isinstance(action, StateChange) and action.new is not State.INIT:
             self.notifier.instance_changed(spec, action)
             if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
                 self.lvs_sync.follow(action.new.value)
+
+    def _send_gratuitous(self, target: Interface, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+        if isinstance(address, ipaddress.IPv4Address):
+            self.arp_sockets[target.name].send(garp_frame(target.mac, address))
+        else:
+            self.na_sockets[target.name].send(unsolicited_na(target.mac, address), address)
+            self.na_sent_at[target.name] = time.time()
 
     def clear_counters(self) -> None:
         """keepalived's STATS_CLEAR: every instance's counters from zero."""
@@ -420,7 +518,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     deadline = time.monotonic() + LINK_LOCAL_WAIT_SECONDS
     while True:
         try:
-            specs = [instance_spec(config, i, interface) for i in config.vrrp_instance]
+            specs = [instance_spec(config, i, interface) for i in ready_instances(config)]
             break
         except SetupError as problem:
             if "link-local" not in str(problem) or time.monotonic() > deadline:
@@ -448,6 +546,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
         log_address_changes(logger, True, service.addresses.sock.getsockname()[0])
     # pyroute2's synchronous socket runs an event loop of its own: not in this one's thread.
     service.start(await asyncio.to_thread(expiring_addresses))
+    service.start_waiting()
     status = await serve_status("vrrp", lambda: vrrp_snapshot(service), logger)
     report_config_read(args.ready_fd)
     await service.stopped.wait()
@@ -472,11 +571,12 @@ def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logge
         logger.error("Reload failed: the configuration cannot run - keeping the running one")
         return
     try:
-        specs = [instance_spec(config, instance, interface) for instance in config.vrrp_instance]
+        specs = [instance_spec(config, instance, interface) for instance in ready_instances(config)]
     except (SetupError, OSError) as problem:
         logger.error(f"Reload failed: {problem} - keeping the running configuration")
         return
     service.reload(config, specs)
+    service.start_waiting()
     logger.info("Reload finished")
 
 

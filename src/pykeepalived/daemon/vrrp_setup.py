@@ -9,15 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..config.global_dump import DEFAULT_INTERFACE, global_option
 from ..config.items import Route, Rule, VirtualAddress
 from ..config.items import Tracked as TrackedEntry
 from ..config.model import AuthType, Config, GlobalDefs, Script, SyncGroup, VrrpInstance
 from ..io.netdev import Interface
 from ..io.routes import RouteError, route_message, rule_message
 from ..vrrp.ah import ah_key
+from ..vrrp.firewall import DEFAULT_PRIORITY, DEFAULT_TABLE, Blocked, FirewallSettings, blocked
 from ..vrrp.gratuitous import vmac as virtual_mac
-from ..vrrp.instance import Params
-from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, MCAST_GROUP4, MCAST_GROUP6, IPAddr
+from ..vrrp.instance import PRIORITY_OWNER, Params
+from ..vrrp.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, IPAddr
 from ..vrrp.tracking import Kind, Tracked
 
 
@@ -46,6 +48,12 @@ class InstanceSpec:
     routing: tuple[tuple[bytes, bytes, str], ...] = ()
     vmac: str | None = None
     smtp_alert: bool = False
+    # Accept mode; without it, what keepalived's firewall drops while this instance is MASTER.
+    accept: bool = True
+    firewall: tuple[Blocked, ...] = ()
+    notify_master_rx_lower_pri: Script | None = None
+    # The TTL / hop limit of unicast adverts; None: 255 in IPv4, the kernel's default in IPv6 (keepalived's).
+    unicast_ttl: int | None = None
 
 
 def vmac_name(instance: VrrpInstance) -> str | None:
@@ -131,7 +139,13 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     peers = tuple(p.address for p in instance.unicast_peer)
     if any(p.version != family for p in peers):
         raise SetupError(f"({name}) unicast peers must be of the instance's address family")
-    destinations = peers or ((MCAST_GROUP4,) if family == 4 else (MCAST_GROUP6,))
+    # keepalived: the instance's mcast_dst_ip, else the global group of its family.
+    advert_group = instance.mcast_dst_ip or (
+        global_defs.vrrp_mcast_group4 if family == 4 else global_defs.vrrp_mcast_group6
+    )
+    if advert_group.version != family:
+        raise SetupError(f"({name}) the multicast group {advert_group} is not of the instance's address family")
+    destinations = peers or (advert_group,)
     vmac_interface = None
     if vmac is not None:
         try:
@@ -147,6 +161,13 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
     )
     garp_targets = tuple((where, vip.address.ip) for vip, where in placed)
     strict = _instance_or_global(instance.strict_mode, global_defs.vrrp_strict)
+    priority = instance.effective_priority
+    # keepalived: unset, accept mode is off in strict mode except for the address owner, which always accepts.
+    accept = priority == PRIORITY_OWNER or _instance_or_global(instance.accept, not strict)
+    by_name = not firewall_settings(global_defs).by_ifindex and instance.dont_track_primary
+    firewall = (
+        () if accept else tuple(blocked(vip.address.ip, where.name, by_name and where is home) for vip, where in placed)
+    )
     garp_delay = _instance_or_global(instance.garp_master_delay, global_defs.vrrp_garp_master_delay)
     garp_repeat = _instance_or_global(instance.garp_master_repeat, global_defs.vrrp_garp_master_repeat)
     # keepalived: unset lower-priority GARP settings follow the master ones; strict mode sends none.
@@ -160,7 +181,7 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         name=name,
         vrid=instance.virtual_router_id or 0,
         version=version,
-        priority=instance.effective_priority,
+        priority=priority,
         advert_int_cs=advert_int_cs,
         addresses=tuple(vip.address.ip for vip in instance.virtual_ipaddress),
         primary=source,
@@ -175,6 +196,9 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
         garp_delay=garp_delay,
         garp_repeat=garp_repeat,
         garp_refresh=_instance_or_global(instance.garp_master_refresh, global_defs.vrrp_garp_master_refresh),
+        garp_refresh_repeat=_instance_or_global(
+            instance.garp_master_refresh_repeat, global_defs.vrrp_garp_master_refresh_repeat
+        ),
         garp_lower_prio_repeat=0 if strict else lower_repeat,
         garp_lower_prio_delay=0 if strict else lower_delay,
         lower_prio_no_advert=strict
@@ -216,7 +240,38 @@ def instance_spec(config: Config, instance: VrrpInstance, lookup: Callable[[str]
             instance.smtp_alert if instance.smtp_alert is not None else (group.smtp_alert if group else None),
             global_defs.smtp_alert_vrrp or global_defs.smtp_alert,
         ),
+        accept=accept,
+        firewall=firewall,
+        unicast_ttl=instance.unicast_ttl if peers else None,
+        notify_master_rx_lower_pri=instance.notify_master_rx_lower_pri,
     )
+
+
+def firewall_settings(global_defs: GlobalDefs) -> FirewallSettings:
+    """The accept-mode firewall: global_defs `nftables [TABLE]` (vrrp_iptables also means nftables on Debian's
+    keepalived), `nftables_priority`, `nftables_counters`, `nftables_ifindex`."""
+    table = global_option(global_defs, "nftables")
+    priority = global_option(global_defs, "nftables_priority")
+    try:
+        chain_priority = int(priority[0]) if priority else DEFAULT_PRIORITY
+    except ValueError:
+        chain_priority = DEFAULT_PRIORITY
+    return FirewallSettings(
+        table[0] if table else DEFAULT_TABLE,
+        chain_priority,
+        global_option(global_defs, "nftables_counters") is not None,
+        global_option(global_defs, "nftables_ifindex") is not None,
+    )
+
+
+def default_interface(global_defs: GlobalDefs) -> str:
+    """Where a static address without `dev` goes: global_defs' default_interface, else keepalived's eth0."""
+    name = global_option(global_defs, "default_interface")
+    return name[0] if name else DEFAULT_INTERFACE
+
+
+def firewall_configured(global_defs: GlobalDefs) -> bool:
+    return global_option(global_defs, "nftables") is not None or global_defs.vrrp_iptables is not None
 
 
 # keepalived's default vrrp_rlimit_rttime: 10 ms of CPU without blocking.

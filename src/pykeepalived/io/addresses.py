@@ -43,7 +43,8 @@ INFINITE_LIFETIME = 0xFFFFFFFF
 
 def expiring_addresses() -> set[tuple[int, str]]:
     """(interface index, address) of every address with a lifetime: the VIPs a VRRP master of ours keeps
-    renewing; one set by hand or by DHCP's lease would have to be one of the VIPs to be taken for them."""
+    renewing; one set by hand or by DHCP's lease would have to be one of the VIPs to be taken for them.
+    pyroute2's IPRoute runs its own event loop: call this outside a running one (asyncio.to_thread)."""
     from pyroute2 import IPRoute
 
     with IPRoute() as routing:

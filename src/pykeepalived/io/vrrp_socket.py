@@ -33,9 +33,10 @@ class VrrpSocketV4:
         multicast: bool,
         protocol: int = IPPROTO_VRRP,
         unicast_address: ipaddress.IPv4Address | None = None,
+        group: ipaddress.IPv4Address = MCAST_GROUP4,
     ) -> None:
         """`protocol`: 112 for plain VRRP, 51 for AH-authenticated VRRPv2 (keepalived keeps them apart).
-        A unicast socket receives what is sent to `unicast_address`."""
+        A unicast socket receives what is sent to `unicast_address`, a multicast one what is sent to `group`."""
         self.receiver = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
         self.sender = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
         try:
@@ -45,9 +46,9 @@ class VrrpSocketV4:
             # Only the groups joined on this socket, not every group joined on the host.
             self.receiver.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
             if multicast:
-                membership = struct.pack("4s4si", MCAST_GROUP4.packed, bytes(4), ifindex)
+                membership = struct.pack("4s4si", group.packed, bytes(4), ifindex)
                 self.receiver.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-                self.receiver.bind((str(MCAST_GROUP4), 0))
+                self.receiver.bind((str(group), 0))
             elif unicast_address is not None:
                 # The source may not be on the interface yet (a VIP, an address added later).
                 self.receiver.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
@@ -107,15 +108,22 @@ class VrrpSocketV6:
     """VRRPv3 over IPv6: the kernel builds the IPv6 header and the checksum; we read hop limit and
     destination from ancillary data."""
 
-    def __init__(self, ifname: str, ifindex: int, source: ipaddress.IPv6Address, multicast: bool) -> None:
+    def __init__(
+        self,
+        ifname: str,
+        ifindex: int,
+        source: ipaddress.IPv6Address,
+        multicast: bool,
+        group: ipaddress.IPv6Address = MCAST_GROUP6,
+    ) -> None:
         self.ifindex = ifindex
         self.sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, IPPROTO_VRRP)
         try:
             sock = self.sock
             sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())
             sock.setsockopt(socket.IPPROTO_RAW, IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET)
+            # Unicast adverts leave with the kernel's hop limit unless unicast_ttl says otherwise, as keepalived's.
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, VRRP_TTL)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, VRRP_TOS)
@@ -123,7 +131,7 @@ class VrrpSocketV6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
             sock.bind((str(source), 0, 0, ifindex))
             if multicast:
-                membership = MCAST_GROUP6.packed + struct.pack("@I", ifindex)
+                membership = group.packed + struct.pack("@I", ifindex)
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, membership)
             sock.setblocking(False)
         except OSError:
@@ -151,8 +159,11 @@ class VrrpSocketV6:
             source = ipaddress.IPv6Address(address[0].split("%")[0])
             packets.append((data, source, destination, hop_limit))
 
-    def send(self, payload: bytes, destination: str) -> None:
-        self.sock.sendto(payload, (destination, 0, 0, self.ifindex))
+    def send(self, payload: bytes, destination: str, hop_limit: int | None = None) -> None:
+        ancillary = (
+            [] if hop_limit is None else [(socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT, struct.pack("@i", hop_limit))]
+        )
+        self.sock.sendmsg([payload], ancillary, 0, (destination, 0, 0, self.ifindex))
 
     def close(self) -> None:
         self.sock.close()

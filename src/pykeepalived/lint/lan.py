@@ -30,7 +30,7 @@ from ..vrrp.instance import (
     Timer,
 )
 from ..vrrp.node import NodeEngines
-from ..vrrp.packet import AUTH_AH, MCAST_GROUP4, MCAST_GROUP6, DecodeError, IPAddr, encode, encode_ipv4
+from ..vrrp.packet import AUTH_AH, DecodeError, IPAddr, encode, encode_ipv4
 from ..vrrp.sync_group import SyncGroup
 from ..vrrp.tracking import Kind, instance_health
 from ..vrrp.validate import parse_ipv4, parse_ipv6
@@ -216,7 +216,7 @@ class Lan:
         """The instances an advert reaches: its counterparts on the nodes that hear the sender, multicast to
         all of them, unicast to the one whose address it is sent to, if the protocols match (AH or VRRP)."""
         protocol = running.member.spec.params.auth_type == AUTH_AH
-        multicast = destination in (MCAST_GROUP4, MCAST_GROUP6)
+        multicast = destination.is_multicast
         for node in self.nodes.values():
             if node is sender or frozenset((sender.name, node.name)) in self.cut:
                 continue
@@ -224,7 +224,7 @@ class Lan:
                 other_spec = other.member.spec
                 if other.key != running.key or (other_spec.params.auth_type == AUTH_AH) != protocol:
                     continue
-                if multicast or other_spec.source == destination:
+                if (multicast and destination in other_spec.destinations) or other_spec.source == destination:
                     yield node.name, other.member.name
 
     def _push(self, at: float, kind: str, node: str, instance: str, payload: object) -> None:

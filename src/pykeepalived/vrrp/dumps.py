@@ -57,6 +57,7 @@ class InstanceView:
     # The engine's clock (monotonic) minus the wall clock: the dumps print wall-clock times.
     clock_offset: float = 0.0
     interface_index: int = 0
+    accept: bool = True
 
 
 @dataclass(frozen=True)
@@ -402,8 +403,7 @@ def instance_lines(view: InstanceView, snapshot: VrrpSnapshot) -> list[str]:
         lines.append(f"   Advert interval = {params.advert_int_cs * 10} milli-sec")
     if engine.state is State.BACKUP and version == 3:
         lines.append(f"   Master advert interval = {engine.master_adver_int_cs * 10} milli-sec")
-    # No firewall rules (`accept` is how we run): the VIPs accept traffic.
-    lines.append("   Accept = enabled")
+    lines.append(f"   Accept = {'enabled' if view.accept else 'disabled'}")
     lines.append(f"   Preempt = {'enabled' if params.preempt else 'disabled'}")
     if params.preempt_delay:
         lines.append(f"   Preempt delay = {params.preempt_delay:g} secs")
@@ -631,7 +631,7 @@ def json_data(view: InstanceView, snapshot: VrrpSnapshot) -> dict[str, object]:
         "promote_secondaries": config.promote_secondaries,
         "adver_int": _g(params.advert_int_cs / 100),
         "master_adver_int": _g(engine.master_adver_int_cs / 100),
-        "accept": 1,
+        "accept": int(view.accept),
         "nopreempt": not params.preempt,
         "preempt_delay": int(params.preempt_delay),
         "state": STATE_NUMBERS[engine.state],

@@ -80,6 +80,8 @@ class Start:
     # Its addresses are still set, with the lifetime only a running master renews: a VRRP process of ours
     # that held them died a moment ago and this one replaces it.
     held: bool = False
+    # vrrp_startup_delay: a BACKUP's master-down timer counts from this long after start (not for `held`).
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -191,13 +193,32 @@ class SplitBrain:
 
 
 @dataclass(frozen=True)
+class MasterRxLowerPriority:
+    """As MASTER, we heard a lower priority advert: keepalived's notify_master_rx_lower_pri event."""
+
+    source: IPAddr
+    their_priority: int
+    our_priority: int
+
+
+@dataclass(frozen=True)
 class StateChange:
     old: State
     new: State
     priority: int
 
 
-Action = SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | WantMaster | SplitBrain
+Action = (
+    SendAdvert
+    | AddAddresses
+    | RemoveAddresses
+    | SendGratuitous
+    | Log
+    | StateChange
+    | WantMaster
+    | SplitBrain
+    | MasterRxLowerPriority
+)
 
 
 @dataclass
@@ -237,6 +258,8 @@ class Instance:
     split_brain_at: float | None = None
     # AH: the highest sequence number sent or accepted (a new master continues the old one's count).
     ah_sequence: int = 0
+    # Until then (vrrp_startup_delay), a master-down timer counts from then rather than from now.
+    delayed_until: float | None = None
     counters: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -283,6 +306,8 @@ class Instance:
         return self.params.down_timer_adverts * self.master_adver_int_cs * 10_000 + self.skew_us()
 
     def _arm_down_timer(self, now: float) -> None:
+        if self.delayed_until is not None and now < self.delayed_until:
+            now = self.delayed_until
         self.sands = now + self.ms_down_timer_us / US
 
     def _arm_advert_timer(self, now: float) -> None:
@@ -376,6 +401,8 @@ class Instance:
             self.ms_down_timer_us = 1
             self._arm_down_timer(event.now)
             return
+        if event.delay:
+            self.delayed_until = event.now + event.delay
         # Addresses of ours left behind by an earlier run (a crash) must go before anything else.
         self._do(RemoveAddresses())
         if self.faulted:
@@ -598,6 +625,7 @@ class Instance:
         if self.params.garp_lower_prio_repeat:
             self._do(SendGratuitous(self.params.garp_lower_prio_repeat))
             self._schedule_garp(now, self.params.garp_lower_prio_delay, self.params.garp_lower_prio_repeat)
+        self._do(MasterRxLowerPriority(received.source, theirs, ours))
 
     def _leave_master(self, now: float, new: State) -> None:
         self.counters["released_master"] += 1

@@ -57,13 +57,13 @@ class NodeEngines:
         for engine, event in reaction.events:
             self.feed(self.name_of[id(engine)], event)
 
-    def start(self, health: Health, now: float, held: Collection[str] = ()) -> None:
+    def start(self, health: Health, now: float, held: Collection[str] = (), delay: float = 0.0) -> None:
         """Every instance's priority from what it tracks, then Start, in fault or not; `held`: the instances
-        whose addresses a VRRP process of ours that ran before left set."""
+        whose addresses a VRRP process of ours that ran before left set; `delay`: vrrp_startup_delay."""
         for name in self.engines:
             priority, fault = health(name)
             self.feed(name, PriorityChange(priority, now))
-            self.feed(name, Start(now, fault=fault, held=name in held))
+            self.feed(name, Start(now, fault=fault, held=name in held, delay=delay))
 
     def reevaluate(self, name: str, health: Health, now: float) -> None:
         priority, fault = health(name)

@@ -275,16 +275,16 @@ def test_unknown_keyword_is_a_warning_with_location() -> None:
 
 
 def test_known_but_uninterpreted_keywords_are_kept_as_written_and_said_to_have_no_effect() -> None:
-    result = config_from("global_defs {\n vrrp_rx_bufs_policy MTU\n vrrp_garp_master_refresh_repeat 2\n}\n")
+    result = config_from("global_defs {\n vrrp_rx_bufs_policy MTU\n vrrp_down_timer_adverts 2\n}\n")
     assert messages(result) == [
         f"/etc/keepalived/keepalived.conf:{line}: warning: {keyword}: accepted, no effect in pykeepalived "
         "(kept as written, not interpreted)"
-        for line, keyword in ((2, "vrrp_rx_bufs_policy"), (3, "vrrp_garp_master_refresh_repeat"))
+        for line, keyword in ((2, "vrrp_rx_bufs_policy"), (3, "vrrp_down_timer_adverts"))
     ]
     # keepalived runs them without a word: -t's exit status is not changed by them.
     assert {d.exit_status for d in result.diagnostics} == {Status.OK}
     options = {o.keyword: o.args for o in result.config.global_defs.options}
-    assert options == {"vrrp_rx_bufs_policy": ("MTU",), "vrrp_garp_master_refresh_repeat": ("2",)}
+    assert options == {"vrrp_rx_bufs_policy": ("MTU",), "vrrp_down_timer_adverts": ("2",)}
 
 
 def test_lvs_timeouts_are_read_as_seconds_and_bad_ones_name_the_line() -> None:

@@ -11,7 +11,7 @@ from memfs import config_from, messages
 from pykeepalived.cli.common import config_test_exit_code
 from pykeepalived.config import LoadResult
 from pykeepalived.config.model import Config, Forwarding, Protocol, State
-from pykeepalived.core.diagnostics import Severity, Status
+from pykeepalived.core.diagnostics import Severity
 
 INSTANCE = (
     "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n priority {prio}\n{extra}"
@@ -154,8 +154,8 @@ def test_invalid_priority_runs_with_100() -> None:
 def test_dynamic_interfaces_allow_if_changes_is_accepted() -> None:
     result = config_from("global_defs {\n dynamic_interfaces allow_if_changes\n}\n" + instance())
     assert result.runnable and result.config is not None and result.config.global_defs.dynamic_interfaces
-    # Only the no-effect note: keepalived says nothing, and -t exits 0 as keepalived's does.
-    assert [d.exit_status for d in result.diagnostics] == [Status.OK]
+    # keepalived says nothing, and -t exits 0 as keepalived's does.
+    assert result.diagnostics == ()
     assert config_test_exit_code(result) == 0
 
 
@@ -295,8 +295,16 @@ def test_exit_statuses_are_keepalived_s() -> None:
     assert config_test_exit_code(missing_interface) == 5 and not missing_interface.runnable
 
 
-def test_a_missing_interface_under_dynamic_interfaces_is_not_counted_but_stops_pykeepalived() -> None:
+def test_a_missing_instance_interface_under_dynamic_interfaces_is_waited_for() -> None:
     result = config_from("global_defs {\n dynamic_interfaces\n}\n" + instance(), interfaces=frozenset({"lo"}))
+    assert config_test_exit_code(result) == 0
+    assert result.runnable
+    assert any("dynamic_interfaces: the instance waits for it" in m for m in messages(result))
+
+
+def test_other_missing_interfaces_under_dynamic_interfaces_are_not_counted_but_stop_pykeepalived() -> None:
+    text = "global_defs {\n dynamic_interfaces\n}\n" + instance("track_interface {\n eth7\n}")
+    result = config_from(text, interfaces=frozenset({"lo", "eth0"}))
     assert config_test_exit_code(result) == 0
     assert not result.runnable
     assert any("dynamic_interfaces: pykeepalived does not wait for it" in m for m in messages(result))
@@ -307,3 +315,51 @@ def test_virtual_server_group_ranges_keep_their_addresses() -> None:
     assert result.config is not None
     member = result.config.virtual_server_group[0].members[0]
     assert (member.address, member.last) == (ipaddress.ip_address("10.99.4.8"), ipaddress.ip_address("10.99.4.15"))
+
+
+def test_mcast_dst_ip_that_is_not_a_multicast_group_is_skipped() -> None:
+    config = corrected(instance("mcast_dst_ip 10.1.1.1"), "(VI_1) mcast_dst_ip 10.1.1.1 not multicast. Skipping...", 5)
+    assert config.vrrp_instance[0].mcast_dst_ip is None
+    text = instance("native_ipv6\nmcast_dst_ip ff05::12", vip="fd99::1")
+    config = corrected(text, "(VI_1) mcast_dst_ip ff05::12 not link-local multicast. Skipping...", 6)
+    assert config.vrrp_instance[0].mcast_dst_ip is None
+
+
+def test_mcast_dst_ip_of_another_family_than_the_addresses_above_it_is_skipped() -> None:
+    text = instance(vip="10.99.1.1") + "vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n"
+    text += " virtual_ipaddress {\n  10.99.1.2\n }\n mcast_dst_ip ff02::19\n}\n"
+    config = corrected(text, "(VI_2) mcast dest address ff02::19 MUST match VRRP instance family. Skipping...", 15)
+    assert config.vrrp_instance[1].mcast_dst_ip is None
+
+
+def test_mcast_dst_ip_with_unicast_peers_is_ignored() -> None:
+    text = instance("mcast_dst_ip 224.0.0.19\nunicast_peer {\n 10.99.0.2\n}")
+    config = corrected(text, "(VI_1) multicast destination specified with unicast - ignoring", 5)
+    assert config.vrrp_instance[0].mcast_dst_ip is None
+
+
+def test_garp_master_refresh_repeat_zero_runs_as_one() -> None:
+    config = corrected(
+        instance("garp_master_refresh_repeat 0"), "(VI_1): garp_master_refresh_repeat must be greater than 0", 5
+    )
+    assert config.vrrp_instance[0].garp_master_refresh_repeat == 1
+    text = "global_defs {\n vrrp_garp_master_refresh_repeat 0\n}\n" + instance()
+    config = corrected(text, "vrrp_garp_master_refresh_repeat must be greater than 0, setting to 1", 2)
+    assert config.global_defs.vrrp_garp_master_refresh_repeat == 1
+
+
+def test_vrrp_ipsets_is_unknown_to_debian_s_build() -> None:
+    result = config_from("global_defs {\n vrrp_ipsets\n}\n" + instance())
+    assert messages(result) == ["/etc/keepalived/keepalived.conf:2: warning: Unknown keyword 'vrrp_ipsets'"]
+
+
+def test_vrrp_mcast_groups_keepalived_skips_keep_the_default() -> None:
+    for written, message, used in (
+        ("vrrp_mcast_group4 10.1.1.1", "vrrp_mcast_group4 [10.1.1.1] is not multicast. Skipping", "224.0.0.18"),
+        ("vrrp_mcast_group4 ff02::12", "vrrp_mcast_group4 [ff02::12] is not IPv4. Skipping", "224.0.0.18"),
+        ("vrrp_mcast_group6 224.0.0.19", "vrrp_mcast_group6 [224.0.0.19] is not IPv6. Skipping", "ff02::12"),
+        ("vrrp_mcast_group6 ff05::12", "vrrp_mcast_group6 [ff05::12] should be link-local multicast.", "ff05::12"),
+    ):
+        config = corrected(f"global_defs {{\n {written}\n}}\n" + instance(), message, 2)
+        groups = {4: config.global_defs.vrrp_mcast_group4, 6: config.global_defs.vrrp_mcast_group6}
+        assert str(groups[ipaddress.ip_address(used).version]) == used

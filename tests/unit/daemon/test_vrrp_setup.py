@@ -7,8 +7,9 @@ import ipaddress
 import pytest
 from memfs import config_from
 
-from pykeepalived.daemon.vrrp_setup import SetupError, instance_spec
+from pykeepalived.daemon.vrrp_setup import SetupError, default_interface, firewall_settings, instance_spec
 from pykeepalived.io.netdev import Interface
+from pykeepalived.vrrp.firewall import Blocked, FirewallSettings
 from pykeepalived.vrrp.packet import AUTH_PASS, MCAST_GROUP4
 
 ETH0 = Interface("eth0", 2, bytes.fromhex("029900000001"), ipaddress.IPv4Address("10.99.0.11"))
@@ -85,3 +86,59 @@ def test_strict_mode_sends_no_lower_priority_garps_or_adverts() -> None:
 def test_what_this_build_cannot_do_is_refused(body: str, message: str) -> None:
     with pytest.raises(SetupError, match=message):
         spec(body)
+
+
+VIPS = " virtual_ipaddress {\n  10.99.1.1/24\n  10.99.1.2 dev eth1\n }"
+
+
+@pytest.mark.parametrize(
+    ("body", "global_defs", "blocked"),
+    [
+        ("", "", False),
+        ("", "vrrp_strict\nvrrp_version 3", True),
+        (" accept", "vrrp_strict\nvrrp_version 3", False),
+        (" no_accept", "", True),
+        # The address owner always accepts.
+        (" priority 255", "vrrp_strict\nvrrp_version 3", False),
+        # VRRPv2 in strict mode: accept is reset (RFC 3768 has no accept mode).
+        (" accept", "vrrp_strict", True),
+    ],
+)
+def test_a_master_without_accept_mode_blocks_its_addresses(body: str, global_defs: str, blocked: bool) -> None:
+    s = spec(f"{body}\n{VIPS}", global_defs)
+    expected = (Blocked("10.99.1.1"), Blocked("10.99.1.2")) if blocked else ()
+    assert s.firewall == expected
+
+
+def test_firewall_settings_follow_the_nftables_keywords() -> None:
+    assert firewall_settings(config_from("global_defs {\n}\n").config.global_defs) == FirewallSettings()
+    text = "global_defs {\n nftables vrrp_fw\n nftables_priority -10\n nftables_counters\n nftables_ifindex\n}\n"
+    assert firewall_settings(config_from(text).config.global_defs) == FirewallSettings("vrrp_fw", -10, True, True)
+
+
+def test_adverts_go_to_the_instance_group_else_the_global_group_of_its_family() -> None:
+    group = ipaddress.IPv4Address("224.0.0.19")
+    assert spec(f" mcast_dst_ip 224.0.0.19\n{VIPS}").destinations == (group,)
+    assert spec(VIPS, "vrrp_mcast_group4 224.0.0.20").destinations == (ipaddress.IPv4Address("224.0.0.20"),)
+    assert spec(f" mcast_dst_ip 224.0.0.19\n{VIPS}", "vrrp_mcast_group4 224.0.0.20").destinations == (group,)
+
+
+def test_unicast_ttl_applies_to_unicast_instances() -> None:
+    s = spec(f" unicast_ttl 7\n unicast_peer {{\n  10.99.0.12\n }}\n{VIPS}")
+    assert s.unicast_ttl == 7
+    assert spec(f" unicast_peer {{\n  10.99.0.12\n }}\n{VIPS}").unicast_ttl is None
+
+
+def test_garp_master_refresh_repeat_comes_from_the_instance_else_global_defs() -> None:
+    assert spec(VIPS).params.garp_refresh_repeat == 1
+    assert spec(VIPS, "vrrp_garp_master_refresh_repeat 3").params.garp_refresh_repeat == 3
+    assert (
+        spec(f" garp_master_refresh_repeat 2\n{VIPS}", "vrrp_garp_master_refresh_repeat 3").params.garp_refresh_repeat
+        == 2
+    )
+
+
+def test_static_addresses_without_dev_go_on_default_interface_else_eth0() -> None:
+    assert default_interface(config_from("global_defs {\n}\n").config.global_defs) == "eth0"
+    text = "global_defs {\n default_interface eth1\n}\n"
+    assert default_interface(config_from(text).config.global_defs) == "eth1"

@@ -74,7 +74,11 @@ def snapshot(text: str = CONFIG, fault: bool = False) -> VrrpSnapshot:
         engine.handle(Start(100.0, fault=fault))
         engine.handle(Timer(200.0))
         notify = (NotifyView("MASTER", "'/bin/echo' 'up'", 0, 0),)
-        views.append(InstanceView(configured, engine, "eth0", spec.source, 7, (), 0, None, None, False, notify, 0.0))
+        views.append(
+            InstanceView(
+                configured, engine, "eth0", spec.source, 7, (), 0, None, None, False, notify, 0.0, accept=spec.accept
+            )
+        )
     return VrrpSnapshot(config, FACTS, tuple(views))
 
 
@@ -128,6 +132,12 @@ def test_data_instance_section_in_keepalived_s_order_and_spelling() -> None:
     assert "   Using src_ip = 10.99.0.11 (from configuration)" in second
     assert "   Advert interval = 500 milli-sec" in second
     assert "   Unicast Peer :" in second and "     10.99.0.12 min_ttl 0 max_ttl 255" in second
+
+
+def test_accept_mode_is_the_one_that_runs() -> None:
+    assert "   Accept = enabled\n" in data_text(snapshot())
+    text = data_text(snapshot(CONFIG.replace("virtual_router_id", "no_accept\n    virtual_router_id", 1)))
+    assert "   Accept = disabled\n" in text
 
 
 def test_a_faulted_instance_says_state_fault() -> None:

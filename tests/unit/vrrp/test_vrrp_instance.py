@@ -19,6 +19,7 @@ from pykeepalived.vrrp.instance import (
     GroupMaster,
     Instance,
     Log,
+    MasterRxLowerPriority,
     Params,
     PriorityChange,
     Reconfigure,
@@ -220,6 +221,10 @@ def test_master_answers_lower_priority_advert_at_once() -> None:
     assert instance.counters["split_brain"] == 1
     assert SendAdvert(Advert(2, 1, 200, (VIP,), 100)) in actions
     assert instance.state is State.MASTER
+    # keepalived's notify_master_rx_lower_pri event, once per answer.
+    assert actions[-1] == MasterRxLowerPriority(PEER, 100, 200)
+    again = instance.handle(AdvertIn(advert_from(PEER, 100, p), t + 0.35))
+    assert not [a for a in again if isinstance(a, MasterRxLowerPriority)]
 
 
 def test_master_answers_priority_zero_with_an_advert() -> None:
@@ -388,7 +393,15 @@ def test_any_event_sequence_keeps_invariants(events, priority, version, preempt,
         actions = instance.handle(event)  # type: ignore[arg-type]
         for action in actions:
             assert isinstance(
-                action, SendAdvert | AddAddresses | RemoveAddresses | SendGratuitous | Log | StateChange | SplitBrain
+                action,
+                SendAdvert
+                | AddAddresses
+                | RemoveAddresses
+                | SendGratuitous
+                | Log
+                | StateChange
+                | SplitBrain
+                | MasterRxLowerPriority,
             )
         sent = any(isinstance(a, SendAdvert) for a in actions)
         if was_master and instance.state is State.MASTER and not sent and kind != "reconfigure":
@@ -525,3 +538,29 @@ def test_held_addresses_do_not_override_a_fault() -> None:
     instance = Instance(params())
     instance.handle(Start(0.0, fault=True, held=True))
     assert instance.state is State.FAULT
+
+
+def test_startup_delay_holds_the_master_down_timer_until_it_has_passed() -> None:
+    instance = Instance(params())
+    instance.handle(Start(0.0, delay=5.0))
+    assert instance.state is State.BACKUP
+    assert instance.next_deadline == pytest.approx(5.0 + 3.609375)
+    # An advert heard during the delay re-arms the timer from the end of the delay, as keepalived's sands.
+    instance.handle(AdvertIn(advert_from(PEER, 200, params()), 2.0))
+    assert instance.next_deadline == pytest.approx(5.0 + 3.609375)
+    # Once past, from the advert on.
+    instance.handle(AdvertIn(advert_from(PEER, 200, params()), 6.0))
+    assert instance.next_deadline == pytest.approx(6.0 + 3.609375)
+
+
+def test_startup_delay_also_holds_the_address_owner() -> None:
+    instance = Instance(params(want_master=True, priority=255))
+    instance.handle(Start(0.0, delay=2.0))
+    assert instance.next_deadline == pytest.approx(2.000001)
+    assert run_until_master(instance) == pytest.approx(2.000001)
+
+
+def test_a_respawned_process_holding_the_addresses_takes_them_back_without_the_startup_delay() -> None:
+    instance = Instance(params())
+    instance.handle(Start(0.0, held=True, delay=5.0))
+    assert instance.next_deadline == pytest.approx(0.000001)
