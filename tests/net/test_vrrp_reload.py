@@ -144,3 +144,31 @@ def test_reload_matrix_beside_keepalived() -> None:
         assert ours is not None and ours.applied_in is not None and ours.exited is None, (change.name, "\n".join(table))
         if not change.moves:
             assert ours.flaps == 0, (change.name, "\n".join(table))
+
+
+def test_reload_check_config_and_config_save_dir(lab: Lab) -> None:
+    first = lab.routers[0]
+    check_log, saved = lab.workdir / "check.log", lab.workdir / "saved"
+    head = f"global_defs {{\n    reload_check_config {check_log}\n    config_save_dir {saved}\n}}\n"
+    lab.start_router(first, head + config(first, 150).split("}\n", 1)[1])
+    assert lab.wait_for_holder(VIP, 10, first) is first
+    supervisor = lab.router_pids(first)[0]
+
+    # A file that fails the check: the children are not asked to reload at all.
+    (lab.workdir / "r1.conf").write_text(head + "vrrp_instance VI_1 {\n    priority 50\n")
+    os.kill(supervisor, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "New config failed validation" not in (log := "\n".join(lab.log_lines(first))):
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+    assert f"New config failed validation, see {check_log} for details" in log
+    assert "Reloading configuration file" not in log
+    assert "error" in check_log.read_text()
+
+    # A good one passes the check and is reloaded; each process saves its state before and after.
+    (lab.workdir / "r1.conf").write_text(head + config(first, 150, vips=(VIP, VIP2)).split("}\n", 1)[1])
+    os.kill(supervisor, signal.SIGHUP)
+    assert lab.wait_for_holder(VIP2, 10, first) is first
+    names = sorted(path.name.split(".", 2)[2] for path in saved.iterdir())
+    assert names == ["1.post", "1.pre"], names
+    assert VIP2 in next(saved.glob("*.post")).read_text() and VIP2 not in next(saved.glob("*.pre")).read_text()

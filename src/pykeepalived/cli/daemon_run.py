@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 
 from ..config import LoadResult
+from ..config.global_dump import global_option
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
 from ..daemon import logs
@@ -22,7 +23,7 @@ from ..daemon.dynamic_interfaces import ready_instances
 from ..daemon.metrics import start_metrics
 from ..daemon.process import logging_arguments, pidfile, process_running
 from ..daemon.readiness import Readiness
-from ..daemon.supervisor import ChildSpec, Supervisor, banner, child_command, daemonize
+from ..daemon.supervisor import ChildSpec, ReloadCheck, Supervisor, banner, child_command, daemonize
 from ..daemon.vrrp_setup import SetupError, instance_spec, routing_messages
 from ..io.namespaces import NamespaceError, enter_network_namespace
 from ..io.netdev import interface
@@ -168,6 +169,7 @@ def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger,
         return 0
     if args.core_dump:
         allow_core_dumps(logger)
+    create_config_save_dir(config, logger)
     if not args.dont_fork:
         daemonize()
     if run_checks:
@@ -178,12 +180,38 @@ def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger,
         with pid_directories(pidfiles), pidfile(main_pidfile):
             return asyncio.run(
                 Supervisor(
-                    children, logger, not args.dont_respawn, readiness, lambda: write_parent_data(config, logger)
+                    children,
+                    logger,
+                    not args.dont_respawn,
+                    readiness,
+                    lambda: write_parent_data(config, logger),
+                    reload_check(config),
                 ).run()
             )
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(proxy_shared_counts())
+
+
+def reload_check(config: Config) -> ReloadCheck | None:
+    """reload_check_config [LOG_FILE]: this command line again, as `-t` reporting to LOG_FILE (/dev/null by
+    default)."""
+    given = global_option(config.global_defs, "reload_check_config")
+    if given is None:
+        return None
+    log = given[0] if given else "/dev/null"
+    return ReloadCheck([sys.executable, "-m", "pykeepalived.cli.daemon", *sys.argv[1:], f"--config-test={log}"], log)
+
+
+def create_config_save_dir(config: Config, logger: logging.Logger) -> None:
+    """config_save_dir: the parent makes it (rwx------) if it is not there, as keepalived's does."""
+    given = global_option(config.global_defs, "config_save_dir")
+    if not given or os.path.isdir(given[0]):
+        return
+    try:
+        os.mkdir(given[0], 0o700)
+    except OSError as error:
+        logger.warning(f"Unable to create config_save_dir {given[0]} (error {error.errno} - {error.strerror})")
 
 
 @contextlib.contextmanager

@@ -370,10 +370,11 @@ class GlobalDefs:
         ]
     )
     # data_use_instance names the dump files; the nftables keywords set up the accept-mode firewall and
-    # default_interface places static addresses without dev (VRRP process); SNMP and DBus are reported by
+    # default_interface places static addresses without dev (VRRP process); config_save_dir and
+    # reload_check_config serve reloads (dump_files.ConfigSaver, the supervisor); SNMP and DBus are reported by
     # not_provided.check_not_provided.
     RAW_CONSUMED: ClassVar[frozenset[str]] = frozenset(
-        {"lvs_flush_onstop", "lvs_flush_on_stop", "data_use_instance"}
+        {"lvs_flush_onstop", "lvs_flush_on_stop", "data_use_instance", "config_save_dir", "reload_check_config"}
         | {"nftables", "nftables_priority", "nftables_counters", "nftables_ifindex", "default_interface"}
         | SNMP_KEYWORDS
         | DBUS_KEYWORDS

@@ -44,7 +44,7 @@ from .address_log import log_address_changes
 from .checkers import CheckerRun, build
 from .dataplanes import ProxyPlane, open_plane
 from .dont_release import close_dataplane
-from .dump_files import write_check_data
+from .dump_files import ConfigSaver, check_data, write_check_data
 from .lvs_sync import SyncDaemonControl
 from .process import (
     config_is_empty,
@@ -264,6 +264,7 @@ class Checker:
         self.logger = logger
         self.plane = plane
         self.service = CheckService(config, logger, plane)
+        self.saver = ConfigSaver("check")
 
     def reload(self) -> None:
         self.logger.info(f"Reloading configuration file {self.args.config}")
@@ -276,9 +277,11 @@ class Checker:
             self.logger.error("Reload failed: the configuration cannot run - keeping the running one")
             return
         previous = self.service
+        self.saver.save(previous.config, check_data(previous), False, self.logger)
         previous.halt()
         self.service = CheckService(config, self.logger, self.plane)
         self.service.start(previous)
+        self.saver.save(config, check_data(self.service), True, self.logger)
 
     def write_dump(self, path: str) -> None:
         self.service.write_dump(path)

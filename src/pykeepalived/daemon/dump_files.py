@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..check.compile import real_server_key
 from ..check.dumps import CheckerView, CheckSnapshot, RealServerView, VirtualServerView, check_data_text
-from ..config.global_dump import ProcessFacts, data_file, global_definitions, tmp_dir
+from ..config.global_dump import ProcessFacts, data_file, global_definitions, global_option, tmp_dir
 from ..config.model import Config, HttpCheck, Script, SmtpCheck, SyncGroup, Url, VrrpInstance
 from ..io.dumps import write_text_atomically
 from ..io.netdev import ipv4_setting, link_local, links
@@ -196,7 +196,7 @@ def _directory() -> str:
 def write_data(service: VrrpService) -> None:
     service.logger.info(f"Printing VRRP data for process({os.getpid()}) on signal")
     path = data_file(_directory(), service.config, "keepalived.data")
-    write_text_atomically(path, data_text(snapshot(service)), service.logger)
+    write_text_atomically(path, vrrp_data_text(service), service.logger)
 
 
 def write_stats(service: VrrpService, clear: bool) -> None:
@@ -211,6 +211,32 @@ def write_json(service: VrrpService) -> None:
     service.logger.info(f"Printing VRRP as json for process({os.getpid()}) on signal")
     if service.running:
         write_text_atomically(f"{_directory()}/keepalived.json", json_text(snapshot(service)), service.logger)
+
+
+class ConfigSaver:
+    """keepalived's config_save_dir: each reload writes the process's data dump before and after it, to
+    DIR/keepalived_PROCESS.PID.RELOAD.pre and .post, to see what a reload changed."""
+
+    def __init__(self, process: str) -> None:
+        self.process = process
+        self.reloads = 0
+
+    def save(self, config: Config, text: str, post: bool, logger: logging.Logger) -> None:
+        directory = global_option(config.global_defs, "config_save_dir")
+        if not directory:
+            return
+        if not post:
+            self.reloads += 1
+        path = f"{directory[0]}/keepalived_{self.process}.{os.getpid()}.{self.reloads}.{'post' if post else 'pre'}"
+        write_text_atomically(path, text, logger)
+
+
+def vrrp_data_text(service: VrrpService) -> str:
+    return data_text(snapshot(service))
+
+
+def check_data(service: CheckService) -> str:
+    return check_data_text(check_snapshot(service))
 
 
 def write_parent_data(config: Config, logger: logging.Logger) -> None:
@@ -309,4 +335,4 @@ def misc_status(result: Result | None) -> int:
 def write_check_data(service: CheckService) -> None:
     service.logger.info(f"Printing checker data for process({os.getpid()}) on signal")
     path = data_file(_directory(), service.config, "keepalived_check.data")
-    write_text_atomically(path, check_data_text(check_snapshot(service)), service.logger)
+    write_text_atomically(path, check_data(service), service.logger)

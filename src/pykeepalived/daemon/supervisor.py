@@ -29,6 +29,16 @@ RESPAWN_BACKOFF_SECONDS = (0, 0.5, 1, 2, 5, 10, 30)
 # A child that ran this long was stable: its next death starts the backoff afresh.
 STABLE_SECONDS = 60.0
 CHILD_STOP_SECONDS = 5.0
+# As keepalived's: the configuration check before a reload may take this long.
+RELOAD_CHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ReloadCheck:
+    """How the supervisor checks a file before a reload: the `-t` command line, and where it reports."""
+
+    command: list[str]
+    log: str
 
 
 @dataclass
@@ -48,8 +58,11 @@ class Supervisor:
         respawn: bool,
         readiness: Readiness | None = None,
         write_data: Callable[[], None] | None = None,
+        reload_check: ReloadCheck | None = None,
     ) -> None:
         self.children = children
+        self.reload_check = reload_check
+        self.checking: set[asyncio.Task[None]] = set()
         # keepalived's parent writes its own dump (keepalived_parent.data) on SIGUSR1 too.
         self.write_data = write_data
         self.logger = logger
@@ -151,6 +164,30 @@ class Supervisor:
                 await process.wait()
 
     def _forward(self, signum: int) -> None:
+        if signum == signal.SIGHUP and self.reload_check is not None:
+            task = asyncio.get_running_loop().create_task(self._checked_reload(self.reload_check))
+            self.checking.add(task)
+            task.add_done_callback(self.checking.discard)
+            return
+        self._send(signum)
+
+    async def _checked_reload(self, check: ReloadCheck) -> None:
+        """keepalived's reload_check_config: the new file is checked as `-t` checks it (its report in the log
+        file) and the children reload only if it passes."""
+        with contextlib.suppress(OSError), open(check.log, "w"):
+            pass
+        process = await asyncio.create_subprocess_exec(*check.command, stdin=asyncio.subprocess.DEVNULL)
+        try:
+            code = await asyncio.wait_for(process.wait(), RELOAD_CHECK_SECONDS)
+        except TimeoutError:
+            process.kill()
+            code = await process.wait()
+        if code != 0:
+            self.logger.info(f"New config failed validation, see {check.log} for details")
+            return
+        self._send(signal.SIGHUP)
+
+    def _send(self, signum: int) -> None:
         running = [
             process
             for child in self.children

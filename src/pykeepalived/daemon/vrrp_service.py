@@ -60,7 +60,7 @@ from ..vrrp.packet import (
 from ..vrrp.sync_group import Reaction, SyncGroup
 from ..vrrp.validate import Received, parse_ipv4, parse_ipv6
 from .address_log import log_address_changes
-from .dump_files import write_data, write_json, write_stats
+from .dump_files import ConfigSaver, vrrp_data_text, write_data, write_json, write_stats
 from .dynamic_interfaces import ready_instances, waiting_instances
 from .garp_pacing import GarpPacing, garp_delays
 from .lvs_sync import SyncDaemonControl
@@ -559,6 +559,9 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     return 0
 
 
+SAVER = ConfigSaver("vrrp")
+
+
 def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logger) -> None:
     """SIGHUP: read and check the file first; one that cannot run changes nothing."""
     logger.info(f"Reloading configuration file {args.config}")
@@ -575,8 +578,10 @@ def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logge
     except (SetupError, OSError) as problem:
         logger.error(f"Reload failed: {problem} - keeping the running configuration")
         return
+    SAVER.save(service.config, vrrp_data_text(service), False, logger)
     service.reload(config, specs)
     service.start_waiting()
+    SAVER.save(service.config, vrrp_data_text(service), True, logger)
     logger.info("Reload finished")
 
 
