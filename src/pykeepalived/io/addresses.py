@@ -7,6 +7,7 @@ kernel's answers are read when they come: an error is logged, never waited for.
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
 import itertools
 import logging
@@ -46,12 +47,18 @@ def expiring_addresses() -> set[tuple[int, str]]:
     renewing; one set by hand or by DHCP's lease would have to be one of the VIPs to be taken for them."""
     from pyroute2 import IPRoute
 
-    with IPRoute() as routing:
-        return {
-            (message["index"], message.get_attr("IFA_ADDRESS"))
-            for message in routing.get_addr()
-            if (message.get_attr("IFA_CACHEINFO") or {}).get("ifa_valid", INFINITE_LIFETIME) != INFINITE_LIFETIME
-        }
+    def dump() -> set[tuple[int, str]]:
+        with IPRoute() as routing:
+            return {
+                (message["index"], message.get_attr("IFA_ADDRESS"))
+                for message in routing.get_addr()
+                if (message.get_attr("IFA_CACHEINFO") or {}).get("ifa_valid", INFINITE_LIFETIME) != INFINITE_LIFETIME
+            }
+
+    # The VRRP process asks from inside its running event loop, where pyroute2 0.9's synchronous IPRoute
+    # cannot run its own loop ("This event loop is already running"): it runs in a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(dump).result()
 
 
 def address_message(placed: PlacedAddress, add: bool, lifetime: int | None) -> bytes:
