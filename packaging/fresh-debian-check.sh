@@ -19,7 +19,7 @@ ls -l "$deb"
 
 step "install with Debian's keepalived"
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q --no-install-recommends "./$deb" keepalived 2>&1 | grep -E '^(Setting up|Unpacking) (pykeepalived|keepalived)'
+apt-get install -y -q --no-install-recommends "$deb" keepalived 2>&1 | grep -E '^(Setting up|Unpacking) (pykeepalived|keepalived)'
 dpkg-query -W -f='${Package} ${Version} ${Status}\n' pykeepalived keepalived
 shared=$(comm -12 <(dpkg -L pykeepalived | sort) <(dpkg -L keepalived | sort) | while read -r path; do
     [ -d "$path" ] || echo "$path"; done)
