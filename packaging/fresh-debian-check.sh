@@ -38,12 +38,13 @@ echo "pykeepalivedctl keywords: $(pykeepalivedctl keywords | wc -l) lines"
 step "every module imports on Debian's libraries"
 python3 - <<'PY'
 import importlib, pkgutil
+from importlib.metadata import version
 import pykeepalived, pyroute2, dns.version, aiosmtplib, prometheus_client, nftables
 names = [m.name for m in pkgutil.walk_packages(pykeepalived.__path__, "pykeepalived.")]
 for name in names:
     importlib.import_module(name)
-print(f"{len(names)} modules from {pykeepalived.__path__[0]}; pyroute2 {pyroute2.__version__}, "
-      f"dnspython {dns.version.version}, aiosmtplib {aiosmtplib.__version__}")
+print(f"{len(names)} modules from {pykeepalived.__path__[0]}; " + ", ".join(
+    f"{name} {version(name)}" for name in ("pyroute2", "dnspython", "aiosmtplib", "prometheus-client")))
 PY
 
 step "the installed daemon in two namespaces (advert_int 1)"
@@ -58,4 +59,8 @@ test -f /etc/keepalived/keepalived.conf && echo "after remove: /etc/keepalived/k
 apt-get purge -y -q pykeepalived 2>&1 | grep -E '^Purging'
 test ! -e /etc/keepalived/keepalived.conf && echo "after purge: the unchanged sample is gone"
 dpkg-query -W -f='${Package} ${Status}\n' keepalived
-command -v pykeepalived || echo "pykeepalived: not on PATH any more"
+for command in pykeepalived pyipvsadm pykeepalivedctl; do
+    hash -r
+    if command -v "$command"; then echo "$command is still installed"; exit 1; fi
+done
+echo "pykeepalived, pyipvsadm, pykeepalivedctl: gone"
