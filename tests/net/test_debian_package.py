@@ -61,12 +61,15 @@ def test_contents(package: Package) -> None:
                  "/lib/systemd/system/pykeepalived.service", "/etc/default/pykeepalived",
                  "/usr/share/man/man8/pykeepalived.8.gz", "/usr/share/man/man8/pykeepalivedctl.8.gz",
                  "/usr/share/man/man8/pyipvsadm.8.gz", "/usr/share/man/man5/pykeepalived.conf.5.gz",
-                 "/usr/share/pykeepalived/keepalived.conf.sample",
+                 "/usr/share/pykeepalived/keepalived.conf.sample", "/etc/init.d/pykeepalived",
                  "/usr/lib/python3/dist-packages/pykeepalived/cli/daemon.py"):  # fmt: skip
         assert path in files, path
     # The configuration is the operator's (and keepalived's): written by the postinst, never owned by the package.
     assert not any(path.startswith("/etc/keepalived/") for path in files)
-    assert (package.control / "conffiles").read_text().split() == ["/etc/default/pykeepalived"]
+    assert (package.control / "conffiles").read_text().split() == [
+        "/etc/default/pykeepalived",
+        "/etc/init.d/pykeepalived",
+    ]
     # Files of Debian's keepalived package are never ours: both install together.
     assert installed("keepalived"), "Debian's keepalived is the reference: scripts/run.sh installs it"
     keepalived_files = subprocess.run(["dpkg", "-L", "keepalived"], capture_output=True, text=True, check=True)
