@@ -2,6 +2,8 @@
 # Build the Debian package pykeepalived_VERSION_all.deb with Debian's tooling (debhelper, dh-python's
 # pybuild) from this repository's files as they are in the work tree, into dist/ (or OUTDIR).
 #   scripts/build-deb.sh [OUTDIR]
+# PYKEEPALIVED_DEB_VERSION=V gives the package version V instead of debian/changelog's (the upgrade tests
+# build two versions of the same code).
 # Needs (Debian 12): debhelper dh-python pybuild-plugin-pyproject help2man python3-all python3-setuptools,
 # and the runtime dependencies (help2man runs the commands): python3-pyroute2 python3-nftables
 # python3-prometheus-client python3-dnspython python3-aiosmtplib. `scripts/build-deb.sh --install-build-deps`
@@ -28,6 +30,9 @@ mkdir -p "$source"
 git ls-files -z --cached --others --exclude-standard -- pyproject.toml README.md src deploy packaging \
     | xargs -0 cp --parents -t "$source"
 mv "$source/packaging/debian" "$source/debian"
+if [ -n "${PYKEEPALIVED_DEB_VERSION:-}" ]; then
+    sed -i "1s/^pykeepalived ([^)]*)/pykeepalived ($PYKEEPALIVED_DEB_VERSION)/" "$source/debian/changelog"
+fi
 
 # Debian's python3 and tools, not a python earlier on PATH (pyenv, a virtual environment).
 (cd "$source" && PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg-buildpackage -b -us -uc --no-pre-clean) >"$work/build.log" 2>&1 || {

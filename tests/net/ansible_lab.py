@@ -1,7 +1,7 @@
 """Throw-away Debian 12 hosts for the Ansible role: each a root filesystem of its own (an overlay over
 fresh-debian.sh's pristine base) seen through a network namespace of its own on one bridge.
 
-    unshare --mount --propagation private python ansible_lab.py DEB PLAYBOOK   (root)
+    unshare --mount --propagation private python ansible_lab.py DEB UPGRADE_DEB   (root)
 
 systemd-nspawn cannot boot a container here (no systemd as PID 1), so a host is a chroot entered through
 `ip netns exec`: Ansible's `local` connection runs each module with the host's python3 through a wrapper
@@ -13,10 +13,14 @@ the package's sysv script, as systemd cannot run). What is shared with the machi
 Hosts lb1 and lb2 (directors, 10.99.0.11 and .12) get the role through examples/ansible/playbook.yml;
 web1 and web2 (10.99.0.13 and .14) are DR real servers prepared by this script (VIP on lo, arp_ignore=1,
 arp_announce=2: pykeepalivedctl realserver is not in this branch) with a web server each; the client is
-10.99.0.100. The playbook runs twice; then the client's requests to the VIP must reach both real servers,
-and after the master is killed, the backup must hold the VIP and the client still reach them. Prints one
-line per step and the playbook's recaps; exits 1 on the first failure. The mount namespace (unshare) takes
-every mount away when it ends; the namespaces and their processes are removed on the way out.
+10.99.0.100. The playbook runs twice (the second run changes nothing), and the client's requests to the VIP
+must reach both real servers. Then, with the VIP's holders polled throughout: a run with a VRID out of range
+(validate: refuses it, the file and the VIP stay), a run changing router_id (the handler reloads; the same
+daemons, the VIP stays), a run with UPGRADE_DEB (the postinst kills and restarts the daemons; the VIP stays on
+lb1); last, lb1's daemon killed: lb2 must hold the VIP and the client still reach both real servers. Prints
+one line per step (and the playbook's output when a run is not as expected); exits 1 on the first failure.
+The mount namespace (unshare) takes every mount away when it ends; the network namespaces and their
+processes are removed on the way out.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from pykeepalived.lab.netns import Lab, Router
@@ -39,6 +44,7 @@ from pykeepalived.lab.netns import Lab, Router
 REPOSITORY = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPOSITORY / "examples" / "ansible" / "playbook.yml"
 BASE = Path(os.environ.get("FRESH_BASE", "/var/tmp/fresh-base"))
+SHARED_TOOL = REPOSITORY.parent / "shared" / "tools" / "fresh-debian.sh"
 # Debian's packages the hosts need, installed once over the base (the hosts have no network to fetch them).
 IMAGE = Path("/var/tmp/pykeepalived-ansible-image")
 IMAGE_PACKAGES = ["python3-apt", "python3-pyroute2", "python3-nftables", "python3-prometheus-client",
@@ -53,7 +59,10 @@ def run(*command: str, **options: object) -> subprocess.CompletedProcess[str]:
 
 def image_layer() -> Path:
     """The base with IMAGE_PACKAGES: an overlay layer built once (again when the base was rebuilt)."""
-    assert (BASE / "usr" / "bin" / "python3").exists(), f"{BASE} is missing: run fresh-debian.sh prepare"
+    if not (BASE / "usr" / "bin" / "python3").exists():
+        # fresh-debian.sh (../shared/tools beside the clone) debootstraps it once and keeps it.
+        assert SHARED_TOOL.exists(), f"{BASE} is missing and so is {SHARED_TOOL}, which makes it"
+        run("bash", str(SHARED_TOOL), "prepare")
     stamp = str(os.stat(BASE / "etc" / "hostname").st_mtime_ns) + " " + " ".join(IMAGE_PACKAGES)
     marker = IMAGE / "built"
     if marker.exists() and marker.read_text() == stamp:
@@ -162,7 +171,7 @@ class Hosts:
         path.write_text(text)
         return path
 
-    def playbook(self, inventory: Path) -> tuple[int, str]:
+    def playbook(self, inventory: Path, *extra_vars: str) -> tuple[int, str]:
         environment = {
             "PATH": f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": str(self.workdir),
@@ -175,7 +184,8 @@ class Hosts:
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
         }
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK)],
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK),
+             *(argument for variable in extra_vars for argument in ("-e", variable))],
             capture_output=True, text=True, env=environment, timeout=600, check=False,
         )  # fmt: skip
         return result.returncode, result.stdout + result.stderr
@@ -227,10 +237,10 @@ def kill_namespace_processes(namespace: str) -> None:
             os.kill(int(pid), signal.SIGKILL)
 
 
-def wait_until(predicate: object, timeout: float) -> bool:
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if callable(predicate) and predicate():
+        if predicate():
             return True
         time.sleep(0.1)
     return False
@@ -259,56 +269,147 @@ def lab_hosts(workdir: Path) -> Iterator[Hosts]:
                 kill_namespace_processes(namespace)
 
 
+class Failed(Exception):
+    pass
+
+
+class HolderWatch:
+    """Every set of VIP holders seen, polled every 50 ms from a thread while a step runs."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.seen: set[tuple[str, ...]] = set()
+        self.running = True
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while self.running:
+            self.seen.add(tuple(router.namespace.rsplit("-", 1)[1] for router in self.lab.holders(VIP)))
+            time.sleep(0.05)
+
+    def __enter__(self) -> HolderWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.running = False
+        self.thread.join()
+
+
+def playbook_run(hosts: Hosts, inventory: Path, title: str, *extra_vars: str, expect_failure: bool = False) -> str:
+    status, output = hosts.playbook(inventory, *extra_vars)
+    counts = recap(output)
+    summary = "; ".join(
+        f"{host} ok={c['ok']} changed={c['changed']} failed={c['failed']}" for host, c in counts.items()
+    )
+    print(f"playbook, {title}: exit {status}; {summary}")
+    failed = status != 0 or any(c["failed"] for c in counts.values())
+    if set(counts) != {"lb1", "lb2"} or failed != expect_failure:
+        print(output)
+        raise Failed(f"playbook, {title}")
+    return output
+
+
+def daemon_pids(hosts: Hosts, name: str) -> list[int]:
+    """The daemon's parent processes in a director: exactly one is expected."""
+    pids = subprocess.run(["ip", "netns", "pids", hosts.router(name).namespace], capture_output=True, text=True)
+    return [int(pid) for pid in pids.stdout.split() if Path(f"/proc/{pid}/comm").read_text().strip() == "pykeepalived"]
+
+
+def processes(hosts: Hosts, name: str) -> list[str]:
+    """What runs in a host's namespace (for the failure messages)."""
+    found = []
+    listing = subprocess.run(["ip", "netns", "pids", hosts.router(name).namespace], capture_output=True, text=True)
+    for pid in listing.stdout.split():
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            found.append(f"{pid} {Path(f'/proc/{pid}/comm').read_text().strip()}: {command}")
+    return found
+
+
+def check_client(lab: Lab, through: str) -> None:
+    # Both real servers healthy in the checker (HTTP_GET every 2 s) before counting.
+    time.sleep(5)
+    answers = client_answers(lab, 20)
+    counts = ", ".join(f"{answers.count(name)} from {name}" for name in sorted(set(answers)))
+    print(f"client, 20 requests to {VIP} through {through}: {counts}")
+    if set(answers) != {"web1", "web2"}:
+        raise Failed("the client did not reach both real servers")
+
+
+def scenario(hosts: Hosts, deb: Path, upgrade: Path) -> None:
+    lab = hosts.lab
+    for name in ("web1", "web2"):
+        prepare_real_server(lab, hosts.router(name), name, hosts.workdir)
+    inventory = hosts.inventory(deb)
+    playbook_run(hosts, inventory, "run 1")
+    output = playbook_run(hosts, inventory, "run 2")
+    if any(count["changed"] for count in recap(output).values()):
+        raise Failed("the second run changed something")
+    master, backup = hosts.router("lb1"), hosts.router("lb2")
+    if not wait_until(lambda: lab.holders(VIP) == [master], 20):
+        raise Failed(f"lb1 does not hold {VIP} alone: {[r.namespace for r in lab.holders(VIP)]}")
+    first_pids = {name: daemon_pids(hosts, name) for name in ("lb1", "lb2")}
+    print(f"lb1 holds {VIP}; one daemon in each director: {first_pids}")
+    if any(len(pids) != 1 for pids in first_pids.values()):
+        raise Failed("not one daemon per director")
+    check_client(lab, "lb1")
+
+    config = hosts.roots["lb1"] / "etc" / "keepalived" / "keepalived.conf"
+    before = config.read_text()
+    with HolderWatch(lab) as watch:
+        output = playbook_run(hosts, inventory, "a VRID out of range", "pykeepalived_vrid=300", expect_failure=True)
+    refusal = next((line.strip() for line in output.splitlines() if "virtual_router_id" in line), "")
+    print(f"  refused by validate (pykeepalived -t): {refusal[:160]}")
+    if config.read_text() != before or watch.seen != {("r1",)} or not refusal:
+        raise Failed(f"the refused file changed something: holders seen {watch.seen}")
+    print("  the running configuration stayed, lb1 held the VIP throughout")
+
+    renamed = "pykeepalived_router_id=director-{{ inventory_hostname }}"
+    with HolderWatch(lab) as watch:
+        output = playbook_run(hosts, inventory, "a changed router_id", renamed)
+    reloaded = output.count("RUNNING HANDLER [../../deploy/ansible/roles/pykeepalived : Reload pykeepalived]")
+    pids = {name: daemon_pids(hosts, name) for name in ("lb1", "lb2")}
+    print(f"  handler Reload run: {reloaded}; holders seen {sorted(watch.seen)}; daemons {pids}")
+    if reloaded != 1 or watch.seen != {("r1",)} or pids != first_pids:
+        raise Failed("the change did not reload in place")
+
+    with HolderWatch(lab) as watch:
+        playbook_run(hosts, inventory, f"upgrade to {upgrade.name}", renamed, f"pykeepalived_deb={upgrade}")
+    pids = {name: daemon_pids(hosts, name) for name in ("lb1", "lb2")}
+    versions = {name: (hosts.roots[name] / "var" / "lib" / "dpkg" / "status").read_text() for name in ("lb1", "lb2")}
+    upgraded = all(upgrade.name.split("_")[1] in text for text in versions.values())
+    print(f"  new daemons {pids}; holders seen during the upgrade {sorted(watch.seen)}")
+    if (
+        not upgraded
+        or watch.seen != {("r1",)}
+        or any(len(pids[name]) != 1 or pids[name] == first_pids[name] for name in pids)
+    ):
+        for name in ("lb1", "lb2"):
+            print(f"  {name}: " + "; ".join(processes(hosts, name)))
+        raise Failed("the upgrade moved the VIP or did not restart the daemons")
+    check_client(lab, "lb1 after the upgrade")
+
+    kill_namespace_processes(master.namespace)
+    killed = time.monotonic()
+    if not wait_until(lambda: lab.holders(VIP) == [backup], 15):
+        raise Failed(f"after lb1's daemon was killed: holders {[r.namespace for r in lab.holders(VIP)]}")
+    print(f"lb1's daemon killed: lb2 holds {VIP} alone {time.monotonic() - killed:.1f} s later")
+    check_client(lab, "lb2")
+
+
 def main() -> int:
-    if len(sys.argv) != 2:
-        print("usage: ansible_lab.py DEB", file=sys.stderr)
+    if len(sys.argv) != 3:
+        print("usage: ansible_lab.py DEB UPGRADE_DEB", file=sys.stderr)
         return 2
-    deb = Path(sys.argv[1]).resolve()
+    deb, upgrade = (Path(argument).resolve() for argument in sys.argv[1:])
     workdir = Path(tempfile.mkdtemp(prefix="pykeepalived-ansible-"))
     try:
         with lab_hosts(workdir) as hosts:
-            lab = hosts.lab
-            for name in ("web1", "web2"):
-                prepare_real_server(lab, hosts.router(name), name, workdir)
-            inventory = hosts.inventory(deb)
-            for attempt in (1, 2):
-                status, output = hosts.playbook(inventory)
-                counts = recap(output)
-                summary = "; ".join(
-                    f"{host} ok={c['ok']} changed={c['changed']} failed={c['failed']}" for host, c in counts.items()
-                )
-                print(f"playbook run {attempt}: exit {status}; {summary}")
-                if status != 0 or set(counts) != {"lb1", "lb2"} or any(c["failed"] for c in counts.values()):
-                    print(output)
-                    return 1
-                if attempt == 2 and any(c["changed"] for c in counts.values()):
-                    print(output)
-                    print("FAIL: the second run changed something")
-                    return 1
-            master, backup = hosts.router("lb1"), hosts.router("lb2")
-            if not wait_until(lambda: lab.holders(VIP) == [master], 20):
-                print(f"FAIL: lb1 does not hold {VIP} alone: {[r.namespace for r in lab.holders(VIP)]}")
-                return 1
-            print(f"lb1 holds {VIP}")
-            # Both real servers healthy in the checker (HTTP_GET every 2 s) before counting.
-            time.sleep(5)
-            answers = client_answers(lab, 20)
-            print(f"client, 20 requests to {VIP} through lb1: " + ", ".join(
-                f"{answers.count(name)} from {name}" for name in sorted(set(answers))))  # fmt: skip
-            if set(answers) != {"web1", "web2"}:
-                return 1
-            kill_namespace_processes(master.namespace)
-            killed = time.monotonic()
-            if not wait_until(lambda: lab.holders(VIP) == [backup], 15):
-                print(f"FAIL: after lb1's daemon was killed: holders {[r.namespace for r in lab.holders(VIP)]}")
-                return 1
-            print(f"lb1's daemon killed: lb2 holds {VIP} alone {time.monotonic() - killed:.1f} s later")
-            time.sleep(5)
-            answers = client_answers(lab, 20)
-            print(f"client, 20 requests to {VIP} through lb2: " + ", ".join(
-                f"{answers.count(name)} from {name}" for name in sorted(set(answers))))  # fmt: skip
-            if set(answers) != {"web1", "web2"}:
-                return 1
+            scenario(hosts, deb, upgrade)
+    except Failed as failure:
+        print(f"FAIL: {failure}")
+        return 1
     finally:
         remove_workdir(workdir)
     print("OK")
