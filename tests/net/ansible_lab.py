@@ -122,6 +122,15 @@ class Hosts:
             wrapper.chmod(0o755)
             self.roots[name] = root
 
+    def run_in(self, name: str, *command: str) -> subprocess.CompletedProcess[str]:
+        """A command inside a host (its namespace and root), as root with Debian's PATH."""
+        return subprocess.run(
+            ["ip", "netns", "exec", self.router(name).namespace, "sh", "-c",
+             'mount --rbind /sys "$0/sys" && exec chroot "$0" "$@"', str(self.roots[name]), *command],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"},
+        )  # fmt: skip
+
     def router(self, name: str) -> Router:
         return self.lab.routers[HOSTS[name]]
 
@@ -396,6 +405,23 @@ def scenario(hosts: Hosts, deb: Path, upgrade: Path) -> None:
         raise Failed(f"after lb1's daemon was killed: holders {[r.namespace for r in lab.holders(VIP)]}")
     print(f"lb1's daemon killed: lb2 holds {VIP} alone {time.monotonic() - killed:.1f} s later")
     check_client(lab, "lb2")
+
+    playbook_run(hosts, inventory, "again, lb1's service started", renamed, f"pykeepalived_deb={upgrade}")
+    if not wait_until(lambda: lab.holders(VIP) == [master], 20):
+        raise Failed(f"lb1 did not take {VIP} back: {[r.namespace for r in lab.holders(VIP)]}")
+    time.sleep(2)
+    started = time.monotonic()
+    removal = hosts.run_in("lb1", "apt-get", "remove", "-y", "-q", "pykeepalived")
+    took = time.monotonic() - started
+    moved = wait_until(lambda: lab.holders(VIP) == [backup], 1.5)
+    status = hosts.run_in("lb1", "dpkg-query", "-W", "-f=${Status}", "pykeepalived").stdout
+    left = daemon_pids(hosts, "lb1")
+    print(f"apt-get remove pykeepalived on lb1: exit {removal.returncode} after {took:.1f} s, {status}; "
+          f"lb2 held {VIP} alone {time.monotonic() - started:.1f} s after it started; "
+          f"daemons left on lb1: {left}")  # fmt: skip
+    if removal.returncode != 0 or not moved or left or "config-files" not in status:
+        print(removal.stdout + removal.stderr)
+        raise Failed("the removal did not stop lb1's daemon cleanly (a kill would leave the VIP 3.6 s)")
 
 
 def main() -> int:
