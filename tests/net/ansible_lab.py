@@ -111,6 +111,10 @@ class Hosts:
             (root / str(self.exchange).lstrip("/")).mkdir(parents=True)
             run("mount", "--bind", str(self.exchange), str(root / str(self.exchange).lstrip("/")))
             (root / "etc" / "hostname").write_text(name + "\n")
+            # No init system runs here: invoke-rc.d (the package's scripts) acts only if policy-rc.d allows it.
+            policy = root / "usr" / "sbin" / "policy-rc.d"
+            policy.write_text("#!/bin/sh\n# This host's services are managed through their sysv scripts.\nexit 0\n")
+            policy.chmod(0o755)
             # The host's python3 for Ansible: in its namespace (whose /sys ip netns exec mounts), in its root.
             wrapper = top / "python3"
             wrapper.write_text(

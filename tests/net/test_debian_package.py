@@ -94,6 +94,13 @@ def test_contents(package: Package) -> None:
     assert "if deb-systemd-helper debian-installed 'pykeepalived.service'; then" in postinst
 
 
+def test_lintian_finds_nothing(package: Package) -> None:
+    assert shutil.which("lintian"), "lintian is missing: apt-get install lintian (scripts/run.sh does)"
+    result = subprocess.run(["lintian", "--fail-on", "error,warning", str(package.deb)],
+                            capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
+
+
 def man_page(package: Package, relative: str) -> str:
     text = subprocess.run(["gzip", "-dc", str(package.root / relative)], capture_output=True, text=True, check=True)
     return text.stdout.replace("\\-", "-").replace("\\(aq", "'")
