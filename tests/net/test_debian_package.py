@@ -85,7 +85,7 @@ def test_contents(package: Package) -> None:
 
     postinst = (package.control / "postinst").read_text()
     prerm = (package.control / "prerm").read_text()
-    assert "systemctl kill --kill-who=all --signal=SIGKILL" in postinst
+    assert 'kill -KILL "-$group"' in postinst and 'systemctl restart "$UNIT"' in postinst
     assert 'if [ "$1" = configure ] && [ ! -e "$CONFIG" ]; then' in postinst
     assert "deb-systemd-invoke stop pykeepalived.service" in prerm
     # Neither enabled nor started by the installation (it would stop a running keepalived: Conflicts=).
