@@ -22,6 +22,14 @@ if [ "${1:-}" = --install-build-deps ]; then
 fi
 outdir=$(realpath -m "${1:-dist}")
 
+# The package's version is the project's: debian/changelog names it too.
+project_version=$(/usr/bin/python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
+changelog_version=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
+if [ "$project_version" != "$changelog_version" ]; then
+    echo "build-deb.sh: pyproject.toml says $project_version, packaging/debian/changelog $changelog_version" >&2
+    exit 1
+fi
+
 work=$(mktemp -d /tmp/pykeepalived-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 source="$work/pykeepalived"
