@@ -377,6 +377,15 @@ def scenario(hosts: Hosts, deb: Path, upgrade: Path) -> None:
         raise Failed("not one daemon per director")
     check_client(lab, "lb1")
 
+    # The pair the role rendered, judged together by the project's cluster lint (rules and scenarios).
+    configs = [str(hosts.roots[name] / "etc" / "keepalived" / "keepalived.conf") for name in ("lb1", "lb2")]
+    lint = subprocess.run([sys.executable, "-m", "pykeepalived.cli.ctl", "lint", *configs, "-i", "lb1", "-i", "lb2"],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    print(f"pykeepalivedctl lint of the two rendered files: exit {lint.returncode}, {lint.stdout.splitlines()[-1]}")
+    if lint.returncode != 0:
+        print(lint.stdout + lint.stderr)
+        raise Failed("the rendered pair does not pass the lint")
+
     config = hosts.roots["lb1"] / "etc" / "keepalived" / "keepalived.conf"
     before = config.read_text()
     with HolderWatch(lab) as watch:
