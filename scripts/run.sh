@@ -18,11 +18,14 @@ fi
 # (the kernel NAT data plane); user-mode-linux, ipvsadm, kmod and a C compiler for the IPVS tests (a
 # kernel with IPVS run as a program, and the shim it needs on AMX CPUs); arping (the benches, and the ARP
 # probe of `pykeepalivedctl realserver check`), haproxy, nginx and ab for the benches; systemd for
-# `systemd-analyze verify` of the shipped unit (it does not run systemd here).
+# `systemd-analyze verify` of the shipped unit (it does not run systemd here); debhelper, dh-python,
+# help2man, lintian and Debian's Python libraries to build and test the Debian package.
 # The keepalived service does not start: Debian's unit requires
 # /etc/keepalived/keepalived.conf, and we never write it.
 packages=(python3 python3-venv python3-pip keepalived iproute2 tshark openssl nftables python3-nftables
-    user-mode-linux ipvsadm kmod gcc libc6-dev arping haproxy nginx-light apache2-utils systemd util-linux mount)
+    user-mode-linux ipvsadm kmod gcc libc6-dev arping haproxy nginx-light apache2-utils systemd util-linux mount
+    debhelper dh-python pybuild-plugin-pyproject help2man python3-all python3-setuptools python3-pyroute2
+    python3-prometheus-client python3-dnspython python3-aiosmtplib lintian)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -45,7 +48,8 @@ rm -f "$site_packages/debian-packages.pth"
 rm -rf .venv/debian-packages
 
 # What the tests run: fail here, by name, rather than in the middle of the suite.
-for command in keepalived tshark nft ipvsadm linux.uml gcc modprobe arping ip systemd-analyze unshare mount mknod; do
+for command in keepalived tshark nft ipvsadm linux.uml gcc modprobe arping ip systemd-analyze unshare mount mknod \
+    dpkg-buildpackage help2man lintian; do
     command -v "$command" >/dev/null || { echo "set-up incomplete: '$command' is missing" >&2; exit 1; }
 done
 
