@@ -24,7 +24,7 @@ fi
 # /etc/keepalived/keepalived.conf, and we never write it.
 packages=(python3 python3-venv python3-pip keepalived iproute2 tshark openssl nftables python3-nftables
     user-mode-linux ipvsadm kmod gcc libc6-dev arping haproxy nginx-light apache2-utils systemd util-linux mount
-    debhelper dh-python pybuild-plugin-pyproject help2man python3-all python3-setuptools python3-pyroute2
+    build-essential debhelper dh-python pybuild-plugin-pyproject help2man python3-all python3-setuptools python3-pyroute2
     python3-prometheus-client python3-dnspython python3-aiosmtplib lintian)
 missing=()
 for package in "${packages[@]}"; do
