@@ -68,11 +68,13 @@ def image_layer() -> Path:
     if marker.exists() and marker.read_text() == stamp:
         return IMAGE / "upper"
     shutil.rmtree(IMAGE, ignore_errors=True)
+    build = IMAGE / "build"
+    writable(build)
     for part in ("upper", "work", "root"):
-        (IMAGE / part).mkdir(parents=True)
-    root = IMAGE / "root"
+        (build / part).mkdir(parents=True)
+    root = build / "root"
     run("mount", "-t", "overlay", "overlay", "-o",
-        f"lowerdir={BASE},upperdir={IMAGE / 'upper'},workdir={IMAGE / 'work'}", str(root))  # fmt: skip
+        f"lowerdir={BASE},upperdir={build / 'upper'},workdir={build / 'work'}", str(root))  # fmt: skip
     try:
         run("mount", "-t", "proc", "proc", str(root / "proc"))
         run("mount", "--rbind", "/dev", str(root / "dev"))
@@ -84,8 +86,19 @@ def image_layer() -> Path:
         run("chroot", str(root), "apt-get", "clean")
     finally:
         run("umount", "-R", str(root))
+    # Kept as a plain directory: a lower layer may sit on any file system, an upper one not on overlayfs.
+    run("cp", "-a", str(build / "upper"), str(IMAGE / "upper"))
+    run("umount", str(build))
     marker.write_text(stamp)
     return IMAGE / "upper"
+
+
+def writable(path: Path) -> None:
+    """A tmpfs at `path` (in this process's own mount namespace) for an overlay's upper and work directories:
+    they cannot be on overlayfs, which is what /tmp and /var/tmp are on a machine that itself runs in a
+    layered root (the fresh-Debian check's)."""
+    path.mkdir(parents=True, exist_ok=True)
+    run("mount", "-t", "tmpfs", "tmpfs", str(path))
 
 
 class Hosts:
@@ -101,6 +114,7 @@ class Hosts:
         for name, index in HOSTS.items():
             router = lab.routers[index]
             top = workdir / name
+            writable(top)
             for part in ("upper", "work", "root"):
                 (top / part).mkdir(parents=True)
             root = top / "root"
@@ -263,6 +277,7 @@ def remove_workdir(workdir: Path) -> None:
     """Unmount the roots, then delete them: never while a mount (the machine's /dev, /proc) is under them."""
     for name in HOSTS:
         subprocess.run(["umount", "-R", str(workdir / name / "root")], capture_output=True, check=False)
+        subprocess.run(["umount", str(workdir / name)], capture_output=True, check=False)
     mounted = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
                if line.split()[1].startswith(str(workdir))]  # fmt: skip
     if mounted:
