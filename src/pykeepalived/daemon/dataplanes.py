@@ -15,11 +15,12 @@ from ..io.errors import DataplaneUnavailable
 from ..io.ipvs import IpvsPlane, kernel_has_ipvs
 from ..io.nftables import NftablesPlane, open_nftables
 from ..io.shared_counts import SLOTS, SharedCounts
+from ..io.unix import unix_address, unix_socket
 from ..lb.dataplane import Connections, DataPlane, MemoryPlane, Stats
 from ..lb.nftables import IPVS_TIMEOUTS
 from ..lb.table import DestinationKey, Operation, ServiceKey, Table, TableMirror
 from .process import logging_arguments
-from .proxy_worker import feed_line, unix_address, unix_socket
+from .proxy_worker import feed_line
 from .supervisor import ChildSpec, child_command
 
 # A worker that has not read this much of its feed is stuck: it is dropped, and given the whole table when it

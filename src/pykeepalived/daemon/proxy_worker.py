@@ -15,13 +15,13 @@ import dataclasses
 import json
 import logging
 import signal
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 
 from ..io.dumps import write_json_atomically
 from ..io.proxy.relays import ProxyRelays
 from ..io.shared_counts import SharedCounts
+from ..io.unix import unix_address, unix_socket
 from ..lb.table import DestinationKey, ServiceKey, Table, plan, table_from_data, table_to_data
 from . import logs
 from .process import (
@@ -47,20 +47,6 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 
 Slots = Mapping[tuple[ServiceKey, DestinationKey], int]
-
-
-def unix_address(name: str) -> str:
-    """A unix socket's address as written on a command line, where '@' stands for the abstract namespace's
-    leading NUL (which an argument cannot hold)."""
-    return "\0" + name[1:] if name.startswith("@") else name
-
-
-def unix_socket() -> socket.socket:
-    """A non-blocking unix stream socket, for asyncio to connect or bind itself: uvloop refuses abstract
-    names given as addresses."""
-    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    unix.setblocking(False)
-    return unix
 
 
 def feed_line(table: Table, slots: Slots) -> bytes:

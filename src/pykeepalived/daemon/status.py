@@ -19,6 +19,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from ..io.unix import unix_socket
+
 ROLES = ("vrrp", "checker")
 ASK_TIMEOUT_SECONDS = 2.0
 # keepalived's numbers for the states (its JSON dump and SNMP; keepalived-exporter's keepalived_vrrp_state).
@@ -38,8 +40,7 @@ def _peer_uid(connection: Any) -> int:
 
 async def serve_status(role: str, snapshot: Callable[[], Snapshot], logger: logging.Logger) -> asyncio.Server:
     """Answer status requests for this child process (its parent is the supervisor)."""
-    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listening.setblocking(False)
+    listening = unix_socket()
     listening.bind(status_address(os.getppid(), role))
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
