@@ -13,27 +13,20 @@ import time
 from pathlib import Path
 
 import pytest
+from sniffers import IPV4, sniffer
 
 from pykeepalived.lab.netns import Lab, pykeepalived_command, run, vrrp_config
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 VIP = "10.99.1.1"
-# Prints the priority of every VRRP advert the interface sees (it runs in the client's namespace).
-ADVERT_PRIORITIES = """
-import socket, sys, time
-frames = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-frames.bind(("eth0", 0))
-frames.settimeout(0.1)
-end = time.monotonic() + float(sys.argv[1])
-print("listening", flush=True)
-while time.monotonic() < end:
-    try:
-        frame = frames.recv(2048)
-    except TimeoutError:
-        continue
+# Prints the priority of every VRRP advert the client's link sees.
+ADVERT_PRIORITIES = sniffer(
+    IPV4,
+    """
     if frame[23] == 112:
         print(frame[14 + (frame[14] & 15) * 4 + 2], flush=True)
-"""
+    """,
+)
 
 
 def environment() -> dict[str, str]:
@@ -134,6 +127,32 @@ def test_net_namespace_runs_the_daemon_there_with_keepalived_s_pid_files(tmp_pat
                 ours.kill()
     assert ours.returncode == 0, log
     assert not directory.exists()
+
+
+def test_without_dont_fork_the_command_ends_once_the_pid_file_names_the_daemon(tmp_path: Path) -> None:
+    """An init script starts the daemon and asks its status at once (Ansible's service module does): the
+    forking command must not end before the detached daemon has written its pid file."""
+    with Lab(f"pf{secrets.token_hex(3)}", routers=1) as lab:
+        router = lab.routers[0]
+        config = tmp_path / "keepalived.conf"
+        config.write_text(vrrp_config(router, 150))
+        main, vrrp = tmp_path / "keepalived.pid", tmp_path / "vrrp.pid"
+        command = [*pykeepalived_command(), "-l", "-P", "-p", str(main), "-r", str(vrrp), "-f", str(config)]
+        started = subprocess.run(["ip", "netns", "exec", router.namespace, *command], env=environment(),
+                                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)  # fmt: skip
+        daemon = int(main.read_text()) if main.exists() else None
+        try:
+            assert started.returncode == 0, started.stdout + started.stderr
+            assert daemon is not None, "the command ended before the daemon wrote its pid file"
+            assert "pykeepalived" in Path(f"/proc/{daemon}/cmdline").read_text(), "the pid file names another process"
+            assert lab.wait_for_holder(VIP, timeout=15) is router
+        finally:
+            if daemon is not None:
+                os.kill(daemon, signal.SIGTERM)
+                deadline = time.monotonic() + 15
+                while Path(f"/proc/{daemon}").exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        assert not main.exists() and not vrrp.exists()
 
 
 def test_instance_names_the_pid_files_and_dash_s_overrides_net_namespace(tmp_path: Path) -> None:

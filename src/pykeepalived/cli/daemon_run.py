@@ -170,14 +170,15 @@ def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger,
     if args.core_dump:
         allow_core_dumps(logger)
     create_config_save_dir(config, logger)
-    if not args.dont_fork:
-        daemonize()
+    started = None if args.dont_fork else daemonize()
     if run_checks:
         children += checker_children(args, checkers_pidfile, readiness, logger)
     if args.metrics:
         start_metrics(args.metrics, os.getpid())
     try:
         with pid_directories(pidfiles), pidfile(main_pidfile):
+            if started is not None:
+                started()
             return asyncio.run(
                 Supervisor(
                     children,

@@ -209,16 +209,28 @@ def child_command(module: str, arguments: list[str]) -> list[str]:
     return [sys.executable, "-m", module, *arguments]
 
 
-def daemonize() -> None:
-    """Detach from the terminal (keepalived's default without -n)."""
+def daemonize() -> Callable[[], None]:
+    """Detach from the terminal (keepalived's default without -n). The command ends when the detached daemon
+    calls what this returns, once its pid file is written (keepalived's ends at the fork): an init script's
+    `status` or systemd's Type=forking right after the start finds the daemon. It ends with 1 if the daemon
+    died before that."""
+    ready_read, ready_write = os.pipe()
     if os.fork():
-        os._exit(0)
+        os.close(ready_write)
+        os._exit(0 if os.read(ready_read, 1) else 1)
+    os.close(ready_read)
     os.setsid()
     if os.fork():
         os._exit(0)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+
+    def started() -> None:
+        os.write(ready_write, b"\n")
+        os.close(ready_write)
+
+    return started
 
 
 def banner(logger: logging.Logger, argv: list[str], config: str) -> None:
