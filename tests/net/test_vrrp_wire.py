@@ -8,27 +8,24 @@ import json
 import subprocess
 import sys
 import time
+from typing import Any
+
+from sniffers import ARP, IPV4, IPV6, reports, sniffer
 
 from pykeepalived.lab.netns import CLIENT_ADDRESS, Lab, Router, run, vrrp_config
 
 # A raw socket in the client's namespace: every IPv4 VRRP packet on its link, as (source, destination, TTL, VRID,
 # monotonic time: one clock for every namespace).
-SNIFFER = """
-import json, socket, sys, time
-sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-sock.settimeout(0.1)
-deadline = time.monotonic() + float(sys.argv[1])
-while time.monotonic() < deadline:
-    try:
-        frame = sock.recv(2048)
-    except TimeoutError:
-        continue
+SNIFFER = sniffer(
+    IPV4,
+    """
     ip = frame[14:]
     if ip[9] == 112:
         vrrp = ip[(ip[0] & 15) * 4:]
         seen = [socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), ip[8], vrrp[1], time.monotonic()]
         print(json.dumps(seen), flush=True)
-"""
+    """,
+)
 
 
 def config(router: Router) -> str:
@@ -54,15 +51,16 @@ def config(router: Router) -> str:
     )
 
 
-def sniff(lab: Lab, seconds: float) -> list[tuple[str, str, int, int, float]]:
+def sniff(lab: Lab, script: str, seconds: float) -> list[list[Any]]:
+    """What `script` (a sniffer) reports in the client's namespace for `seconds`."""
     output = subprocess.run(
-        ["ip", "netns", "exec", lab.client, sys.executable, "-c", SNIFFER, str(seconds)],
+        ["ip", "netns", "exec", lab.client, sys.executable, "-c", script, str(seconds)],
         capture_output=True,
         text=True,
         timeout=seconds + 10,
         check=True,
     ).stdout
-    return [tuple(json.loads(line)) for line in output.splitlines()]
+    return [json.loads(line) for line in reports(output)]
 
 
 def joined(router: Router) -> set[str]:
@@ -77,7 +75,7 @@ def test_groups_and_unicast_ttl_on_the_wire_as_keepalived_sends_them(lab: Lab) -
     lab.start_router(our_router, config(our_router))
     # Masters within 3 x 0.2 s + skew; then every instance advertises.
     time.sleep(2.0)
-    seen = {packet[:4] for packet in sniff(lab, 1.5)}
+    seen = {tuple(packet[:4]) for packet in sniff(lab, SNIFFER, 1.5)}
     for router in lab.routers:
         base = 10 * router.index
         assert (router.address, "224.0.0.19", 255, base + 1) in seen, (router.index, seen)
@@ -99,7 +97,7 @@ def test_the_first_advert_waits_for_vrrp_startup_delay_as_keepalived_s(lab: Lab)
         conf = conf.replace("global_defs {", f"global_defs {{\n    vrrp_startup_delay {STARTUP_DELAY:g}", 1)
         lab.start_router(router, conf, daemon=["keepalived"] if router is keepalived_router else None)
     started = time.monotonic()
-    packets = sniff(lab, STARTUP_DELAY + 3.0)
+    packets = sniff(lab, SNIFFER, STARTUP_DELAY + 3.0)
     first = {
         router.index: min((p[4] for p in packets if p[0] == router.address), default=None) for router in lab.routers
     }
@@ -115,20 +113,14 @@ def test_the_first_advert_waits_for_vrrp_startup_delay_as_keepalived_s(lab: Lab)
 
 
 # Gratuitous ARPs on the client's link, as (sender MAC, sender IP, monotonic time).
-ARP_SNIFFER = """
-import json, socket, sys, time
-sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-sock.settimeout(0.1)
-deadline = time.monotonic() + float(sys.argv[1])
-while time.monotonic() < deadline:
-    try:
-        frame = sock.recv(2048)
-    except TimeoutError:
-        continue
+ARP_SNIFFER = sniffer(
+    ARP,
+    """
     arp = frame[14:]
     if arp[14:18] == arp[24:28]:
         print(json.dumps([arp[8:14].hex(":"), socket.inet_ntoa(arp[14:18]), time.monotonic()]), flush=True)
-"""
+    """,
+)
 
 
 def test_gratuitous_arps_of_a_burst_are_spaced_by_vrrp_garp_interval_as_keepalived_s(lab: Lab) -> None:
@@ -139,6 +131,7 @@ def test_gratuitous_arps_of_a_burst_are_spaced_by_vrrp_garp_interval_as_keepaliv
         text=True,
     )
     lab.started.append(sniffer)
+    assert sniffer.stdout is not None and sniffer.stdout.readline() == "listening\n"
     for router in lab.routers:
         conf = vrrp_config(router, 100, f"10.99.4.{router.index}", version=3, advert_int=0.2)
         conf = conf.replace("virtual_router_id 51", f"virtual_router_id {100 + router.index}")
@@ -148,7 +141,7 @@ def test_gratuitous_arps_of_a_burst_are_spaced_by_vrrp_garp_interval_as_keepaliv
         )
         lab.start_router(router, conf, daemon=["keepalived"] if router is keepalived_router else None)
     output, _ = sniffer.communicate(timeout=15)
-    arps = [json.loads(line) for line in output.splitlines()]
+    arps = [json.loads(line) for line in reports(output)]
     for router in lab.routers:
         times = [at for mac, _, at in arps if mac == router.mac]
         assert times, (router.index, arps)
@@ -162,21 +155,15 @@ def test_gratuitous_arps_of_a_burst_are_spaced_by_vrrp_garp_interval_as_keepaliv
 
 
 # IPv6 VRRP packets on the client's link, as (source, destination, hop limit, VRID).
-SNIFFER6 = """
-import json, socket, sys, time
-sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD))
-sock.settimeout(0.1)
-deadline = time.monotonic() + float(sys.argv[1])
-while time.monotonic() < deadline:
-    try:
-        frame = sock.recv(2048)
-    except TimeoutError:
-        continue
+SNIFFER6 = sniffer(
+    IPV6,
+    """
     ip = frame[14:]
     if ip[6] == 112:
         source, destination = (socket.inet_ntop(socket.AF_INET6, ip[at:at + 16]) for at in (8, 24))
         print(json.dumps([source, destination, ip[7], ip[41]]), flush=True)
-"""
+    """,
+)
 CLIENT_LINK_LOCAL = "fe80::99:ff:fe00:fe"
 
 
@@ -193,14 +180,7 @@ def test_ipv6_unicast_hop_limit_is_unicast_ttl_else_the_kernel_s_as_keepalived_s
             )
         lab.start_router(router, conf, daemon=["keepalived"] if router is keepalived_router else None)
     time.sleep(2.0)
-    output = subprocess.run(
-        ["ip", "netns", "exec", lab.client, sys.executable, "-c", SNIFFER6, "1.5"],
-        capture_output=True,
-        text=True,
-        timeout=12,
-        check=True,
-    ).stdout
-    seen = {(destination, hop_limit, vrid) for _, destination, hop_limit, vrid in map(json.loads, output.splitlines())}
+    seen = {(destination, hop_limit, vrid) for _, destination, hop_limit, vrid in sniff(lab, SNIFFER6, 1.5)}
     for router in lab.routers:
         base = 140 + 10 * router.index
         # unicast_ttl, else the kernel's default hop limit (64): keepalived sets none.
