@@ -10,11 +10,11 @@ systemd-nspawn cannot boot a container here (no systemd as PID 1), so a host is 
 module thus runs inside the host, with its files, its packages, its network and its services (started by
 the package's sysv script, as systemd cannot run). What is shared with the machine: the kernel, /dev, /proc.
 
-Hosts lb1 and lb2 (directors, 10.99.0.11 and .12) get the role through examples/ansible/playbook.yml;
-web1 and web2 (10.99.0.13 and .14) are DR real servers prepared by this script (VIP on lo, arp_ignore=1,
-arp_announce=2: pykeepalivedctl realserver is not in this branch) with a web server each; the client is
-10.99.0.100. The playbook runs twice (the second run changes nothing), and the client's requests to the VIP
-must reach both real servers. Then, with the VIP's holders polled throughout: a run with a VRID out of range
+Through examples/ansible/playbook.yml, hosts lb1 and lb2 (10.99.0.11 and .12) get the director role and
+web1 and web2 (10.99.0.13 and .14) the real-server role (`pykeepalivedctl realserver setup`: the VIP on lo,
+arp_ignore=1, arp_announce=2), each with a web server this script starts; the client is 10.99.0.100. The
+playbook runs twice (the second run changes nothing), and the client's requests to the VIP must reach both
+real servers. Then, with the VIP's holders polled throughout: a run with a VRID out of range
 (validate: refuses it, the file and the VIP stay), a run changing router_id (the handler reloads; the same
 daemons, the VIP stays), a run with UPGRADE_DEB (the postinst kills and restarts the daemons; the VIP stays on
 lb1); last, lb1's daemon killed: lb2 must hold the VIP and the client still reach both real servers. Prints
@@ -171,12 +171,12 @@ class Hosts:
         text = f"""all:
   vars:
     ansible_connection: local
+    pykeepalived_deb: {deb}
   children:
     directors:
       hosts:
 {directors}
       vars:
-        pykeepalived_deb: {deb}
         pykeepalived_vrid: 51
         pykeepalived_auth_pass: s3cret
         pykeepalived_vips: ["{VIP}/32"]
@@ -218,12 +218,9 @@ class Hosts:
         return result.returncode, result.stdout + result.stderr
 
 
-def prepare_real_server(lab: Lab, router: Router, name: str, workdir: Path) -> None:
-    """LVS-DR's real-server side by hand: the VIP on lo, no ARP answers for it; and a web server saying who it is."""
+def start_web_server(lab: Lab, router: Router, name: str, workdir: Path) -> None:
+    """A web server on a real server, saying who it is."""
     namespace = router.namespace
-    run("ip", "-n", namespace, "addr", "add", f"{VIP}/32", "dev", "lo")
-    for setting in ("all.arp_ignore=1", "all.arp_announce=2", "eth0.arp_ignore=1", "eth0.arp_announce=2"):
-        run("ip", "netns", "exec", namespace, "sysctl", "-q", "-w", f"net.ipv4.conf.{setting}")
     site = workdir / f"site-{name}"
     site.mkdir()
     (site / "index.html").write_text(name + "\n")
@@ -332,7 +329,7 @@ def playbook_run(hosts: Hosts, inventory: Path, title: str, *extra_vars: str, ex
     )
     print(f"playbook, {title}: exit {status}; {summary}")
     failed = status != 0 or any(c["failed"] for c in counts.values())
-    if set(counts) != {"lb1", "lb2"} or failed != expect_failure:
+    if set(counts) != set(HOSTS) or failed != expect_failure:
         print(output)
         raise Failed(f"playbook, {title}")
     return output
@@ -377,12 +374,18 @@ def check_client(lab: Lab, through: str) -> None:
 def scenario(hosts: Hosts, deb: Path, upgrade: Path) -> None:
     lab = hosts.lab
     for name in ("web1", "web2"):
-        prepare_real_server(lab, hosts.router(name), name, hosts.workdir)
+        start_web_server(lab, hosts.router(name), name, hosts.workdir)
     inventory = hosts.inventory(deb)
     playbook_run(hosts, inventory, "run 1")
     output = playbook_run(hosts, inventory, "run 2")
     if any(count["changed"] for count in recap(output).values()):
+        print(output)
         raise Failed("the second run changed something")
+    for name in ("web1", "web2"):
+        prepared = hosts.run_in(name, "pykeepalivedctl", "realserver", "check", "--vip", VIP)
+        print(f"{name}, pykeepalivedctl realserver check: {prepared.stdout.strip()}")
+        if prepared.returncode != 0:
+            raise Failed(f"{name} is not prepared as a DR real server")
     master, backup = hosts.router("lb1"), hosts.router("lb2")
     if not wait_until(lambda: lab.holders(VIP) == [master], 20):
         raise Failed(f"lb1 does not hold {VIP} alone: {[r.namespace for r in lab.holders(VIP)]}")

@@ -1,7 +1,8 @@
-"""deploy/ansible's role through examples/ansible/playbook.yml on throw-away Debian 12 hosts (tests/net/ansible_lab.py:
-a root filesystem and a network namespace each): two runs (the second changes nothing), a client reaching both DR
-real servers through the VIP, a file pykeepalived -t refuses (nothing changes), a change reloaded in place, a
-package upgrade without a VIP move, and the VIP on the backup once the master's daemon is killed."""
+"""deploy/ansible's roles through examples/ansible/playbook.yml on throw-away Debian 12 hosts
+(tests/net/ansible_lab.py: a root filesystem and a network namespace each), directors and DR real servers: two
+runs (the second changes nothing), a client reaching both real servers through the VIP, a file pykeepalived -t
+refuses (nothing changes), a change reloaded in place, a package upgrade without a VIP move, and the VIP on the
+backup once the master's daemon is killed."""
 
 from __future__ import annotations
 
