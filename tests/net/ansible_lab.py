@@ -210,9 +210,12 @@ class Hosts:
             "ANSIBLE_LOCALHOST_WARNING": "False",
             "ANSIBLE_RETRY_FILES_ENABLED": "False",
         }
+        # The hosts' services run from their sysv scripts (no init system runs in them); Ansible would guess
+        # their service manager from the machine's PID 1, which is not theirs.
+        variables = ["ansible_service_mgr=sysvinit", *extra_vars]
         result = subprocess.run(
             [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK),
-             *(argument for variable in extra_vars for argument in ("-e", variable))],
+             *(argument for variable in variables for argument in ("-e", variable))],
             capture_output=True, text=True, env=environment, timeout=600, check=False,
         )  # fmt: skip
         return result.returncode, result.stdout + result.stderr
