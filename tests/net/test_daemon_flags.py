@@ -33,6 +33,16 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPOSITORY / "src")}
 
 
+def start_in(lab: Lab, namespace: str, command: list[str]) -> subprocess.Popen[str]:
+    """A daemon in one of the lab's namespaces, its log (standard output and error) read as text; the lab ends it."""
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", namespace, *command],
+        env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lab.started.append(process)
+    return process
+
+
 def wait_for(path: Path, within: float) -> None:
     deadline = time.monotonic() + within
     while not path.exists():
@@ -53,12 +63,10 @@ def test_dont_release_vrrp_keeps_the_vip_and_sends_no_priority_0(daemon: str, tm
         config = tmp_path / "keepalived.conf"
         config.write_text(vrrp_config(router, 150))
         command = ["keepalived"] if daemon == "keepalived" else pykeepalived_command()
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", router.namespace, *command, "-n", "-l", "-G", "-P", "-V", "-f", str(config),
-             "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid")],
-            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        lab.started.append(process)
+        process = start_in(lab, router.namespace, [
+            *command, "-n", "-l", "-G", "-P", "-V", "-f", str(config),
+            "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid")
+        ])  # fmt: skip
         listener = subprocess.Popen(
             ["ip", "netns", "exec", lab.client, sys.executable, "-c", ADVERT_PRIORITIES, "30"],
             stdin=subprocess.DEVNULL,
@@ -108,12 +116,10 @@ def test_net_namespace_runs_the_daemon_there_with_keepalived_s_pid_files(tmp_pat
         assert not directory.exists()
         # Ours is started in another namespace (never in the machine's) and moves itself to the one the file
         # names, before any VRRP socket exists: the VIP appears in the router's namespace.
-        ours = subprocess.Popen(
-            ["ip", "netns", "exec", launcher.namespace, *pykeepalived_command(), "-n", "-l", "-G", "-P",
-             "-f", str(config)],
-            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        lab.started.append(ours)
+        ours = start_in(lab, launcher.namespace, [
+            *pykeepalived_command(), "-n", "-l", "-G", "-P",
+            "-f", str(config)
+        ])  # fmt: skip
         try:
             assert lab.wait_for_holder(VIP, timeout=15) is router
             assert sorted(path.name for path in directory.iterdir()) == theirs == ["keepalived.pid", "vrrp.pid"]
@@ -162,12 +168,10 @@ def test_instance_names_the_pid_files_and_dash_s_overrides_net_namespace(tmp_pat
         # -s wins over the file's net_namespace, as keepalived's.
         config.write_text("net_namespace elsewhere\ninstance blue\n" + vrrp_config(router, 150))
         directory = Path("/run/keepalived") / router.namespace
-        ours = subprocess.Popen(
-            ["ip", "netns", "exec", launcher.namespace, *pykeepalived_command(), "-n", "-l", "-G", "-P", "-s",
-             router.namespace, "-f", str(config)],
-            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        lab.started.append(ours)
+        ours = start_in(lab, launcher.namespace, [
+            *pykeepalived_command(), "-n", "-l", "-G", "-P", "-s",
+            router.namespace, "-f", str(config)
+        ])  # fmt: skip
         try:
             wait_for(directory / "vrrp_blue.pid", within=15)
             assert sorted(path.name for path in directory.iterdir()) == ["keepalived_blue.pid", "vrrp_blue.pid"]
@@ -188,13 +192,11 @@ def test_core_dumps_umask_and_all_children(tmp_path: Path) -> None:
     with Lab(f"pf{secrets.token_hex(3)}", routers=1) as lab:
         router = lab.routers[0]
         pidfiles = {name: tmp_path / f"{name}.pid" for name in ("parent", "vrrp", "checker")}
-        daemon = subprocess.Popen(
-            ["ip", "netns", "exec", router.namespace, *pykeepalived_command(), "-n", "-l", "-G", "--all", "-m",
-             "-u", "077", "--dataplane", "memory", "-f", str(config), "-p", str(pidfiles["parent"]),
-             "-r", str(pidfiles["vrrp"]), "-c", str(pidfiles["checker"])],
-            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        lab.started.append(daemon)
+        daemon = start_in(lab, router.namespace, [
+            *pykeepalived_command(), "-n", "-l", "-G", "--all", "-m",
+            "-u", "077", "--dataplane", "memory", "-f", str(config), "-p", str(pidfiles["parent"]),
+            "-r", str(pidfiles["vrrp"]), "-c", str(pidfiles["checker"])
+        ])  # fmt: skip
         try:
             for path in pidfiles.values():
                 wait_for(path, within=15)
@@ -219,13 +221,11 @@ def test_dont_release_ipvs_leaves_the_kernel_s_table(keep: bool, tmp_path: Path)
     with Lab(f"pf{secrets.token_hex(3)}", routers=1) as lab:
         router = lab.routers[0]
         checker_pidfile = tmp_path / "checker.pid"
-        daemon = subprocess.Popen(
-            ["ip", "netns", "exec", router.namespace, *pykeepalived_command(), "-n", "-l", "-G", "-C",
-             *(["-I"] if keep else []), "--dataplane", "nftables", "-f", str(config),
-             "-p", str(tmp_path / "parent.pid"), "-c", str(checker_pidfile)],
-            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        lab.started.append(daemon)
+        daemon = start_in(lab, router.namespace, [
+            *pykeepalived_command(), "-n", "-l", "-G", "-C",
+            *(["-I"] if keep else []), "--dataplane", "nftables", "-f", str(config),
+            "-p", str(tmp_path / "parent.pid"), "-c", str(checker_pidfile)
+        ])  # fmt: skip
         listing = ["ip", "netns", "exec", router.namespace, "nft", "list", "table", "inet", "pykeepalived"]
         try:
             deadline = time.monotonic() + 15
@@ -247,12 +247,10 @@ def test_dont_release_ipvs_leaves_the_kernel_s_table(keep: bool, tmp_path: Path)
 def address_monitoring_log(lab: Lab, command: list[str], options: list[str], config: Path, tmp_path: Path) -> list[str]:
     """The lines with 'Netlink reflector' a daemon run with -a logs while an address comes and goes."""
     router = lab.routers[0]
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", router.namespace, *command, "-n", "-l", "-G", "-a", *options, "-f", str(config),
-         "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid"), "-c", str(tmp_path / "checker.pid")],
-        env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lab.started.append(process)
+    process = start_in(lab, router.namespace, [
+        *command, "-n", "-l", "-G", "-a", *options, "-f", str(config),
+        "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid"), "-c", str(tmp_path / "checker.pid")
+    ])  # fmt: skip
     try:
         assert lab.wait_for_holder(VIP, timeout=15) is router
         run("ip", "-n", router.namespace, "addr", "add", "10.99.5.5/32", "dev", "eth0")
@@ -314,12 +312,10 @@ def test_dont_release_vrrp_keeps_the_vmac(daemon: str, tmp_path: Path) -> None:
         config = tmp_path / "keepalived.conf"
         config.write_text(vrrp_config(router, 150, extra="use_vmac"))
         command = ["keepalived"] if daemon == "keepalived" else pykeepalived_command()
-        process = subprocess.Popen(
-            ["ip", "netns", "exec", router.namespace, *command, "-n", "-l", "-G", "-P", "-V", "-f", str(config),
-             "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid")],
-            env=environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        lab.started.append(process)
+        process = start_in(lab, router.namespace, [
+            *command, "-n", "-l", "-G", "-P", "-V", "-f", str(config),
+            "-p", str(tmp_path / "parent.pid"), "-r", str(tmp_path / "vrrp.pid")
+        ])  # fmt: skip
         try:
             deadline = time.monotonic() + 15
             while router not in lab.holders(VIP, "vrrp.51"):
