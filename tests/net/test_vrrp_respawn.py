@@ -53,3 +53,31 @@ def test_a_killed_vrrp_process_comes_back_without_moving_the_vip() -> None:
     print(f"keepalived: back in {theirs[0] * 1000:.0f} ms, {theirs[1]} VIP moves; "
           f"pykeepalived: back in {ours[0] * 1000:.0f} ms, {ours[1]} VIP moves")  # fmt: skip
     assert ours[1] == 0, (theirs, ours)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("daemon", ["keepalived", "pykeepalived"])
+def test_a_respawned_vrrp_process_runs_the_configuration_it_had_not_a_broken_file(daemon: str) -> None:
+    """The file broken on disk after the start (a half-done edit), then the VRRP process killed: the new one runs
+    the configuration the daemon had, as keepalived's, rather than exit and take the VIP down with the daemon."""
+    with Lab(f"rb{secrets.token_hex(3)}", routers=1) as lab:
+        router = lab.routers[0]
+        lab.start_router(
+            router, vrrp_config(router, 150, VIP, 2, 1), daemon=["keepalived"] if daemon == "keepalived" else None
+        )
+        assert lab.wait_for_holder(VIP, 10, router) is router
+        (lab.workdir / f"r{router.index}.conf").write_text("vrrp_instance VI_1 {\n    virtual_router_id 300\n")
+        pidfile = lab.workdir / f"r{router.index}.vrrp.pid"
+        child = int(pidfile.read_text())
+        os.kill(child, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not pidfile.exists() or pidfile.read_text().strip() in ("", str(child)):
+            assert time.monotonic() < deadline, "the VRRP process did not come back"
+            time.sleep(0.05)
+        # Beyond the lifetime our VIPs carry (4 s at advert_int 1): a daemon that had stopped would have lost it.
+        time.sleep(4.5)
+        assert Path(f"/proc/{int(pidfile.read_text())}").exists(), "the new VRRP process is gone"
+        assert router.process is not None and router.process.poll() is None, "\n".join(lab.log_lines(router))
+        assert lab.holders(VIP) == [router], "\n".join(lab.log_lines(router))
+        if daemon == "pykeepalived":
+            assert any("Running the configuration the previous process ran" in line for line in lab.log_lines(router))

@@ -16,7 +16,7 @@ from ..config import LoadResult
 from ..config.global_dump import global_option
 from ..config.model import Config
 from ..core.exits import EXIT_CONFIG
-from ..daemon import logs
+from ..daemon import logs, running_config
 from ..daemon.dataplanes import proxy_workers, resolve_auto
 from ..daemon.dump_files import write_parent_data
 from ..daemon.dynamic_interfaces import ready_instances
@@ -111,7 +111,13 @@ def checker_children(
         arguments += ["--proxy-workers", str(args.proxy_workers), "--proxy-feed", feed]
         arguments += ["--shared-counts", shared_counts]
         workers = proxy_workers(args, feed, shared_counts)
-    return [ChildSpec("Healthcheck", child_command("pykeepalived.daemon.check_service", arguments)), *workers]
+    return [child_keeping_its_config("Healthcheck", "pykeepalived.daemon.check_service", arguments), *workers]
+
+
+def child_keeping_its_config(name: str, module: str, arguments: list[str]) -> ChildSpec:
+    """A child whose configuration outlives it: a memfd the parent holds (daemon/running_config.py)."""
+    kept = running_config.create(name)
+    return ChildSpec(name, child_command(module, [*arguments, "--running-config-fd", str(kept)]), pass_fds=(kept,))
 
 
 def proxy_shared_counts() -> str:
@@ -156,7 +162,7 @@ def run_daemon(args: argparse.Namespace, config: Config, logger: logging.Logger,
         arguments = child_arguments(args, vrrp_pidfile, readiness)
         if args.dont_release_vrrp:
             arguments.append("--dont-release-vrrp")
-        children.append(ChildSpec("VRRP", child_command("pykeepalived.daemon.vrrp_service", arguments)))
+        children.append(child_keeping_its_config("VRRP", "pykeepalived.daemon.vrrp_service", arguments))
     run_checks = bool((config.virtual_server or args.all) and (run_checker or args.all))
     if run_checks:
         pidfiles.append(checkers_pidfile)

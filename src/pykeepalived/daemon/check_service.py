@@ -49,6 +49,7 @@ from .lvs_sync import SyncDaemonControl
 from .process import (
     config_is_empty,
     event_loop_factory,
+    keep_running_config,
     pidfile,
     read_config,
     release_signals,
@@ -278,6 +279,7 @@ class Checker:
             return
         previous = self.service
         self.saver.save(previous.config, check_data(previous), False, self.logger)
+        keep_running_config(self.args, config)
         previous.halt()
         self.service = CheckService(config, self.logger, self.plane)
         self.service.start(previous)

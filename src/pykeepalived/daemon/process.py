@@ -16,7 +16,7 @@ from ..config.model import Config
 from ..config.reader import INCLUDE_ALL
 from ..io.files import FileSystem, default_config_id, local_interfaces
 from ..lb.dataplane import DATAPLANES
-from . import logs
+from . import logs, running_config
 
 PR_SET_PDEATHSIG = 1
 
@@ -64,6 +64,8 @@ def parse_child_arguments(prog: str, argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--shared-counts", help="the file where the proxy workers count their connections")
     # The supervisor's eventfd: written once the child runs its configuration (readiness.report_config_read).
     parser.add_argument("--ready-fd", type=int)
+    # The supervisor's memfd for this child: the configuration it runs, kept across its respawns (running_config).
+    parser.add_argument("--running-config-fd", type=int)
     parser.add_argument("--dont-release-vrrp", action="store_true")
     parser.add_argument("--dont-release-ipvs", action="store_true")
     parser.add_argument("--address-monitoring", action="store_true")
@@ -156,7 +158,20 @@ def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Na
     args = parse_child_arguments(prog, argv)
     die_with_parent()
     logger = logs.setup(args.log_console, not args.no_syslog, args.log_facility, ident + args.log_ident_suffix)
-    return args, logger, read_config(args, logger)
+    kept = None if args.running_config_fd is None else running_config.load(args.running_config_fd)
+    if kept is not None:
+        logger.info(f"Running the configuration the previous process ran ({args.config} is read on reload)")
+        return args, logger, kept
+    config = read_config(args, logger)
+    if config is not None:
+        keep_running_config(args, config)
+    return args, logger, config
+
+
+def keep_running_config(args: argparse.Namespace, config: Config) -> None:
+    """What this child runs from now on, for its respawn."""
+    if args.running_config_fd is not None:
+        running_config.save(args.running_config_fd, config)
 
 
 def read_config(args: argparse.Namespace, logger: logging.Logger) -> Config | None:

@@ -48,6 +48,8 @@ class ChildSpec:
     # The VRRP and checker processes act on the operator's signals; a proxy worker's dump is asked for by
     # `pykeepalivedctl ipvsadm`, through its own pidfile.
     takes_signals: bool = True
+    # Descriptors the parent holds for the child across its respawns (its running_config memfd).
+    pass_fds: tuple[int, ...] = ()
 
 
 class Supervisor:
@@ -74,7 +76,7 @@ class Supervisor:
         self.failed = False
 
     async def _spawn(self, child: ChildSpec) -> asyncio.subprocess.Process:
-        pass_fds = (self.readiness.event_fd,) if self.readiness is not None else ()
+        pass_fds = ((self.readiness.event_fd,) if self.readiness is not None else ()) + child.pass_fds
         process = await asyncio.create_subprocess_exec(*child.argv, stdin=asyncio.subprocess.DEVNULL, pass_fds=pass_fds)
         self.processes[child.name] = process
         self.logger.info(f"Starting {child.name} child process, pid={process.pid}")

@@ -69,6 +69,7 @@ from .process import (
     SIGJSON,
     SIGSTATS_CLEAR,
     config_is_empty,
+    keep_running_config,
     pidfile,
     read_config,
     release_signals,
@@ -579,6 +580,7 @@ def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logge
         logger.error(f"Reload failed: {problem} - keeping the running configuration")
         return
     SAVER.save(service.config, vrrp_data_text(service), False, logger)
+    keep_running_config(args, config)
     service.reload(config, specs)
     service.start_waiting()
     SAVER.save(service.config, vrrp_data_text(service), True, logger)
