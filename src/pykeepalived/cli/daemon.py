@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..config.ldirectord import convert
-from ..daemon import logs
+from ..daemon.facilities import facility_code
 from ..lb.dataplane import DATAPLANES
 from .common import DEFAULT_CONFIG, checked_file, config_test_exit_code, report
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for message in refused:
             print(f"pykeepalived: {message}", file=sys.stderr)
         return 1
-    if logs.facility_code(args.log_facility) is None:
+    if facility_code(args.log_facility) is None:
         # keepalived's words; it goes on with the default facility.
         print(f"Invalid log facility '{args.log_facility}'", file=sys.stderr)
         args.log_facility = None

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from ..core.diagnostics import Diagnostic, Severity
+from .facilities import DEFAULT_FACILITY, facility_code
 
 IDENT_PARENT = "Keepalived"
 IDENT_VRRP = "Keepalived_vrrp"
@@ -26,26 +27,11 @@ IDENT_CHECKER = "Keepalived_healthcheckers"
 # Ours: the userspace proxy's workers (keepalived has none).
 IDENT_PROXY = "Keepalived_proxy"
 SYSLOG_SOCKET = "/dev/log"
-DEFAULT_FACILITY = logging.handlers.SysLogHandler.LOG_DAEMON
-
-# keepalived's -S: 0-7 and local0-local7 are LOG_LOCAL0-7; also user and daemon.
-FACILITIES = {
-    "daemon": logging.handlers.SysLogHandler.LOG_DAEMON,
-    "user": logging.handlers.SysLogHandler.LOG_USER,
-    **{f"local{i}": logging.handlers.SysLogHandler.LOG_LOCAL0 + i for i in range(8)},
-    **{str(i): logging.handlers.SysLogHandler.LOG_LOCAL0 + i for i in range(8)},
-}
-
 # LOG_ALERT has no logging level of its own: keepalived uses it when a child process dies.
 ALERT = logging.CRITICAL + 5
 logging.addLevelName(ALERT, "ALERT")
 
 LEVEL_OF_SEVERITY = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING, Severity.NOTICE: logging.INFO}
-
-
-def facility_code(name: str | None) -> int | None:
-    """The syslog facility -S names (None: not one keepalived takes)."""
-    return DEFAULT_FACILITY if name is None else FACILITIES.get(name)
 
 
 def ident_suffix(namespace: str | None, instance: str | None) -> str:

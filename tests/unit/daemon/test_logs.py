@@ -9,6 +9,7 @@ import time
 
 from pykeepalived.core.diagnostics import Diagnostic, Location, Severity
 from pykeepalived.daemon import logs
+from pykeepalived.daemon.facilities import facility_code
 
 # Noon on 5 Dec 2026 (UTC, so the 5th in any time zone from -11 to +11): keepalived pads the day with a space.
 WHEN = float(calendar.timegm((2026, 12, 5, 12, 0, 0)))
@@ -44,12 +45,12 @@ def test_idents_take_namespace_then_instance() -> None:
 
 def test_facilities_as_keepalived_s_dash_s() -> None:
     handlers = logging.handlers.SysLogHandler
-    assert logs.facility_code(None) == handlers.LOG_DAEMON
-    assert logs.facility_code("0") == logs.facility_code("local0") == handlers.LOG_LOCAL0
-    assert logs.facility_code("7") == logs.facility_code("local7") == handlers.LOG_LOCAL7
-    assert logs.facility_code("user") == handlers.LOG_USER
+    assert facility_code(None) == handlers.LOG_DAEMON
+    assert facility_code("0") == facility_code("local0") == handlers.LOG_LOCAL0
+    assert facility_code("7") == facility_code("local7") == handlers.LOG_LOCAL7
+    assert facility_code("user") == handlers.LOG_USER
     for invalid in ("8", "local8", "kern", "LOCAL0", ""):
-        assert logs.facility_code(invalid) is None
+        assert facility_code(invalid) is None
 
 
 def test_priorities() -> None:
