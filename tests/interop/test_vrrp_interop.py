@@ -1,8 +1,8 @@
 """Debian's keepalived and pykeepalived in one VRRP group, measured by ../shared/tools/vrrp_lab.py.
 
-Each scenario runs both ways round (keepalived as r1, then pykeepalived as r1): start, failover on
-SIGKILL, preemption back, graceful stop with a priority-0 advert, nopreempt. tshark checks our adverts
-(AH adverts are IP protocol 51, which the lab's tshark check does not cover).
+Each scenario runs both ways round (keepalived as r1, then pykeepalived as r1; v2 AH with pykeepalived as r1
+only): start, failover on SIGKILL, preemption back, graceful stop with a priority-0 advert, nopreempt. tshark
+checks our adverts (AH adverts are IP protocol 51, which the lab's tshark check does not cover).
 """
 
 from __future__ import annotations
@@ -41,8 +41,13 @@ def lab(command: str, *arguments: str, timeout: float = 300) -> subprocess.Compl
     )
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
-@pytest.mark.parametrize("first", ["keepalived", "pykeepalived"])
+# Both ways round, but AH one way only: in it each daemon signs adverts the other checks (r1's, then r2's while
+# r1 is down, then r1's again), and v2 at advert_int 1 costs 37 s a run.
+WAYS_ROUND = [(scenario, first) for scenario in SCENARIOS for first in ("keepalived", "pykeepalived")
+              if (scenario, first) != ("v2-ah", "keepalived")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("scenario", "first"), WAYS_ROUND)
 def test_mixed_group_elects_fails_over_and_fails_back(scenario: str, first: str) -> None:
     assert shutil.which("keepalived"), "Debian's keepalived must be installed (the README's test command does it)"
     daemons = f"{KEEPALIVED};;{PYKEEPALIVED}" if first == "keepalived" else f"{PYKEEPALIVED};;{KEEPALIVED}"
