@@ -69,15 +69,8 @@ def image_layer() -> Path:
         return IMAGE / "upper"
     shutil.rmtree(IMAGE, ignore_errors=True)
     build = IMAGE / "build"
-    writable(build)
-    for part in ("upper", "work", "root"):
-        (build / part).mkdir(parents=True)
-    root = build / "root"
-    run("mount", "-t", "overlay", "overlay", "-o",
-        f"lowerdir={BASE},upperdir={build / 'upper'},workdir={build / 'work'}", str(root))  # fmt: skip
+    root = overlay_root(build, str(BASE))
     try:
-        run("mount", "-t", "proc", "proc", str(root / "proc"))
-        run("mount", "--rbind", "/dev", str(root / "dev"))
         shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
         environment = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"}
         run("chroot", str(root), "apt-get", "update", "-qq", env=environment)
@@ -91,6 +84,20 @@ def image_layer() -> Path:
     run("umount", str(build))
     marker.write_text(stamp)
     return IMAGE / "upper"
+
+
+def overlay_root(top: Path, lower: str) -> Path:
+    """A root filesystem at `top`/root: an overlay over `lower` (colon-separated layers) whose changes go to a
+    tmpfs at `top`, with the machine's /proc and /dev."""
+    writable(top)
+    for part in ("upper", "work", "root"):
+        (top / part).mkdir(parents=True)
+    root = top / "root"
+    run("mount", "-t", "overlay", "overlay", "-o",
+        f"lowerdir={lower},upperdir={top / 'upper'},workdir={top / 'work'}", str(root))  # fmt: skip
+    run("mount", "-t", "proc", "proc", str(root / "proc"))
+    run("mount", "--rbind", "/dev", str(root / "dev"))
+    return root
 
 
 def writable(path: Path) -> None:
@@ -114,14 +121,7 @@ class Hosts:
         for name, index in HOSTS.items():
             router = lab.routers[index]
             top = workdir / name
-            writable(top)
-            for part in ("upper", "work", "root"):
-                (top / part).mkdir(parents=True)
-            root = top / "root"
-            run("mount", "-t", "overlay", "overlay", "-o",
-                f"lowerdir={image}:{BASE},upperdir={top / 'upper'},workdir={top / 'work'}", str(root))  # fmt: skip
-            run("mount", "-t", "proc", "proc", str(root / "proc"))
-            run("mount", "--rbind", "/dev", str(root / "dev"))
+            root = overlay_root(top, f"{image}:{BASE}")
             (root / str(self.exchange).lstrip("/")).mkdir(parents=True)
             run("mount", "--bind", str(self.exchange), str(root / str(self.exchange).lstrip("/")))
             (root / "etc" / "hostname").write_text(name + "\n")

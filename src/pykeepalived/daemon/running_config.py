@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 
+from ..config import without_cyclic_collection
 from ..config.model import Config
 
 
@@ -29,7 +30,8 @@ def load(fd: int) -> Config | None:
     if not size:
         return None
     try:
-        config = pickle.loads(os.pread(fd, size, 0))
+        with without_cyclic_collection(keep=True):
+            config = pickle.loads(os.pread(fd, size, 0))
     except Exception:  # a half-written file, or one a different version of the code wrote
         return None
     return config if isinstance(config, Config) else None
