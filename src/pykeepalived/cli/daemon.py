@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..config.ldirectord import convert
 from ..daemon.facilities import facility_code
-from ..lb.dataplane import DATAPLANES
+from ..lb import DATAPLANES
 from .common import DEFAULT_CONFIG, checked_file, config_test_exit_code, report
 
 # keepalived's flags for what pykeepalived does not provide: refused at start, as keepalived built without

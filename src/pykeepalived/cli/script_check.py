@@ -10,7 +10,6 @@ under enable_script_security, and scripts that run without script security make 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -25,15 +24,6 @@ REPORTED_PREFIXES = ("Disabling ", "Unable to set default user for ", "Error set
 # A block that tracks scripts and has notify scripts.
 Holder = TypeVar("Holder", VrrpInstance, SyncGroup)
 NOTIFY_FIELDS = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
-
-
-class _Collector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def no_user_message(name: str) -> Callable[[bool], str]:
@@ -54,23 +44,21 @@ class ScriptCheck:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._collector = _Collector()
-        logger = logging.Logger("pykeepalived.config-test", logging.INFO)
-        logger.addHandler(self._collector)
-        self.vetting = ScriptVetting(self.config.global_defs, logger)
+        self._messages: list[str] = []
+        self.vetting = ScriptVetting(self.config.global_defs, self._messages.append)
         self.security = self.config.global_defs.enable_script_security
         global_defs = self.config.global_defs
         self._user_line = global_defs.lines.get("script_user", global_defs.where)
 
     def _take(self, where: Location | None) -> None:
-        for message in self._collector.messages:
+        for message in self._messages:
             if message.startswith("Error setting global script uid/gid"):
                 self.diagnostics.append(Diagnostic(Severity.WARNING, message, self._user_line))
             elif message.startswith(REPORTED_PREFIXES):
                 self.diagnostics.append(Diagnostic(Severity.WARNING, message, where))
             else:
                 self.diagnostics.append(Diagnostic(Severity.WARNING, message, where, Status.OK))
-        self._collector.messages.clear()
+        self._messages.clear()
 
     def run(self) -> Config:
         config = self.config
@@ -92,9 +80,9 @@ class ScriptCheck:
             verdict = vetted[1]
             vrrp_verdicts.append(verdict)
             if Flag.INHIBIT in verdict.flags:
-                self.vetting.logger.info(f"Disabling track script {name} due to insecure")
+                self._messages.append(f"Disabling track script {name} due to insecure")
             elif Flag.NOT_FOUND in verdict.flags:
-                self.vetting.logger.info(f"Disabling track script {name} since not found/accessible")
+                self._messages.append(f"Disabling track script {name} since not found/accessible")
             self._take(script.where)
             if not verdict.runnable:
                 disabled.add(name)

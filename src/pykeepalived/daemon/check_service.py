@@ -70,7 +70,7 @@ class CheckService:
     def __init__(self, config: Config, logger: logging.Logger, plane: DataPlane) -> None:
         self.config = config
         self.logger = logger
-        self.vetting = ScriptVetting(config.global_defs, logger)
+        self.vetting = ScriptVetting(config.global_defs, logger.warning)
         self.policies, self.runs = build(config, self._vet_misc)
         self.plane = plane
         # What this service has applied: the next change is planned from it (see lb/dataplane.py).

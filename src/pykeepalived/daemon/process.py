@@ -15,7 +15,7 @@ from ..config import load
 from ..config.model import Config
 from ..config.reader import INCLUDE_ALL
 from ..io.files import FileSystem, default_config_id, local_interfaces
-from ..lb.dataplane import DATAPLANES
+from ..lb import DATAPLANES
 from . import logs, running_config
 
 PR_SET_PDEATHSIG = 1

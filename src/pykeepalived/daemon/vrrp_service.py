@@ -120,7 +120,7 @@ class VrrpService:
         self.release_on_stop = True
         self.timers = PreciseTimers(self.loop)
         # One script vetting for tracked and notify scripts: one SECURITY VIOLATION line covers both.
-        self.vetting = ScriptVetting(config.global_defs, logger)
+        self.vetting = ScriptVetting(config.global_defs, logger.warning)
         self.tracker = Tracker(config, self.vetting, self._reevaluate_named, logger)
         self.notifier = Notifier(config, self.vetting, logger)
         self.by_name = {r.spec.params.name: r for r in self.running}
@@ -329,7 +329,7 @@ class VrrpService:
         same name and command keeps its status (no flap while it is run again)."""
         previous = self.tracker
         previous.stop()
-        self.vetting = ScriptVetting(config.global_defs, self.logger)
+        self.vetting = ScriptVetting(config.global_defs, self.logger.warning)
         self.tracker = Tracker(config, self.vetting, self._reevaluate_named, self.logger)
         self.tracker.open(list(specs))
         self.tracker.take_over(previous)

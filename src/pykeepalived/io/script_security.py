@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import errno
 import grp
-import logging
 import os
 import pwd
 import re
@@ -268,13 +267,14 @@ def security_violation(verdicts: list[Verdict], security: bool, what: str = "scr
 
 
 class ScriptVetting:
-    """Vets each script of a process once, before it first runs, as keepalived does at start, logging
-    keepalived's lines; then says whether scripts run without script security (SECURITY VIOLATION)."""
+    """Vets each script of a process once, before it first runs, as keepalived does at start, saying
+    keepalived's lines through `warn` (a logger's, or -t's collector: -t does without logging); then says
+    whether scripts run without script security (SECURITY VIOLATION)."""
 
-    def __init__(self, global_defs: GlobalDefs, logger: logging.Logger) -> None:
+    def __init__(self, global_defs: GlobalDefs, warn: Callable[[str], object]) -> None:
         self.users = ScriptUsers(global_defs)
         self.security = global_defs.enable_script_security
-        self.logger = logger
+        self.warn = warn
         self.verdicts: list[Verdict] = []
         self.notify_scripts: dict[Script, Runnable | None] = {}
 
@@ -285,13 +285,13 @@ class ScriptVetting:
         told whether the user was the script's own)."""
         run_as = self.users.lookup(user) if user else self.users.default()
         for message in self.users.take_messages():
-            self.logger.warning(message)
+            self.warn(message)
         if run_as is None:
-            self.logger.warning(no_user(bool(user)))
+            self.warn(no_user(bool(user)))
             return None
         verdict = check_script(command, run_as, self.security)
         for message in verdict.messages:
-            self.logger.warning(message)
+            self.warn(message)
         self.verdicts.append(verdict)
         return run_as, verdict
 
@@ -305,9 +305,9 @@ class ScriptVetting:
             return None
         run_as, verdict = vetted
         if Flag.INHIBIT in verdict.flags:
-            self.logger.warning(f"Disabling {what} due to insecure")
+            self.warn(f"Disabling {what} due to insecure")
         elif Flag.NOT_FOUND in verdict.flags:
-            self.logger.warning(f"Disabling {what} since not found/accessible")
+            self.warn(f"Disabling {what} since not found/accessible")
         return (run_as, verdict.argv) if verdict.runnable else None
 
     def vet_notify(self, script: Script, kind: str = "notify") -> Runnable | None:
@@ -329,4 +329,4 @@ class ScriptVetting:
     def report_violation(self, what: str = "scripts") -> None:
         message = security_violation(self.verdicts, self.security, what)
         if message is not None:
-            self.logger.warning(message)
+            self.warn(message)

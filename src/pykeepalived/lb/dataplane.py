@@ -14,10 +14,6 @@ from typing import Protocol
 
 from .table import DestinationKey, Operation, ServiceKey, Table, TableMirror
 
-# --dataplane: "auto" is IPVS if the kernel has it, else nftables where it works, else the proxy; "memory" only
-# keeps the table.
-DATAPLANES = ("auto", "ipvs", "nftables", "proxy", "memory")
-
 
 @dataclass(frozen=True)
 class Connections:
