@@ -4,9 +4,9 @@ eq=False, as the blocks of model.py: `dump-config` prints them, nothing compares
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from ..core.diagnostics import Location
+from ..core.frozen import frozen_dataclass
 from .reader import Line
 from .schema import BuildContext, Invalid, parse_int, parse_interface, parse_ip
 
@@ -51,7 +51,7 @@ def _pairs(words: tuple[str, ...], address: str) -> dict[str, str]:
     return options
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class VirtualAddress:
     """A `virtual_ipaddress` / `static_ipaddress` line."""
 
@@ -103,7 +103,7 @@ def virtual_address(line: Line, ctx: BuildContext) -> VirtualAddress:
     )
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class Route:
     """A `virtual_routes` / `static_routes` line."""
 
@@ -208,7 +208,7 @@ def route(line: Line, ctx: BuildContext) -> Route:
     )
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class Rule:
     """A `virtual_rules` / `static_rules` line."""
 
@@ -268,7 +268,7 @@ def rule(line: Line, ctx: BuildContext) -> Rule:
     return Rule(line.where, preference, address("from"), address("to"), values.get("table"), tuple(options))
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class Tracked:
     """A `track_script` / `track_interface` / `track_file` / `track_process` line: a name and its weight."""
 
@@ -293,7 +293,7 @@ def tracked(line: Line, ctx: BuildContext) -> Tracked:
     return Tracked(words[0], line.where, weight, reverse)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class UnicastPeer:
     """A `unicast_peer` line."""
 
@@ -324,7 +324,7 @@ def email(line: Line, ctx: BuildContext) -> str:
     return line.words[0]
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class GroupMember:
     """A `virtual_server_group` line: an address (range) and port, or a firewall mark."""
 

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from ..core.diagnostics import Location
+from ..core.frozen import frozen_dataclass
 from . import items
 from .items import GroupMember, Route, Rule, Tracked, UnicastPeer, VirtualAddress
 from .schema import Block as B
@@ -132,7 +133,7 @@ IP_PORT = Custom(ip_and_port, "IP address [port]")
 # ----- global_defs ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class LvsSyncDaemon:
     """`lvs_sync_daemon INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]`:
     IPVS's connection-sync daemon. Unset numbers are left to the kernel; an unset id is the instance's VRID."""
@@ -279,7 +280,7 @@ SNMP_KEYWORDS = frozenset(
 DBUS_KEYWORDS = frozenset(("enable_dbus", "dbus_service_name"))
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class GlobalDefs:
     """The `global_defs` block."""
 
@@ -439,7 +440,7 @@ class GlobalDefs:
 # ----- VRRP ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class VrrpScript:
     """A `vrrp_script` block: a command whose exit status is tracked."""
 
@@ -462,7 +463,7 @@ def name_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return {"name": node.args[0]}
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class TrackProcess:
     """A `vrrp_track_process` block: a process whose presence is tracked."""
 
@@ -485,7 +486,7 @@ def init_file_value(node: Node, ctx: BuildContext) -> tuple[int, bool]:
     return value, "overwrite" in node.args
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class TrackFile:
     """A `track_file` block: a file whose number is tracked."""
 
@@ -497,7 +498,7 @@ class TrackFile:
     init_file: tuple[int, bool] | None = kw(Custom(init_file_value, "[value] [overwrite]"))
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class Authentication:
     """A vrrp_instance's `authentication` block (VRRPv2 only)."""
 
@@ -564,7 +565,7 @@ def lvs_sync_daemon_interface(node: Node, ctx: BuildContext) -> str:
 TRACKED = Values(items.tracked, "NAME [weight N [reverse]] per line")
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class VrrpInstance:
     """A `vrrp_instance` block."""
 
@@ -682,7 +683,7 @@ class VrrpInstance:
         return bool(self.unicast_peer)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class SyncGroup:
     """A `vrrp_sync_group` block: instances that change state together."""
 
@@ -714,7 +715,7 @@ class SyncGroup:
 # ----- health checkers ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class CheckerCommon:
     """What every health checker's block accepts."""
 
@@ -736,12 +737,12 @@ class CheckerCommon:
     log_all_failures: bool | None = kw(Flag())
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class TcpCheck(CheckerCommon):
     """A `TCP_CHECK` block."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class PingCheck(CheckerCommon):
     """A `PING_CHECK` block."""
 
@@ -767,14 +768,16 @@ def digest_value(node: Node, ctx: BuildContext) -> str:
     return digest
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class Url:
     """An HTTP_GET / SSL_GET `url` block."""
 
     where: Location | None = None
     path: str | None = kw(Word())
     digest: str | None = kw(Custom(digest_value, "32 hex digits"))
-    status_code: tuple[tuple[int, int], ...] | None = kw(Custom(status_codes, "codes or ranges, e.g. 200-299"))
+    status_code: tuple[tuple[int, int], ...] | None = kw(
+        Custom(status_codes, "codes or ranges, e.g. 200-299", pure=True)
+    )
     virtualhost: str | None = kw(Word())
     regex: str | None = kw(Text())
     regex_no_match: bool = kw(Flag(), default=False)
@@ -786,7 +789,7 @@ class Url:
     regex_stack: int | None = kw(Int(0, 2**31 - 1), no_effect="Python's regex engine has no stack size")
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class HttpCheck(CheckerCommon):
     """An `HTTP_GET` or `SSL_GET` block."""
 
@@ -800,12 +803,12 @@ class HttpCheck(CheckerCommon):
     url: tuple[Url, ...] = kw(B(Url), repeat=True)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class SmtpHost(CheckerCommon):
     """An SMTP_CHECK's `host` block."""
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class SmtpCheck(CheckerCommon):
     """An `SMTP_CHECK` block."""
 
@@ -816,7 +819,7 @@ class SmtpCheck(CheckerCommon):
 DNS_TYPES = ("A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA")
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class DnsCheck(CheckerCommon):
     """A `DNS_CHECK` block."""
 
@@ -832,7 +835,7 @@ def hex_bytes(node: Node, ctx: BuildContext) -> bytes:
         raise Invalid(f"'{text}' is not a string of hex digits") from None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class UdpCheck(CheckerCommon):
     """A `UDP_CHECK` block."""
 
@@ -842,7 +845,7 @@ class UdpCheck(CheckerCommon):
     max_reply_length: int | None = kw(Int(0, 65535))
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class MiscCheck(CheckerCommon):
     """A `MISC_CHECK` block: a command whose exit status decides."""
 
@@ -852,7 +855,7 @@ class MiscCheck(CheckerCommon):
     user: tuple[str, ...] | None = kw(Custom(lambda n, c: n.args, "user [group]"))
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class FileCheck:
     """A `FILE_CHECK` block: a tracked file decides."""
 
@@ -882,7 +885,7 @@ def weight_value(node: Node, ctx: BuildContext) -> int:
         raise Invalid(f"Real server weight {text} is outside range 0-{IPVS_WEIGHT_LIMIT}") from None
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class RealServer:
     """A `real_server` block of a virtual server."""
 
@@ -890,7 +893,7 @@ class RealServer:
     address: IPAddr
     port: int
     end: Location | None = None
-    weight: int = kw(Custom(weight_value, f"integer 0..{IPVS_WEIGHT_LIMIT}"), default=1)
+    weight: int = kw(Custom(weight_value, f"integer 0..{IPVS_WEIGHT_LIMIT}", pure=True), default=1)
     lvs_method: Forwarding | None = kw(FORWARDING)
     uthreshold: int | None = kw(Int(0, 2**31 - 1))
     lthreshold: int | None = kw(Int(0, 2**31 - 1))
@@ -957,7 +960,7 @@ def virtual_server_header(node: Node, ctx: BuildContext) -> dict[str, Any]:
     return address_port_header(node, ctx)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class VirtualServer:
     """A `virtual_server` block (by address and port, fwmark or group)."""
 
@@ -979,7 +982,9 @@ class VirtualServer:
         Choice({"inet": "inet", "inet6": "inet6"}), no_effect="the family comes from the addresses"
     )
     delay_loop: float = kw(Seconds("0.000001", TIMER_MAX_SEC), default=60.0)
-    lb_algo: str = kw(Custom(scheduler_value, "|".join(SCHEDULERS)), names=("lb_algo", "lvs_sched"), default="wlc")
+    lb_algo: str = kw(
+        Custom(scheduler_value, "|".join(SCHEDULERS), pure=True), names=("lb_algo", "lvs_sched"), default="wlc"
+    )
     lb_kind: Forwarding = kw(FORWARDING, names=("lb_kind", "lvs_method"), default=Forwarding.NAT)
     persistence_timeout: int | None = kw(Custom(persistence_timeout_value, f"[seconds 1..{LVS_MAX_TIMEOUT}]"))
     persistence_granularity: str | None = kw(Word())
@@ -1028,7 +1033,7 @@ def virtual_server_group(node: Node, ctx: BuildContext) -> VirtualServerGroup:
     return VirtualServerGroup(node.where, name, members)
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class VirtualServerGroup:
     """A `virtual_server_group` block: address ranges, ports and fwmarks."""
 
@@ -1037,7 +1042,7 @@ class VirtualServerGroup:
     members: tuple[GroupMember, ...] = ()
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class SslDefs:
     """The `SSL` block."""
 
@@ -1051,7 +1056,7 @@ class SslDefs:
 # ----- the whole configuration --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False, eq=False)
+@frozen_dataclass
 class Config:
     """A whole keepalived.conf, with what it includes."""
 

@@ -625,10 +625,11 @@ class Reader:
         chunk = current.lines[start:count]
         stripped = list(map(str.strip, chunk, repeat(WHITESPACE_AROUND)))
         texts = list(filter(None, stripped))
-        opening = sum(map(str.endswith, texts, repeat("{")))
-        # Braces may only end a line (after a blank: the last word), and a '}' only stand alone.
-        text = "\n".join(chunk)
-        spaced = texts.count("{") + sum(map(str.endswith, texts, repeat((" {", "\t{"))))
+        # Braces may only end a line (after a blank: the last word), and a '}' only stand alone: counted in
+        # the lines joined, each ending with a newline.
+        text = "\n".join(texts) + "\n"
+        opening = text.count("{\n")
+        spaced = texts.count("{") + text.count(" {\n") + text.count("\t{\n")
         if text.count("{") != opening or spaced != opening or text.count("}") != texts.count("}"):
             return self._plain_lines_one_by_one(out, start, count)
         path = current.path

@@ -20,6 +20,7 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from ..core.diagnostics import DiagnosticSink, Location, Severity, Status
+from ..core.frozen import frozen_dataclass
 from .reader import Line
 
 T = TypeVar("T")
@@ -84,6 +85,8 @@ class BuildContext:
     next_rule_preference: int = 16384
     # Set for the block being built, so messages can name it as keepalived does: "(VI_1) ...".
     block_name: str = ""
+    # What pure converters made of the words they were given, so that each is converted once.
+    converted: dict[tuple[Conv[Any], tuple[str, ...]], Any] = field(default_factory=dict)
 
     def warn(self, message: str, where: Location) -> None:
         self.sink.warning(message, where)
@@ -95,6 +98,10 @@ class Conv(Generic[T]):
     """Converts what a keyword line carries into a typed value."""
 
     kind: ClassVar[str] = LEAF
+    # Pure: the value depends on the words after the keyword alone, and a problem is raised (Invalid), never
+    # said through the context. A build then converts the same words once: a large configuration repeats
+    # `weight 1` or `retry 3` thousands of times.
+    pure: bool = False
 
     def convert(self, node: Node, ctx: BuildContext) -> T:
         raise NotImplementedError
@@ -144,9 +151,11 @@ def parse_decimal(text: str, low: Decimal, high: Decimal, digits: int) -> Decima
     return value
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Int(Conv[int]):
     """An integer within a range."""
+
+    pure = True
 
     low: int
     high: int
@@ -158,9 +167,11 @@ class Int(Conv[int]):
         return f"integer {self.low}..{self.high}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Seconds(Conv[float]):
     """A time in seconds with up to microsecond resolution (keepalived's TIMER)."""
+
+    pure = True
 
     low: str = "0"
     high: str = "4294.967295"
@@ -208,9 +219,11 @@ def parse_bool(text: str) -> bool:
     raise Invalid(f"'{text}' is not one of on|off|true|false|yes|no")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Flag(Conv[bool]):
     """A keyword that switches something on, optionally followed by a boolean."""
+
+    pure = True
 
     def convert(self, node: Node, ctx: BuildContext) -> bool:
         return parse_bool(node.args[0]) if node.args else True
@@ -219,7 +232,7 @@ class Flag(Conv[bool]):
         return "flag [on|off]"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Either(Conv[bool]):
     """Two opposite keywords on one field (nopreempt / preempt): True where `yes` was written."""
 
@@ -232,9 +245,11 @@ class Either(Conv[bool]):
         return "flag"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Word(Conv[str]):
     """One word, optionally of bounded length."""
+
+    pure = True
 
     max_length: int | None = None
 
@@ -248,9 +263,11 @@ class Word(Conv[str]):
         return "string"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Text(Conv[str]):
     """The rest of the line, words joined by one space (a command line, a mail subject)."""
+
+    pure = True
 
     def convert(self, node: Node, ctx: BuildContext) -> str:
         if not node.args:
@@ -261,9 +278,11 @@ class Text(Conv[str]):
         return "text"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Choice(Conv[T]):
     """One word of a fixed set."""
+
+    pure = True
 
     choices: Mapping[str, T]
     case_insensitive: bool = False
@@ -300,9 +319,11 @@ def parse_interface(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interf
         raise Invalid(f"'{text}' is not an IP address[/prefix]") from None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
     """An IPv4 or IPv6 address."""
+
+    pure = True
 
     def convert(self, node: Node, ctx: BuildContext) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         return parse_ip(arg(node))
@@ -311,12 +332,14 @@ class IPAddress(Conv[ipaddress.IPv4Address | ipaddress.IPv6Address]):
         return "IP address"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Custom(Conv[T]):
     """A conversion written as a function of (node, context), for keywords with a grammar of their own."""
 
     function: Callable[[Node, BuildContext], T]
     description: str
+    # The function reads only `node.args` and raises its problems (see Conv.pure).
+    pure: bool = False
 
     def convert(self, node: Node, ctx: BuildContext) -> T:
         return self.function(node, ctx)
@@ -325,14 +348,14 @@ class Custom(Conv[T]):
         return self.description
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class CustomValues(Custom[T]):
     """Like Custom, for a keyword followed by a `{ ... }` block of value lines (in `node.items`)."""
 
     kind: ClassVar[str] = VALUES
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Values(Conv[tuple[T, ...]]):
     """A `{ ... }` block of value lines, each converted by `item` (a bad line is reported and dropped)."""
 
@@ -356,7 +379,7 @@ class Values(Conv[tuple[T, ...]]):
         return self.description
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class Block(Conv[T]):
     """A `{ ... }` block of keywords, built into the dataclass `model`."""
 
@@ -371,7 +394,7 @@ class Block(Conv[T]):
         return f"block {self.model.__name__}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class KeywordMeta:
     """A keyword's declaration: converter, names, repetition, deprecated aliases."""
 
@@ -408,7 +431,7 @@ def kw(
     return field(default=default, metadata={"kw": meta})
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class KeywordSpec:
     """A keyword of a block and the model field it sets (the declaration's parts copied out: the builder
     reads them for every line)."""
@@ -420,13 +443,14 @@ class KeywordSpec:
     repeat: bool
     deprecated: Mapping[str, str]
     no_effect: str
+    pure: bool
 
     def sub_spec(self) -> BlockSpec | None:
         conv = self.meta.conv
         return spec_of(conv.model) if isinstance(conv, Block) else None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@frozen_dataclass
 class BlockSpec:
     """A block's keyword table, read from its model's declarations."""
 
@@ -441,9 +465,7 @@ class BlockSpec:
     defaults: Mapping[str, Any]
     # Every keyword's kind (LEAF for raw keywords), for the parser.
     kinds: Mapping[str, str]
-    # Every field's default (those with a default factory are set by build()): a new object starts with these.
-    initial: Mapping[str, Any]
-    # The fields without a default.
+    # The fields without a default: build() sets them (those with a default factory too).
     required: frozenset[str]
 
     @functools.cached_property
@@ -467,6 +489,7 @@ class BlockSpec:
 
 
 _specs: dict[type[Any], BlockSpec] = {}
+UNCONVERTED = object()
 
 
 def spec_of(model: type[Any]) -> BlockSpec:
@@ -479,7 +502,8 @@ def spec_of(model: type[Any]) -> BlockSpec:
         meta = f.metadata.get("kw")
         if meta is None:
             continue
-        entry = KeywordSpec(f.name, meta, meta.conv, meta.conv.kind, meta.repeat, meta.deprecated, meta.no_effect)
+        conv = meta.conv
+        entry = KeywordSpec(f.name, meta, conv, conv.kind, meta.repeat, meta.deprecated, meta.no_effect, conv.pure)
         for name in (*(meta.names or (f.name,)), *meta.deprecated):
             keywords[name] = entry
     raw: frozenset[str] = getattr(model, "RAW_KEYWORDS", frozenset())
@@ -490,11 +514,11 @@ def spec_of(model: type[Any]) -> BlockSpec:
     }
     consumed: frozenset[str] = getattr(model, "RAW_CONSUMED", frozenset())
     kinds = {**dict.fromkeys(raw, LEAF), **{name: entry.kind for name, entry in keywords.items()}}
-    initial = {f.name: f.default for f in dataclasses.fields(model) if f.default is not dataclasses.MISSING}
     names = frozenset(f.name for f in dataclasses.fields(model))
-    factories = {f.name for f in dataclasses.fields(model) if f.default_factory is not dataclasses.MISSING}
-    required = names - initial.keys() - factories
-    spec = BlockSpec(model, keywords, raw, consumed, names, defaults, kinds, initial, frozenset(required))
+    required = names - {f.name for f in dataclasses.fields(model) if f.default is not dataclasses.MISSING}
+    # build() leaves a field at its default by not setting it: the class attribute dataclasses made holds it.
+    assert all(getattr(model, f.name) is f.default for f in dataclasses.fields(model) if f.name not in required)
+    spec = BlockSpec(model, keywords, raw, consumed, names, defaults, kinds, required)
     _specs[model] = spec
     return spec
 
@@ -518,6 +542,7 @@ def build(
     options: list[RawOption] = []
     keywords = spec.keywords
     track_lines = spec.has_lines
+    converted = ctx.converted
     for child in node.children:
         keyword = child.keyword
         entry = keywords.get(keyword)
@@ -531,7 +556,13 @@ def build(
             if replacement is not None:
                 ctx.warn(f"{keyword} is deprecated - please use '{replacement}'", child.where)
         try:
-            value = entry.conv.convert(child, ctx)
+            if entry.pure:
+                key = (entry.conv, child.args)
+                value = converted.get(key, UNCONVERTED)
+                if value is UNCONVERTED:
+                    value = converted[key] = entry.conv.convert(child, ctx)
+            else:
+                value = entry.conv.convert(child, ctx)
         except MissingParameter as problem:
             ctx.sink.report(problem.severity, problem.message, child.where, Status.GAVE_UP)
             continue
@@ -566,13 +597,14 @@ def build(
     ctx.block_name = outer_name
     # `model(**values)` without the generated __init__ of a frozen dataclass (it sets each field through
     # object.__setattr__: a third of the build time of a large configuration). The models have no
-    # __post_init__, and the fields with a default factory are set above.
-    attributes = {**spec.initial, **values}
-    if len(attributes) != len(spec.field_names):
+    # __post_init__, and the fields with a default factory are set above. A field left at its default is
+    # not in the instance's dict, read from the class: the dicts of a large configuration's blocks are a
+    # third of their size.
+    if not spec.required <= values.keys() <= spec.field_names:
         wrong = sorted((values.keys() - spec.field_names) | (spec.required - values.keys()))
         raise TypeError(f"{model.__name__}: no such field or missing field {wrong[0]}")
     instance: T = object.__new__(model)
-    object.__setattr__(instance, "__dict__", attributes)
+    object.__setattr__(instance, "__dict__", values)
     return instance
 
 
@@ -622,22 +654,27 @@ def parse_block(
         position += 1
         words = line.words
         keyword = words[0]
-        if keyword == "}":
+        kind = kinds.get(keyword)
+        if kind is None and keyword == "}":
             if nested:
                 return tuple(nodes), line.where, position
             sink.warning("Extra '}' found (no block is open here)", line.where)
             continue
-        if keyword == "{":
+        if kind is None and keyword == "{":
             sink.warning("Unexpected '{' - ignoring", line.where)
             position = _skip_block(lines, position, opened=True)
             continue
-        following = lines[position] if position < count else None
         # A block's '{' ends its line (the reader keeps it as the last word), or is the next line.
-        opens = len(words) > 1 and words[-1] == "{"
-        brace_line = not opens and following is not None and following.words == OPEN_BRACE
-        opened = opens or brace_line
-        args = words[1:-1] if opens else words[1:]
-        kind = kinds.get(keyword)
+        if words[-1] == "{" and len(words) > 1:
+            opened, brace_line, args = True, False, words[1:-1]
+        else:
+            brace_line = position < count and lines[position].words == OPEN_BRACE
+            opened, args = brace_line, words[1:]
+        if kind == LEAF and not opened:
+            # Most lines: a keyword and its values. tuple.__new__ straight: a NamedTuple's own __new__ is a
+            # Python function, a frame per line.
+            nodes.append(new(Node, (keyword, args, line.where, line.text, (), (), None)))
+            continue
         if kind is None:
             if opened:
                 sink.warning(f"Unknown keyword '{keyword}' - skipping its block", line.where)
@@ -651,14 +688,15 @@ def parse_block(
         if brace_line:
             position += 1
         if kind == LEAF:
-            if opened and keyword in spec.raw_keywords:
+            if keyword in spec.raw_keywords:
                 items, end, position = _read_values(lines, position)
-            elif opened:
+            else:
                 sink.warning(f"'{keyword}' does not take a block - ignoring the block", line.where)
                 position = _skip_block(lines, position, opened=True)
         else:
             if not opened:
                 # As keepalived: reported where the '{' was expected; what follows is read as the block.
+                following = lines[position] if position < count else None
                 sink.warning(
                     f"Missing '{{' at beginning of configuration block (for '{keyword}' at line {line.where.line})",
                     following.where if following is not None else line.where,
@@ -676,7 +714,6 @@ def parse_block(
                 sink.warning(
                     f"'{keyword}' block opened here is never closed: missing '}}' (it ends with the file)", line.where
                 )
-        # tuple.__new__ straight: a NamedTuple's own __new__ is a Python function, a frame per line.
         nodes.append(new(Node, (keyword, args, line.where, line.text, children, items, end)))
     return tuple(nodes), None, position
 

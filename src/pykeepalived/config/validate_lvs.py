@@ -80,7 +80,7 @@ def _without_port(real: RealServer) -> RealServer:
 
 
 def _checked_real_servers(server: VirtualServer, sink: DiagnosticSink) -> Iterator[RealServer]:
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[bytes, int]] = set()
     for real in server.real_server:
         if server.fwmark is not None and real.port:
             host = f"[{real.address}]"
@@ -90,7 +90,7 @@ def _checked_real_servers(server: VirtualServer, sink: DiagnosticSink) -> Iterat
                 real.where,
             )
             real = _without_port(real)
-        key = (str(real.address), real.port)
+        key = (real.address.packed, real.port)  # not str(): 1.5 µs an address
         if key in seen:
             sink.warning(
                 f"VS {server.label}: real server {real.address} {real.port} is duplicated - removing second rs",
