@@ -41,6 +41,7 @@ from ..io.scripts import run_command
 from ..lb.dataplane import DataPlane
 from ..lb.table import DestinationKey, ServiceKey, Table, plan
 from .address_log import log_address_changes
+from .background import BackgroundTasks
 from .checkers import CheckerRun, build
 from .dataplanes import ProxyPlane, open_plane
 from .dont_release import close_dataplane
@@ -78,8 +79,8 @@ class CheckService:
         self.check_counts: collections.defaultdict[str, CheckCounts] = collections.defaultdict(CheckCounts)
         self.handles: dict[int, asyncio.TimerHandle] = {}
         self.stopping = False
-        self.background: set[asyncio.Task[int | None]] = set()
-        self.alerts: set[asyncio.Task[None]] = set()
+        self.scripts_running = BackgroundTasks(logger)
+        self.alerts = BackgroundTasks(logger)
         self.scripts = self._scripts()
         for script in self.scripts.values():
             self.vetting.vet_notify(script)
@@ -146,8 +147,7 @@ class CheckService:
 
     async def stop(self) -> None:
         self.halt()
-        if self.alerts:
-            await asyncio.wait(self.alerts, timeout=self.config.global_defs.smtp_connect_timeout)
+        await self.alerts.finish(self.config.global_defs.smtp_connect_timeout)
 
     def _schedule(self, run: CheckerRun, delay: float) -> None:
         if not self.stopping:
@@ -188,9 +188,7 @@ class CheckService:
         return bool(chosen if chosen is not None else global_defs.smtp_alert_checker or global_defs.smtp_alert)
 
     def _alert(self, subject: str, body: str) -> None:
-        task = asyncio.get_running_loop().create_task(send_alert(self.config.global_defs, subject, body, self.logger))
-        self.alerts.add(task)
-        task.add_done_callback(self.alerts.discard)
+        self.alerts.start(send_alert(self.config.global_defs, subject, body, self.logger), f"alert '{subject}'")
 
     def _report(self, run: CheckerRun, up: bool, result: Result) -> None:
         if run.label == "TCP_CHECK" and up:
@@ -224,9 +222,7 @@ class CheckService:
                 script = self.scripts.get((policy.key, effect.what, effect.real_server))
                 vetted = self.vetting.vet_notify(script) if script is not None else None
                 if vetted is not None:
-                    task = asyncio.get_running_loop().create_task(run_command(vetted[1], vetted[0], None))
-                    self.background.add(task)
-                    task.add_done_callback(self.background.discard)
+                    self.scripts_running.start(run_command(vetted[1], vetted[0], None), f"notify script {effect.what}")
 
     def _program(self) -> None:
         desired = {policy.key: policy.desired() for policy in self.policies}

@@ -3,7 +3,6 @@ SMTP alerts, in the order the transitions happen, with keepalived's arguments, l
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 
@@ -12,6 +11,7 @@ from ..io.alerts import send_alert
 from ..io.script_security import ScriptVetting
 from ..io.scripts import run_command
 from ..vrrp.instance import MasterRxLowerPriority, SplitBrain, State, StateChange
+from .background import BackgroundTasks
 from .vrrp_setup import InstanceSpec
 
 ALERT_BODIES = {
@@ -55,7 +55,7 @@ class Notifier:
         self.logger = logger
         self.fifos: list[NotifyFifo] = []
         # Scripts and mails under way: the process gives them a moment when it stops.
-        self.pending: set[asyncio.Task[int | None] | asyncio.Task[None]] = set()
+        self.pending = BackgroundTasks(logger)
 
     def vet(self, specs: list[InstanceSpec]) -> None:
         """Every notify script, at start, as keepalived checks them when it reads its configuration."""
@@ -135,15 +135,11 @@ class Notifier:
             )
 
     def _alert(self, subject: str, body: str) -> None:
-        task = asyncio.get_running_loop().create_task(send_alert(self.config.global_defs, subject, body, self.logger))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        self.pending.start(send_alert(self.config.global_defs, subject, body, self.logger), f"alert '{subject}'")
 
     def _run(self, script: Script, arguments: tuple[str, ...] = ()) -> None:
         vetted = self.vetting.vet_notify(script)
         if vetted is None:
             return
         run_as, argv = vetted
-        task = asyncio.get_running_loop().create_task(run_command((*argv, *arguments), run_as, None))
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        self.pending.start(run_command((*argv, *arguments), run_as, None), f"notify script {script.command}")

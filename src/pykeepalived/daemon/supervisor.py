@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from .. import KEEPALIVED_COMPAT_VERSION, __version__
 from ..core.exits import EXIT_CONFIG
 from . import logs
+from .background import BackgroundTasks
 from .process import SIGJSON, SIGSTATS_CLEAR, release_signals, tolerate_realtime_signals
 from .readiness import Readiness
 
@@ -64,7 +65,7 @@ class Supervisor:
     ) -> None:
         self.children = children
         self.reload_check = reload_check
-        self.checking: set[asyncio.Task[None]] = set()
+        self.checking = BackgroundTasks(logger)
         # keepalived's parent writes its own dump (keepalived_parent.data) on SIGUSR1 too.
         self.write_data = write_data
         self.logger = logger
@@ -167,9 +168,7 @@ class Supervisor:
 
     def _forward(self, signum: int) -> None:
         if signum == signal.SIGHUP and self.reload_check is not None:
-            task = asyncio.get_running_loop().create_task(self._checked_reload(self.reload_check))
-            self.checking.add(task)
-            task.add_done_callback(self.checking.discard)
+            self.checking.start(self._checked_reload(self.reload_check), "reload_check_config")
             return
         self._send(signum)
 

@@ -553,10 +553,8 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     await service.stopped.wait()
     status.close()
     service.stop()
-    pending = service.notifier.pending
-    if pending:
-        # Give notify_stop scripts and the last alerts the moment they need before the process exits.
-        await asyncio.wait(pending, timeout=NOTIFY_STOP_WAIT_SECONDS)
+    # Give notify_stop scripts and the last alerts the moment they need before the process exits.
+    await service.notifier.pending.finish(NOTIFY_STOP_WAIT_SECONDS)
     return 0
 
 
