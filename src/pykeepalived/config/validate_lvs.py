@@ -1,15 +1,25 @@
 """keepalived's checks of virtual servers (check_data.c's validate_check_config), each correction applied to
 the model: the defaults it announces for what was left out, the port of a fwmark service's real server,
-HTTP/SSL_GET checkers without a url."""
+HTTP/SSL_GET checkers without a url, a persistence granularity of the wrong kind."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TypeVar
 
-from ..core.diagnostics import DiagnosticSink
-from .model import CheckerCommon, Config, Forwarding, HttpCheck, Protocol, RealServer, VirtualServer
+from ..core.diagnostics import DiagnosticSink, Status
+from .model import (
+    PERSISTENCE_TIMEOUT_DEFAULT,
+    CheckerCommon,
+    Config,
+    Forwarding,
+    HttpCheck,
+    Protocol,
+    RealServer,
+    VirtualServer,
+)
 
 
 def check_virtual_servers(config: Config, sink: DiagnosticSink) -> Iterator[VirtualServer]:
@@ -34,6 +44,8 @@ def check_virtual_servers(config: Config, sink: DiagnosticSink) -> Iterator[Virt
                 server.lines.get("protocol", server.where),
             )
             server = replace(server, protocol=None)
+        if server.persistence_granularity is not None:
+            server = _with_granularity_checked(server, sink)
         if "lb_algo" not in server.lines:
             sink.warning(
                 f"Virtual server {server.label}: no scheduler set, setting default '{server.lb_algo}'", server.where
@@ -53,6 +65,79 @@ def check_virtual_servers(config: Config, sink: DiagnosticSink) -> Iterator[Virt
                 server.where,
             )
         yield server
+
+
+def _with_granularity_checked(server: VirtualServer, sink: DiagnosticSink) -> VirtualServer:
+    """keepalived's pgr_handler: an IPv4 service's granularity is read as inet_aton reads an address (so `64` is
+    the netmask 0.0.0.64), an IPv6 one's is a prefix length 1..128 (a service without an address: the family
+    its `ip_family` says, else the one the value looks like); one that cannot be read is reported and
+    ignored. A granularity makes the service persistent: 360 s unless persistence_timeout says otherwise."""
+    granularity = server.persistence_granularity
+    assert granularity is not None
+    where = server.lines.get("persistence_granularity", server.where)
+    if server.address is not None:
+        version = server.address.version
+    elif server.ip_family is not None:
+        version = 6 if server.ip_family == "inet6" else 4
+    else:
+        version = 4 if "." in granularity else 6
+    if version == 6:
+        problem = _prefix_problem(granularity)
+        if problem is not None:
+            sink.warning(problem, where)
+    else:
+        mask = _inet_aton(granularity)
+        problem = None if mask is not None else ""
+        if mask is not None and str(mask) != granularity:
+            sink.warning(f"persistence_granularity {granularity} is read as netmask {mask}, as keepalived reads it",
+                         where, Status.OK)  # fmt: skip
+            server = replace(server, persistence_granularity=str(mask))
+    if problem is not None:
+        sink.warning(f"Invalid IPv{version} persistence_granularity specified - {granularity}", where)
+        return replace(server, persistence_granularity=None)
+    if server.persistence_timeout is None:
+        sink.notice(
+            f"Virtual server {server.label}: persistence_granularity makes it persistent: "
+            f"persistence_timeout {PERSISTENCE_TIMEOUT_DEFAULT}",
+            where,
+        )
+        return replace(server, persistence_timeout=PERSISTENCE_TIMEOUT_DEFAULT)
+    return server
+
+
+def _prefix_problem(text: str) -> str | None:
+    """What keepalived's read_unsigned says of a prefix length that is not 1..128, None for one that is."""
+    if text.lstrip(" \t").startswith("-"):
+        return f"negative number '{text}'"
+    if not text.isdigit():
+        return f"invalid number '{text}'"
+    if not 1 <= int(text) <= 128:
+        return f"number '{text}' outside range [1, 128]"
+    return None
+
+
+def _inet_aton(text: str) -> ipaddress.IPv4Address | None:
+    """An IPv4 address as inet_aton reads it (what keepalived's getaddrinfo does with a numeric host): one to
+    four parts, each decimal, octal (0...) or hex (0x...); the last part fills the bytes left."""
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = []
+    for part in parts:
+        if not (part.isascii() and part.isalnum()):
+            return None
+        hexadecimal = part[:2].lower() == "0x"
+        try:
+            numbers.append(int(part[2:], 16) if hexadecimal else int(part, 8 if part.startswith("0") else 10))
+        except ValueError:
+            return None
+    *leading, last = numbers
+    if any(n > 255 for n in leading) or last >= 1 << (8 * (5 - len(parts))):
+        return None
+    value = last
+    for position, number in enumerate(leading):
+        value |= number << (24 - 8 * position)
+    return ipaddress.IPv4Address(value)
 
 
 CheckT = TypeVar("CheckT", bound=CheckerCommon)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..lb.dataplane import Connections, Stats
+from ..lb.granularity import normalized
 from ..lb.listing import ConnectionEntry
 from ..lb.table import (
     PROTOCOL_NAMES,
@@ -98,9 +99,9 @@ def _service_family(key: ServiceKey, service: Service | None, member: Destinatio
 def _netmask(family: int, granularity: str | None) -> str:
     """IPVS_SVC_ATTR_NETMASK: a mask for IPv4, a prefix length for IPv6 (in pyroute2's IPv4 encoding)."""
     if family == socket.AF_INET6:
-        prefix = int(granularity) if granularity else 128
+        prefix = int(normalized(granularity, 6) or 128)
         return str(ipaddress.IPv4Address(prefix.to_bytes(4, "little")))
-    return granularity or "255.255.255.255"
+    return normalized(granularity, 4) or "255.255.255.255"
 
 
 def service_attributes(
@@ -552,6 +553,5 @@ def _granularity(family: int, netmask: str | None) -> str | None:
     if netmask is None:
         return None
     if family == socket.AF_INET6:
-        prefix = int.from_bytes(ipaddress.IPv4Address(netmask).packed, "little")
-        return None if prefix == 128 else str(prefix)
-    return None if netmask == "255.255.255.255" else netmask
+        return normalized(str(int.from_bytes(ipaddress.IPv4Address(netmask).packed, "little")), 6)
+    return normalized(netmask, 4)

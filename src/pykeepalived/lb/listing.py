@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .granularity import normalized
 from .table import DestinationKey, Service, ServiceKey, Table
 
 HEADER = (
@@ -33,26 +34,27 @@ def numeric(address: str, port: int, protocol: str) -> str:
 def service_name(key: ServiceKey, service: Service, namer: Namer = numeric) -> str:
     """As ipvsadm names a service; a fwmark service of IPv6 real servers says so."""
     if key.fwmark:
-        ipv6 = any(member.ip.version == 6 for member in service.members())
-        return f"FWM  {key.fwmark}" + (" IPv6" if ipv6 else "")
+        return f"FWM  {key.fwmark}" + (" IPv6" if _version(key, service) == 6 else "")
     return f"{key.protocol.upper()}  {namer(key.address, key.port, key.protocol.lower())}"
 
 
 def service_line(key: ServiceKey, service: Service, namer: Namer = numeric) -> str:
-    persistence, granularity = service.persistence_timeout, service.persistence_granularity
     line = f"{service_name(key, service, namer)} {service.scheduler}"
     if service.scheduler_flags:
         line += f" ({','.join(service.scheduler_flags)})"
-    if persistence:
-        line += f" persistent {persistence}"
-        ipv6 = key.ip is not None and key.ip.version == 6
-        if granularity and not key.fwmark and not ipv6:
-            if granularity != "255.255.255.255":
-                line += f" mask {granularity}"
-        elif granularity and ipv6 and int(granularity) != 128:
-            # IPv6 granularity is a prefix length.
+    if service.persistence_timeout:
+        line += f" persistent {service.persistence_timeout}"
+        granularity = normalized(service.persistence_granularity, _version(key, service))
+        if granularity is not None:
             line += f" mask {granularity}"
     return line + "\n"
+
+
+def _version(key: ServiceKey, service: Service) -> int:
+    """The service's IP version: its address's, or for a fwmark service its real servers'."""
+    if key.ip is not None:
+        return key.ip.version
+    return 6 if any(member.ip.version == 6 for member in service.members()) else 4
 
 
 def listing(table: Table, counts: Counts, namer: Namer = numeric) -> str:
@@ -163,8 +165,8 @@ def rules(table: Table, namer: Namer = numeric) -> str:
         line = f"-A {_service_option(key, namer)} -s {service.scheduler}"
         if service.persistence_timeout:
             line += f" -p {service.persistence_timeout}"
-            granularity = service.persistence_granularity
-            if granularity and granularity not in ("255.255.255.255", "128"):
+            granularity = normalized(service.persistence_granularity, _version(key, service))
+            if granularity is not None:
                 line += f" -M {granularity}"
         if service.scheduler_flags:
             line += f" -b {','.join(service.scheduler_flags)}"

@@ -24,6 +24,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+from .granularity import client_mask, mask_text
 from .schedulers import (
     CONNECTION_COUNT_SCHEDULERS,
     DestinationHashing,
@@ -261,14 +262,9 @@ def persistence_set_commands(names: Mapping[str, str]) -> str:
 def _client_network(service: Service, family: str) -> Any:
     """The client's address under the persistence granularity (a netmask, or an IPv6 prefix length)."""
     source = _payload(family, "saddr")
-    granularity = service.persistence_granularity
-    if family == "ip6":
-        prefix = int(granularity) if granularity and granularity.isdigit() else 128
-        mask = str(ipaddress.IPv6Network(f"::/{prefix}").netmask)
-        return source if prefix == 128 else {"&": [source, mask]}
-    if not granularity or granularity == "255.255.255.255" or granularity.isdigit():
-        return source
-    return {"&": [source, granularity]}
+    version = 6 if family == "ip6" else 4
+    mask = client_mask(service.persistence_granularity, version)
+    return source if mask is None else {"&": [source, mask_text(mask, version)]}
 
 
 def persistence_commands(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from .granularity import client_mask, masked
 from .table import DestinationKey
 
 # Expired clients are swept once this many have been remembered since the last sweep.
@@ -14,22 +15,14 @@ SWEEP_EVERY = 4096
 class Persistence:
     def __init__(self, timeout: float, granularity: str | None) -> None:
         self.timeout = timeout
-        self.granularity = granularity
+        self.masks = {version: client_mask(granularity, version) for version in (4, 6)}
         self.clients: dict[str, tuple[DestinationKey, float]] = {}
         self.since_sweep = 0
 
     def client(self, source: str) -> str:
-        """The source address under the granularity: a netmask for IPv4, a prefix length for IPv6."""
+        """The source address under the granularity."""
         address = ipaddress.ip_address(source)
-        if self.granularity is None:
-            return str(address)
-        if address.version == 6:
-            if not self.granularity.isdigit():
-                return str(address)
-            return str(ipaddress.ip_network(f"{address}/{self.granularity}", strict=False).network_address)
-        if ":" in self.granularity or self.granularity.isdigit():
-            return str(address)
-        return str(ipaddress.ip_network(f"{address}/{self.granularity}", strict=False).network_address)
+        return masked(address, self.masks[address.version])
 
     def lookup(self, source: str, now: float) -> DestinationKey | None:
         entry = self.clients.get(self.client(source))

@@ -152,6 +152,7 @@ virtual_server fwmark 7 {
     delay_loop 1
     lb_algo lc
     lb_kind TUN
+    persistence_granularity 255.255.0.0
     protocol TCP
     real_server 10.99.0.12 8080 {
         weight 4
@@ -258,6 +259,8 @@ IPVSADM_SESSION = [
     "-a -u 10.99.0.100:53 -r 10.99.0.11 -g",
     "-A -f 7 -s lc",
     "-a -f 7 -r 10.99.0.12 -i -w 4",
+    "-A -f 8 -s rr -p 300 -M 255.255.0.0",
+    "-a -f 8 -r 10.99.0.11 -g",
     "-A -t [fd00::100]:443 -s rr -p -M 64",
     "-a -t [fd00::100]:443 -r [fd00::11]:443 -m",
     "-A -t 10.99.0.100:80 -s wrr",

@@ -363,3 +363,45 @@ def test_vrrp_mcast_groups_keepalived_skips_keep_the_default() -> None:
         config = corrected(f"global_defs {{\n {written}\n}}\n" + instance(), message, 2)
         groups = {4: config.global_defs.vrrp_mcast_group4, 6: config.global_defs.vrrp_mcast_group6}
         assert str(groups[ipaddress.ip_address(used).version]) == used
+
+
+VIRTUAL_SERVER = (
+    "virtual_server {address} 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n{extra}"
+    " real_server {real} 80 {{\n }}\n}}\n"
+)
+
+
+def virtual_server(extra: str, address: str = "10.99.0.100", real: str = "10.99.0.11") -> str:
+    return VIRTUAL_SERVER.format(address=address, real=real, extra="".join(f" {line}\n" for line in extra.splitlines()))
+
+
+def test_an_ipv4_granularity_is_read_as_inet_aton_reads_it() -> None:
+    text = virtual_server("persistence_timeout 60\npersistence_granularity 64")
+    result = config_from(text)
+    assert messages(result) == [
+        "/etc/keepalived/keepalived.conf:6: warning: persistence_granularity 64 is read as netmask 0.0.0.64, "
+        "as keepalived reads it"
+    ]
+    assert result.config is not None and result.config.virtual_server[0].persistence_granularity == "0.0.0.64"
+    assert config_test_exit_code(result) == 0  # keepalived says nothing of it
+    assert config_test_exit_code(config_from(text, strict=True), strict=True) == 4
+
+
+def test_a_granularity_of_the_other_family_is_reported_and_ignored() -> None:
+    config = corrected(
+        virtual_server("persistence_timeout 60\npersistence_granularity 255.255.255.0", "fd00::100", "fd00::11"),
+        "Invalid IPv6 persistence_granularity specified - 255.255.255.0",
+        6,
+    )
+    assert config.virtual_server[0].persistence_granularity is None
+    result = config_from(virtual_server("persistence_granularity 200", "fd00::100", "fd00::11"))
+    assert "/etc/keepalived/keepalived.conf:5: warning: number '200' outside range [1, 128]" in messages(result)
+    assert result.config is not None and result.config.virtual_server[0].persistence_timeout is None
+
+
+def test_a_granularity_makes_the_service_persistent_as_keepalived_does() -> None:
+    result = config_from(virtual_server("persistence_granularity 255.255.255.0"))
+    assert result.config is not None and result.config.virtual_server[0].persistence_timeout == 360
+    [notice] = [d for d in result.diagnostics if "makes it persistent" in d.message]
+    assert notice.severity == Severity.NOTICE and notice.where is not None and notice.where.line == 5
+    assert config_test_exit_code(result) == 0
