@@ -9,15 +9,14 @@ from datetime import datetime
 
 from ..config.global_dump import ProcessFacts, global_definitions
 from ..config.model import (
+    Checker,
     Config,
     DnsCheck,
     FileCheck,
     HttpCheck,
     MiscCheck,
-    PingCheck,
     RealServer,
     SmtpCheck,
-    TcpCheck,
     UdpCheck,
     VirtualServer,
 )
@@ -49,9 +48,6 @@ class VirtualServerView:
     smtp_alert: bool
 
 
-CheckerConfig = TcpCheck | HttpCheck | SmtpCheck | DnsCheck | PingCheck | UdpCheck | MiscCheck | FileCheck
-
-
 @dataclass(frozen=True)
 class CheckerView:
     """One health checker: its policy's state and the settings it runs with."""
@@ -69,7 +65,7 @@ class CheckerView:
     destination: str
     bound_to: str | None
     timeout: float
-    config: CheckerConfig
+    config: Checker
     weight: int = 0
     # HTTP_GET / SSL_GET: each url's path and the runs of status codes it accepts.
     urls: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()

@@ -864,6 +864,10 @@ class FileCheck:
     weight: tuple[int, bool] | None = kw(weight_with_reverse(-254, 254))
 
 
+# Any checker block of a real server.
+Checker = TcpCheck | HttpCheck | SmtpCheck | DnsCheck | PingCheck | UdpCheck | MiscCheck | FileCheck
+
+
 # ----- virtual servers ----------------------------------------------------------------------------
 
 
@@ -919,6 +923,14 @@ class RealServer:
     file_checks: tuple[FileCheck, ...] = kw(B(FileCheck), names=("FILE_CHECK",), repeat=True)
     options: tuple[RawOption, ...] = ()
     RAW_KEYWORDS: ClassVar[frozenset[str]] = frozenset({"snmp_name"})
+
+    @property
+    def checkers(self) -> list[Checker]:
+        """Every checker block, grouped by type (the order the checker process starts them in)."""
+        return [
+            *self.tcp_checks, *self.http_checks, *self.ssl_checks, *self.smtp_checks, *self.dns_checks,
+            *self.ping_checks, *self.udp_checks, *self.misc_checks, *self.file_checks,
+        ]  # fmt: skip
 
 
 def address_port_header(node: Node, ctx: BuildContext) -> dict[str, Any]:

@@ -1,26 +1,17 @@
-"""The checkers of the checker process: a probe registry keyed by checker type, and the runs built from the
-configuration (each a probe, its policy and its delays)."""
+"""The checkers of the checker process: a probe registry keyed by checker type, and the runs: each check
+`check/compile.py` plans from the configuration, bound to its probe."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
-from ..check.compile import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_DELAY_BEFORE_RETRY,
-    DEFAULT_RETRY,
-    pick,
-    real_server_key,
-    scheduler_flags,
-    service_keys,
-)
-from ..check.dumps import CheckerConfig
+from ..check.compile import compile_checks
 from ..check.policy import CheckerPolicy, RealServerPolicy, VirtualServerPolicy
 from ..config.model import (
-    CheckerCommon,
+    Checker,
     Config,
     DnsCheck,
     FileCheck,
@@ -35,7 +26,6 @@ from ..config.model import (
 from ..io.probes import dns, fast, file, http, misc, ping, smtp, udp
 from ..io.probes.base import Result, Target, probe_raised
 from ..io.script_security import Runnable
-from ..lb.table import DestinationKey
 
 ResultCallback = Callable[[Result], None]
 # Starts one check and calls back with its result.
@@ -58,7 +48,7 @@ class CheckerRun:
     # runs a MISC_CHECK's script, and when the last result came (wall clock).
     target: Target
     alpha: bool
-    checker: CheckerConfig
+    checker: Checker
     misc_run: Runnable | None = None
     last: Result | None = None
     last_at: float = 0.0
@@ -85,8 +75,6 @@ def on_task(probe: Callable[[], Coroutine[Any, Any, Result]]) -> Starter:
     return start
 
 
-# What a checker's dump shows beside its policy: its target, alpha, configuration and vetted MISC_CHECK script.
-DumpFacts = tuple[Target, bool, CheckerConfig, "Runnable | None"]
 # A MISC_CHECK's script as vetted: who runs it and its command line; None when keepalived removes the checker.
 MiscVetting = Callable[[MiscCheck], "Runnable | None"]
 
@@ -174,77 +162,22 @@ PROBES: dict[type, Callable[[Any, ProbeContext], Probe]] = {
 
 
 def build(config: Config, vet_misc: MiscVetting) -> tuple[list[VirtualServerPolicy], list[CheckerRun]]:
-    policies: list[VirtualServerPolicy] = []
-    runs: list[CheckerRun] = []
-    for server in config.virtual_server:
-        for key in service_keys(server, config):
-            reals: list[RealServerPolicy] = []
-            pending: list[tuple[str, str, Starter, CheckerPolicy, tuple[float, float, float], bool,
-                                RealServerPolicy, DumpFacts]] = []  # fmt: skip
-            for real in server.real_server:
-                checkers: list[CheckerConfig] = [
-                    *real.tcp_checks, *real.http_checks, *real.ssl_checks, *real.smtp_checks, *real.dns_checks,
-                    *real.ping_checks, *real.udp_checks, *real.misc_checks, *real.file_checks,
-                ]  # fmt: skip
-                alpha = bool(real.alpha if real.alpha is not None else server.alpha)
-                inhibit = real.inhibit_on_failure if real.inhibit_on_failure is not None else server.inhibit_on_failure
-                rs_policy = RealServerPolicy(
-                    real_server_key(key, real),
-                    real.weight,
-                    bool(inhibit),
-                    [],
-                    (real.lvs_method or server.lb_kind).value,
-                    real.uthreshold or 0,
-                    real.lthreshold or 0,
-                )
-                for checker in checkers:
-                    misc_run = vet_misc(checker) if isinstance(checker, MiscCheck) else None
-                    if isinstance(checker, MiscCheck) and misc_run is None:
-                        continue
-                    common = checker if isinstance(checker, CheckerCommon) else CheckerCommon()
-                    delay_loop = pick(common.delay_loop, real.delay_loop, default=server.delay_loop)
-                    timeout = pick(common.connect_timeout, real.connect_timeout, server.connect_timeout,
-                                    default=DEFAULT_CONNECT_TIMEOUT)  # fmt: skip
-                    if isinstance(checker, MiscCheck):
-                        timeout = pick(checker.misc_timeout, default=delay_loop)
-                    target = Target(
-                        str(common.connect_ip or real.address),
-                        common.connect_port if common.connect_port is not None else real.port,
-                        timeout,
-                        str(common.bindto) if common.bindto else None,
-                        common.bind_port,
-                    )
-                    label, probe = PROBES[type(checker)](checker, ProbeContext(target, real, config, misc_run))
-                    retry = int(pick(common.retry, real.retry, server.retry, default=DEFAULT_RETRY))
-                    checker_alpha = bool(common.alpha if common.alpha is not None else alpha)
-                    checker_policy = CheckerPolicy(retry, up=not checker_alpha)
-                    rs_policy.checkers.append(checker_policy)
-                    delays = (
-                        delay_loop,
-                        pick(common.delay_before_retry, real.delay_before_retry, server.delay_before_retry,
-                              default=DEFAULT_DELAY_BEFORE_RETRY),
-                        pick(common.warmup, real.warmup, server.warmup, default=0.0),
-                    )  # fmt: skip
-                    description = f"[{target.address}]:{key.protocol.lower()}:{target.port}"
-                    pending.append((label, description, probe, checker_policy, delays, bool(common.log_all_failures),
-                                    rs_policy, (target, checker_alpha, checker, misc_run)))  # fmt: skip
-                reals.append(rs_policy)
-            sorry = server.sorry_server
-            policy = VirtualServerPolicy(
-                key,
-                server.lb_algo,
-                reals,
-                quorum=server.quorum,
-                hysteresis=server.hysteresis,
-                sorry_server=DestinationKey(str(sorry[0]), sorry[1]) if sorry else None,
-                sorry_inhibit=server.sorry_server_inhibit,
-                persistence_timeout=server.persistence_timeout or 0,
-                persistence_granularity=server.persistence_granularity,
-                scheduler_flags=scheduler_flags(server),
-            )
-            policies.append(policy)
-            for label, description, probe, checker_policy, delays, log_all, rs_policy, shown in pending:
-                target, checker_alpha, checker, misc_run = shown
-                runs.append(CheckerRun(label, description, probe, checker_policy, *delays, log_all, rs_policy, policy,
-                                       target, checker_alpha, checker, misc_run))  # fmt: skip
+    """The policies `check/` compiles from the configuration, and each planned check bound to its probe."""
+    misc_runs: dict[MiscCheck, Runnable] = {}
+
+    def keep_misc(checker: MiscCheck) -> bool:
+        run = vet_misc(checker)
+        if run is not None:
+            misc_runs[checker] = run
+        return run is not None
+
+    policies, planned = compile_checks(config, keep_misc)
+    runs = []
+    for check in planned:
+        target = Target(*astuple(check.endpoint))
+        misc_run = misc_runs.get(check.checker) if isinstance(check.checker, MiscCheck) else None
+        label, probe = PROBES[type(check.checker)](check.checker, ProbeContext(target, check.real, config, misc_run))
+        runs.append(CheckerRun(label, check.description, probe, check.policy, check.delay_loop,
+                               check.delay_before_retry, check.warmup, check.log_all_failures, check.real_server,
+                               check.virtual_server, target, check.alpha, check.checker, misc_run))  # fmt: skip
     return policies, runs

@@ -44,8 +44,11 @@ class SyncDaemonControl:
                 self.running.add(state)
                 self.worker.submit(self._in_kernel, "start", state)
 
-    def follow(self, vrrp_state: str) -> None:
-        """The instance's new state: MASTER, BACKUP, FAULT or STOP."""
+    def instance_changed(self, instance: str, vrrp_state: str) -> None:
+        """A VRRP instance's new state (MASTER, BACKUP, FAULT or STOP): followed if it is the one tied to
+        the sync daemon."""
+        if instance != self.settings.instance:
+            return
         if vrrp_state == "STOP":
             self.run_only()
         else:

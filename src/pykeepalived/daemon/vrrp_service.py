@@ -497,8 +497,8 @@ class VrrpService:
             self.notifier.master_rx_lower_priority(spec, action)
         elif isinstance(action, StateChange) and action.new is not State.INIT:
             self.notifier.instance_changed(spec, action)
-            if self.lvs_sync is not None and spec.params.name == self.lvs_sync.settings.instance:
-                self.lvs_sync.follow(action.new.value)
+            if self.lvs_sync is not None:
+                self.lvs_sync.instance_changed(spec.params.name, action.new.value)
 
     def _send_gratuitous(self, target: Interface, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
         if isinstance(address, ipaddress.IPv4Address):

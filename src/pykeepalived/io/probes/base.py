@@ -7,17 +7,12 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from ...check.compile import Endpoint
+
 
 @dataclass(frozen=True)
-class Target:
-    """Where a checker connects: the real server's address and port unless connect_ip/connect_port say
-    otherwise, from bindto/bind_port if given, giving up after `timeout` seconds."""
-
-    address: str
-    port: int
-    timeout: float
-    bind_address: str | None = None
-    bind_port: int | None = None
+class Target(Endpoint):
+    """An endpoint as the probes' sockets take it."""
 
     @property
     def family(self) -> int:
