@@ -29,10 +29,9 @@ from ..io.links import LinkMonitor
 from ..io.netdev import Interface, interface, is_up
 from ..io.script_security import ScriptVetting
 from ..io.timers import PreciseTimers, TimerHandle
-from ..io.vmac import create_vmac, remove_vmac
 from ..io.vrrp_firewall import VipFirewall
 from ..io.vrrp_socket import ArpSocket, NeighbourAdvertSocket, VrrpSocketV4, VrrpSocketV6
-from ..vrrp.gratuitous import garp_frame, unsolicited_na, vmac
+from ..vrrp.gratuitous import garp_frame, unsolicited_na
 from ..vrrp.instance import (
     Action,
     AddAddresses,
@@ -80,6 +79,7 @@ from .readiness import report_config_read, reporting
 from .snapshots import vrrp_snapshot
 from .status import serve_status
 from .tracking import Tracker
+from .vmacs import VmacInterfaces
 from .vrrp_instances import Channel, Running, new_running, router_identity
 from .vrrp_setup import (
     InstanceSpec,
@@ -90,7 +90,6 @@ from .vrrp_setup import (
     firewall_settings,
     instance_spec,
     routing_messages,
-    vmac_name,
 )
 
 NOTIFY_STOP_WAIT_SECONDS = 1.0
@@ -514,7 +513,7 @@ class VrrpService:
         self.dropped.clear()
 
 
-async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config) -> int:
+async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config, vmacs: VmacInterfaces) -> int:
     # An IPv6 link-local address may still be tentative (duplicate address detection) just after boot.
     deadline = time.monotonic() + LINK_LOCAL_WAIT_SECONDS
     while True:
@@ -535,7 +534,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, service.stopped.set)
-    loop.add_signal_handler(signal.SIGHUP, reporting(lambda: reload(service, args, logger), args.ready_fd))
+    loop.add_signal_handler(signal.SIGHUP, reporting(lambda: reload(service, args, logger, vmacs), args.ready_fd))
     loop.add_signal_handler(signal.SIGUSR1, write_data, service)
     loop.add_signal_handler(signal.SIGUSR2, write_stats, service, False)
     loop.add_signal_handler(SIGSTATS_CLEAR, write_stats, service, True)
@@ -561,8 +560,9 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
 SAVER = ConfigSaver("vrrp")
 
 
-def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logger) -> None:
-    """SIGHUP: read and check the file first; one that cannot run changes nothing."""
+def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logger, vmacs: VmacInterfaces) -> None:
+    """SIGHUP: read and check the file first; one that cannot run changes nothing. The VMAC interfaces of new
+    instances are made before the instances are set up, and those of removed ones go after they stop."""
     logger.info(f"Reloading configuration file {args.config}")
     if config_is_empty(args.config):
         # Usually a copy that failed half-way: running it would remove every instance.
@@ -573,13 +573,16 @@ def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logge
         logger.error("Reload failed: the configuration cannot run - keeping the running one")
         return
     try:
+        vmacs.add_missing(config)
         specs = [instance_spec(config, instance, interface) for instance in ready_instances(config)]
     except (SetupError, OSError) as problem:
         logger.error(f"Reload failed: {problem} - keeping the running configuration")
+        vmacs.keep_only(service.config)
         return
     SAVER.save(service.config, vrrp_data_text(service), False, logger)
     keep_running_config(args, config)
     service.reload(config, specs)
+    vmacs.keep_only(config)
     service.start_waiting()
     SAVER.save(service.config, vrrp_data_text(service), True, logger)
     logger.info("Reload finished")
@@ -590,21 +593,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, logger, config = start_child("pykeepalived-vrrp", "Keepalived_vrrp", arguments)
     if config is None:
         return EXIT_CONFIG
-    vmacs: list[str] = []
+    vmacs = VmacInterfaces()
     with pidfile(args.pidfile):
         try:
-            for instance in config.vrrp_instance:
-                name = vmac_name(instance)
-                if name is not None and instance.interface is not None:
-                    create_vmac(instance.interface, name, vmac(instance.virtual_router_id or 0))
-                    vmacs.append(name)
-            return asyncio.run(serve(args, logger, config))
+            vmacs.add_missing(config)
+            return asyncio.run(serve(args, logger, config, vmacs))
         except OSError as problem:
             logger.error(f"VRRP: cannot start: {problem}")
             return EXIT_CONFIG
         finally:
-            for name in vmacs if not args.dont_release_vrrp else ():
-                remove_vmac(name)
+            if not args.dont_release_vrrp:
+                vmacs.release()
 
 
 if __name__ == "__main__":

@@ -28,7 +28,10 @@ def create_vmac(parent: str, name: str, mac: bytes) -> None:
     """(Re)create the VMAC interface `name` on `parent`, configure it as keepalived does, and bring it up."""
     address = ":".join(f"{b:02x}" for b in mac)
     with IPRoute() as ipr:
-        parent_index = ipr.link_lookup(ifname=parent)[0]
+        found = ipr.link_lookup(ifname=parent)
+        if not found:
+            raise OSError(f"cannot make {name}: no interface {parent}")
+        parent_index = found[0]
         for stale in ipr.link_lookup(ifname=name):
             ipr.link("del", index=stale)
         ipr.link("add", ifname=name, kind="macvlan", link=parent_index, macvlan_mode="private", address=address)
