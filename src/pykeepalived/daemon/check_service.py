@@ -275,11 +275,11 @@ class Checker:
             return
         previous = self.service
         self.saver.save(previous.config, check_data(previous), False, self.logger)
-        keep_running_config(self.args, config)
         previous.halt()
         self.service = CheckService(config, self.logger, self.plane)
         self.service.start(previous)
         self.saver.save(config, check_data(self.service), True, self.logger)
+        keep_running_config(self.args, config)
 
     def write_dump(self, path: str) -> None:
         self.service.write_dump(path)
@@ -302,6 +302,7 @@ async def serve(args: argparse.Namespace, config: Config, logger: logging.Logger
         log_address_changes(logger, False)
     checker.service.start()
     report_config_read(args.ready_fd)
+    keep_running_config(args, config)
     status = await serve_status("checker", lambda: checker_snapshot(checker.service), logger)
     syncing = sync_daemons_without_vrrp(config, logger, plane)
     # An exception in a long-running task ends the group, and so the process (logged with its traceback by

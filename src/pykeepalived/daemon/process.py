@@ -162,14 +162,12 @@ def start_child(prog: str, ident: str, argv: Sequence[str]) -> tuple[argparse.Na
     if kept is not None:
         logger.info(f"Running the configuration the previous process ran ({args.config} is read on reload)")
         return args, logger, kept
-    config = read_config(args, logger)
-    if config is not None:
-        keep_running_config(args, config)
-    return args, logger, config
+    return args, logger, read_config(args, logger)
 
 
 def keep_running_config(args: argparse.Namespace, config: Config) -> None:
-    """What this child runs from now on, for its respawn."""
+    """What this child runs from now on, for its respawn. Kept once it runs (at start and after a reload):
+    pickling a large configuration takes a tenth of a second that its instances need not wait for."""
     if args.running_config_fd is not None:
         running_config.save(args.running_config_fd, config)
 

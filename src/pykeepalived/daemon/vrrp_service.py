@@ -549,6 +549,7 @@ async def serve(args: argparse.Namespace, logger: logging.Logger, config: Config
     service.start_waiting()
     status = await serve_status("vrrp", lambda: vrrp_snapshot(service), logger)
     report_config_read(args.ready_fd)
+    keep_running_config(args, config)
     await service.stopped.wait()
     status.close()
     service.stop()
@@ -580,11 +581,11 @@ def reload(service: VrrpService, args: argparse.Namespace, logger: logging.Logge
         vmacs.keep_only(service.config)
         return
     SAVER.save(service.config, vrrp_data_text(service), False, logger)
-    keep_running_config(args, config)
     service.reload(config, specs)
     vmacs.keep_only(config)
     service.start_waiting()
     SAVER.save(service.config, vrrp_data_text(service), True, logger)
+    keep_running_config(args, config)
     logger.info("Reload finished")
 
 
