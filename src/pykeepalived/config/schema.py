@@ -515,9 +515,9 @@ def spec_of(model: type[Any]) -> BlockSpec:
     consumed: frozenset[str] = getattr(model, "RAW_CONSUMED", frozenset())
     kinds = {**dict.fromkeys(raw, LEAF), **{name: entry.kind for name, entry in keywords.items()}}
     names = frozenset(f.name for f in dataclasses.fields(model))
+    # build() leaves a field at its default by not setting it: the class attribute holds it (frozen_dataclass
+    # checks that for every model).
     required = names - {f.name for f in dataclasses.fields(model) if f.default is not dataclasses.MISSING}
-    # build() leaves a field at its default by not setting it: the class attribute dataclasses made holds it.
-    assert all(getattr(model, f.name) is f.default for f in dataclasses.fields(model) if f.name not in required)
     spec = BlockSpec(model, keywords, raw, consumed, names, defaults, kinds, required)
     _specs[model] = spec
     return spec
