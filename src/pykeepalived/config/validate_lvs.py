@@ -85,14 +85,15 @@ def _with_granularity_checked(server: VirtualServer, sink: DiagnosticSink) -> Vi
         problem = _prefix_problem(granularity)
         if problem is not None:
             sink.warning(problem, where)
+        valid = problem is None
     else:
         mask = _inet_aton(granularity)
-        problem = None if mask is not None else ""
+        valid = mask is not None
         if mask is not None and str(mask) != granularity:
             sink.warning(f"persistence_granularity {granularity} is read as netmask {mask}, as keepalived reads it",
                          where, Status.OK)  # fmt: skip
             server = replace(server, persistence_granularity=str(mask))
-    if problem is not None:
+    if not valid:
         sink.warning(f"Invalid IPv{version} persistence_granularity specified - {granularity}", where)
         return replace(server, persistence_granularity=None)
     if server.persistence_timeout is None:
