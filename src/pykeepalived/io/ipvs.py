@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..lb.dataplane import Connections, Stats
-from ..lb.granularity import normalized
+from ..lb.granularity import client_mask, normalized
 from ..lb.listing import ConnectionEntry
 from ..lb.table import (
     PROTOCOL_NAMES,
@@ -99,7 +99,8 @@ def _service_family(key: ServiceKey, service: Service | None, member: Destinatio
 def _netmask(family: int, granularity: str | None) -> str:
     """IPVS_SVC_ATTR_NETMASK: a mask for IPv4, a prefix length for IPv6 (in pyroute2's IPv4 encoding)."""
     if family == socket.AF_INET6:
-        prefix = int(normalized(granularity, 6) or 128)
+        mask = client_mask(granularity, 6)
+        prefix = 128 if mask is None else mask.bit_count()
         return str(ipaddress.IPv4Address(prefix.to_bytes(4, "little")))
     return normalized(granularity, 4) or "255.255.255.255"
 
